@@ -45,7 +45,8 @@ $$;
 --   data              the item exactly as received, unknown fields included
 --   row_hash          md5 of the canonical JSON of `data`; unchanged rows are not rewritten
 --   first_seen_at     when the row first reached the warehouse
---   synced_at         when a sync last saw the row (changed or not)
+--   synced_at         when a sync last wrote the row (unchanged rows are not rewritten:
+--                     how fresh a whole scope is lives in ops.sync_state)
 --   changed_at        when the row's content last changed in the warehouse
 --   deleted_at        soft delete: set once a complete scan missed the row and the
 --                     absence was confirmed (404 or a second scan)

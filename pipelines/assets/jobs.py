@@ -1,0 +1,66 @@
+"""The nightly job and its schedule: one run per account, at most one at a time each.
+
+Each run carries the tag `tampuuri/account` (and Dagster's own `dagster/partition`); the
+run queue in `config/dagster.yaml` limits both to one run per value, so two syncs of one
+account never overlap. `dagster/max_runtime` is the run timeout that run monitoring
+enforces.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+
+from pipelines.assets.partitions import AccountPartitions
+from pipelines.assets.settings import DagsterSettings
+from pipelines.assets.tampuuri import ACCOUNT_TAG, GROUP, TRIGGER_TAG
+
+NIGHTLY_JOB = "nightly_sync"
+NIGHTLY_SCHEDULE = "nightly_sync_schedule"
+
+
+def nightly_job(
+    partitions: AccountPartitions, settings: DagsterSettings
+) -> UnresolvedAssetJobDefinition:
+    """All four assets (and their checks) for one account partition."""
+    return dg.define_asset_job(
+        NIGHTLY_JOB,
+        selection=dg.AssetSelection.groups(GROUP),
+        partitions_def=partitions.definition,
+        tags={"dagster/max_runtime": str(settings.max_runtime_s)},
+        description="Incremental sync of every resource of one account, then the checks.",
+    )
+
+
+def nightly_schedule(
+    job: UnresolvedAssetJobDefinition,
+    partitions: AccountPartitions,
+    settings: DagsterSettings,
+) -> dg.ScheduleDefinition:
+    """One run request per account, at `nightly_cron` in `timezone`."""
+
+    @dg.schedule(
+        name=NIGHTLY_SCHEDULE,
+        job=job,
+        cron_schedule=settings.nightly_cron,
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    def schedule(
+        context: dg.ScheduleEvaluationContext,
+    ) -> Iterator[dg.RunRequest | dg.SkipReason]:
+        if partitions.problem is not None:
+            yield dg.SkipReason(f"no accounts configured: {partitions.problem}")
+            return
+        tick = context.scheduled_execution_time
+        stamp = tick.isoformat() if tick is not None else "manual"
+        for account in partitions.names:
+            yield dg.RunRequest(
+                run_key=f"nightly-{account}-{stamp}",
+                partition_key=account,
+                tags={ACCOUNT_TAG: account, TRIGGER_TAG: "nightly"},
+            )
+
+    return schedule

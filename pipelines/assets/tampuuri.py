@@ -1,0 +1,108 @@
+"""The four synced resources as account-partitioned assets.
+
+Each asset runs the shared sync engine (`run_sync`) for its resource and the partition's
+account, and reports what it wrote and what it cost. How a report maps onto Dagster:
+
+- success: a materialisation with the counts.
+- partial (some fan-out scopes failed; each scope commits on its own): a materialisation,
+  because the scopes that loaded are committed and downstream assets may use them, with
+  `status: partial`, the error and a warning in the metadata and a warning in the log.
+  The failed scopes keep their previous rows and are retried by the next run.
+- failed / deferred: `dg.Failure` carrying the same metadata, raised after `run_sync`
+  wrote the run's row to `ops.sync_runs`; downstream assets of the run are not started.
+"""
+
+import dagster as dg
+
+from pipelines.assets.metadata import sync_metadata
+from pipelines.assets.month_usage import month_usage
+from pipelines.resources import TampuuriResource, WarehouseResource
+from pipelines.sync.scans import ASSET_RESOURCES
+
+GROUP = "tampuuri"
+# Runs started by the schedule or sensors say why; a run from the UI is "manual".
+TRIGGER_TAG = "tampuuri/trigger"
+ACCOUNT_TAG = "tampuuri/account"
+
+# Objects are listed per cost centre; links reference objects; notices carry a cost centre.
+UPSTREAM: dict[str, tuple[str, ...]] = {
+    "kustannuspaikat": (),
+    "kohteet": ("kustannuspaikat",),
+    "osapuolet": ("kohteet",),
+    "ilmoitukset": ("kustannuspaikat",),
+}
+DESCRIPTIONS = {
+    "kustannuspaikat": "Cost centres (housing companies and other managed units): "
+    "tampuuri.kustannuspaikat.",
+    "kohteet": "Objects under each cost centre (buildings, apartments, spaces): tampuuri.kohteet.",
+    "osapuolet": "Parties (owners, tenants, contacts) and their links to objects: "
+    "tampuuri.osapuolet and tampuuri.osapuoli_yhteydet.",
+    "ilmoitukset": "Notices (fault reports, service requests, work orders): tampuuri.ilmoitukset.",
+}
+
+
+class SyncConfig(dg.Config):
+    """Run config of a sync asset (the launchpad shows it)."""
+
+    full: bool = False  # a full scan re-reads everything and also finds deletions
+
+
+def tampuuri_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """One asset per synced resource, partitioned by account."""
+    return [_sync_asset(resource, partitions) for resource in ASSET_RESOURCES]
+
+
+def _sync_asset(resource: str, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=resource,
+        group_name=GROUP,
+        partitions_def=partitions,
+        deps=list(UPSTREAM[resource]),
+        description=DESCRIPTIONS[resource],
+        kinds={"postgres"},
+    )
+    def sync_asset(
+        context: dg.AssetExecutionContext,
+        config: SyncConfig,
+        warehouse: WarehouseResource,
+        tampuuri: TampuuriResource,
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        return materialise(context, resource, config, warehouse, tampuuri)
+
+    return sync_asset
+
+
+def materialise(
+    context: dg.AssetExecutionContext,
+    resource: str,
+    config: SyncConfig,
+    warehouse: WarehouseResource,
+    tampuuri: TampuuriResource,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Sync one resource of the partition's account and report it."""
+    account = tampuuri.account(context.partition_key)
+    trigger = context.run.tags.get(TRIGGER_TAG, "manual")
+    report = tampuuri.sync(
+        warehouse.engine,
+        account,
+        resource,
+        full=config.full,
+        trigger=trigger,
+        run_id=context.run_id,
+    )
+    if report.deferred_reason is not None:
+        raise dg.Failure(description=f"deferred: {report.deferred_reason}", allow_retries=False)
+    resource_report = report.resource(resource)
+    with warehouse.engine.connect() as conn:
+        usage = month_usage(conn, account)
+    metadata = sync_metadata(resource_report, usage)
+    if resource_report.status in ("failed", "deferred"):
+        raise dg.Failure(
+            description=f"{account.name} {resource} {resource_report.status}: "
+            f"{resource_report.error or 'no error text'}",
+            metadata=metadata,
+            allow_retries=False,
+        )
+    if resource_report.status == "partial":
+        context.log.warning(f"{account.name} {resource} partial: {resource_report.error}")
+    return dg.MaterializeResult(metadata=metadata)

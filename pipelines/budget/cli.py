@@ -1,0 +1,241 @@
+"""`tampuuri-sync plan` and `tampuuri-sync budget`: the call plan and the transaction report.
+
+Both print rich tables, or JSON with `--json`. `plan --probe` spends one `Limit=1` call per
+account-wide scan (recorded in the ledger with trigger "probe") to plan exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from pipelines.budget.guard import GuardDecision, decide, used_calls
+from pipelines.budget.model import SyncPlan
+from pipelines.budget.packages import BillingCycle, load_packages, package_for
+from pipelines.budget.plan import plan_sync
+from pipelines.budget.report import UsageReport, usage_report
+from pipelines.budget.routes import ASSET_RESOURCES
+from pipelines.settings import AccountConfig, ConfigError, find_account, load_accounts
+
+console = Console(highlight=False)
+plan_app = typer.Typer(help="Estimate the API calls a sync will make.")
+budget_app = typer.Typer(help="Calls this billing cycle against the package.")
+_LEVEL_STYLE = {"ok": "green", "warn": "yellow", "over": "red"}
+
+
+def _accounts(name: str | None) -> list[AccountConfig]:
+    try:
+        accounts = load_accounts()
+        return [find_account(accounts, name)] if name else accounts
+    except ConfigError as exc:
+        console.print(f"[red]configuration error: {exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _engine() -> Engine:
+    from pipelines.warehouse.engine import database_url, make_engine
+    from pipelines.warehouse.migrations import upgrade
+
+    engine = make_engine(database_url())
+    upgrade(engine)
+    return engine
+
+
+def _probed_plan(
+    engine: Engine, account: AccountConfig, resources: Sequence[str], full: bool
+) -> SyncPlan:
+    """Plan with `Limit=1` probes; the probes are billed calls, so they go to the ledger."""
+    from pipelines.budget.probe import probe_plan
+    from pipelines.tampuuri.catalogue import load_catalogue
+    from pipelines.tampuuri.client import TampuuriClient
+    from pipelines.tampuuri.ledger import CallLedger
+    from pipelines.warehouse.ledger_sink import LedgerSink
+
+    catalogue = load_catalogue()
+    ledger = CallLedger(LedgerSink(engine))
+    client = TampuuriClient(
+        account.name,
+        account.base_url,
+        account.resolve_credentials(),
+        ledger=ledger,
+        trigger="probe",
+        run_id=f"probe-{uuid.uuid4().hex[:12]}",
+    )
+
+    async def run() -> SyncPlan:
+        async with client:
+            with engine.connect() as conn:
+                return await probe_plan(
+                    client, catalogue, conn, account, resources=resources, full=full
+                )
+
+    try:
+        return asyncio.run(run())
+    finally:
+        ledger.flush()
+
+
+def plan_for(
+    engine: Engine,
+    account: AccountConfig,
+    *,
+    resources: Sequence[str],
+    full: bool,
+    probe: bool,
+    now: datetime,
+) -> tuple[SyncPlan, GuardDecision]:
+    """The plan of one account's sync and what the budget guard would decide about it."""
+    if probe:
+        plan = _probed_plan(engine, account, resources, full)
+    else:
+        with engine.connect() as conn:
+            plan = plan_sync(conn, None, account, resources=resources, full=full)
+    cycle = BillingCycle.for_account(account, now)
+    with engine.connect() as conn:
+        used = used_calls(conn, account, cycle)
+    decision = decide(
+        plan,
+        priority="full" if full else "incremental",
+        used_calls=used,
+        package=package_for(account, load_packages()),
+        account_budget=account.budget,
+        now=now,
+        cycle=cycle,
+    )
+    return plan, decision
+
+
+def _plan_table(plan: SyncPlan, decision: GuardDecision) -> Table:
+    table = Table(title=f"{plan.account}: {'full' if plan.full else 'incremental'} sync plan")
+    for column in ("resource", "mode", "scopes", "calls", "basis", "notes"):
+        table.add_column(column, justify="right" if column in {"scopes", "calls"} else "left")
+    for r in plan.resources:
+        table.add_row(
+            r.resource, r.mode, str(len(r.scopes)), f"{r.calls:,}", r.basis, "\n".join(r.notes)
+        )
+    table.add_row("total", "", "", f"{plan.calls:,}", "", "", style="bold")
+    if plan.probe_calls:
+        table.caption = f"probes spent {plan.probe_calls:,} call(s)"
+    style = {"run": "green", "trim": "yellow"}.get(decision.action, "red")
+    table.caption = (table.caption + "\n" if table.caption else "") + (
+        f"[{style}]{decision.action}[/{style}]: {decision.reason}"
+    )
+    return table
+
+
+def plan_command(
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    resources: Annotated[
+        list[str] | None,
+        typer.Option("--resource", help=f"Only these resources: {', '.join(ASSET_RESOURCES)}."),
+    ] = None,
+    full: Annotated[bool, typer.Option(help="Plan a full scan.")] = False,
+    probe: Annotated[
+        bool, typer.Option(help="One Limit=1 call per account-wide scan for exact totals.")
+    ] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Estimate the API calls a sync will make, and what the budget guard would say."""
+    chosen = tuple(resources or ASSET_RESOURCES)
+    unknown = [r for r in chosen if r not in ASSET_RESOURCES]
+    if unknown:
+        console.print(f"[red]unknown resource(s) {unknown}; known: {list(ASSET_RESOURCES)}[/red]")
+        raise typer.Exit(2)
+    engine = _engine()
+    now = datetime.now(UTC)
+    results: list[dict[str, Any]] = []
+    for acc in _accounts(account):
+        plan, decision = plan_for(engine, acc, resources=chosen, full=full, probe=probe, now=now)
+        if json:
+            results.append(
+                {
+                    **plan.to_dict(),
+                    "guard": {
+                        "action": decision.action,
+                        "allowed_calls": decision.allowed_calls,
+                        "reason": decision.reason,
+                    },
+                }
+            )
+        else:
+            console.print(_plan_table(plan, decision))
+    if json:
+        print(jsonlib.dumps({"plans": results}, ensure_ascii=False, indent=2))
+
+
+def _report_table(report: UsageReport) -> Table:
+    style = _LEVEL_STYLE[report.level]
+    table = Table(title=f"{report.account}: calls {report.cycle.start:%Y-%m}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    rows = [
+        ("package", f"{report.package.label} ({report.package.included_calls:,} included)"),
+        ("ceiling", f"{report.allowance:,}"),
+        ("used", f"{report.used:,}"),
+        ("failed", f"{report.failed_calls:,}"),
+        ("projected", f"[{style}]{report.projected:,} ({report.level})[/{style}]"),
+        ("cost so far", f"{report.cost_so_far_eur} €"),
+        ("projected cost", f"{report.projected_cost_eur} €"),
+        ("cheapest package", report.cheapest),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+def _routes_table(report: UsageReport) -> Table:
+    table = Table(title=f"{report.account}: calls by route")
+    for column in ("method", "route", "calls", "failed"):
+        table.add_column(column, justify="right" if column in {"calls", "failed"} else "left")
+    for method, route, calls, failed in report.by_route.itertuples(index=False):
+        table.add_row(method, route, f"{calls:,}", f"{failed:,}")
+    return table
+
+
+def budget_command(
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Write an HTML report here (one account) or into this dir.")
+    ] = None,
+    png: Annotated[
+        Path | None, typer.Option(help="Write the chart PNG here (one account) or into this dir.")
+    ] = None,
+) -> None:
+    """This billing cycle's calls per day, route, trigger and status, and the outlook."""
+    engine = _engine()
+    now = datetime.now(UTC)
+    accounts = _accounts(account)
+    reports = [usage_report(engine, acc, now=now) for acc in accounts]
+    for report in reports:
+        if html is not None:
+            report.render_html(_output(html, report.account, ".html", len(reports)))
+        if png is not None:
+            report.render_png(_output(png, report.account, ".png", len(reports)))
+    if json:
+        print(jsonlib.dumps({"reports": [r.to_dict() for r in reports]}, ensure_ascii=False))
+        return
+    for report in reports:
+        console.print(_report_table(report))
+        console.print(_routes_table(report))
+
+
+def _output(path: Path, account: str, suffix: str, count: int) -> Path:
+    """One account writes to `path`; several write `<account><suffix>` into `path`."""
+    if count == 1 and not path.is_dir():
+        return path
+    return path / f"{account}{suffix}"
+
+
+plan_app.command("plan")(plan_command)
+budget_app.command("budget")(budget_command)

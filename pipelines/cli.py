@@ -1,0 +1,114 @@
+"""The `tampuuri-sync` command."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from pipelines.console import console, print_errors, progress_for, summary_table
+from pipelines.settings import ConfigError, find_account, load_accounts
+from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.sync.report import SyncReport
+from pipelines.sync.scans import ASSET_RESOURCES
+from pipelines.warehouse.engine import database_url, make_engine, redacted
+from pipelines.warehouse.migrations import upgrade
+
+app = typer.Typer(
+    help="Mirror Tampuuri into a PostgreSQL warehouse, within the API call budget.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+)
+db_app = typer.Typer(help="The warehouse database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _mount_optional_apps() -> None:
+    """Sub-commands that live with their own concern."""
+    from pipelines.budget.cli import budget_command, plan_command
+    from pipelines.simulator.cli import simulator_app
+    from pipelines.webhooks.cli import webhooks_app
+
+    app.add_typer(simulator_app, name="simulator", help="The local Tampuuri simulator.")
+    app.add_typer(webhooks_app, name="webhooks", help="Webhook receiver and inbox.")
+    app.command("plan", help="Estimate the API calls a sync will make.")(plan_command)
+    app.command("budget", help="Calls this billing cycle against the package.")(budget_command)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations and re-create the BI views and role."""
+    url = database_url()
+    applied = upgrade(make_engine(url))
+    console.print(f"warehouse {redacted(url)}: {len(applied)} migration(s) applied")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the warehouse URL (password hidden)."""
+    console.print(redacted(database_url()))
+
+
+@app.command()
+def sync(
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    resource: Annotated[
+        list[str] | None, typer.Option(help=f"Only these resources: {', '.join(ASSET_RESOURCES)}.")
+    ] = None,
+    full: Annotated[bool, typer.Option(help="Full scan (also finds deletions).")] = False,
+) -> None:
+    """Sync accounts (incremental by default) and print what changed."""
+    try:
+        accounts = load_accounts()
+        selected = [find_account(accounts, account)] if account else accounts
+    except ConfigError as exc:
+        console.print(f"[red]configuration error: {exc}[/red]")
+        raise typer.Exit(2) from None
+    engine = make_engine(database_url())
+    upgrade(engine)
+    reports: list[SyncReport] = []
+    for acc in selected:
+        with progress_for(acc.name) as listener:
+            try:
+                reports.append(
+                    run_sync(
+                        engine,
+                        SyncRequest(acc, tuple(resource or ASSET_RESOURCES), full=full),
+                        progress=listener,
+                    )
+                )
+            except ConfigError as exc:
+                console.print(f"[red]configuration error: {exc}[/red]")
+                raise typer.Exit(2) from None
+    console.print(summary_table(reports))
+    print_errors(reports)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    scale: Annotated[int, typer.Option(help="Rows per simulated account.")] = 3000,
+) -> None:
+    """The main job end to end on embedded defaults: embedded PostgreSQL + the simulator."""
+    from pipelines.demo import run_demo
+
+    raise typer.Exit(run_demo(scale=scale))
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Dagster web UI port.")] = 3000,
+    sim_port: Annotated[int, typer.Option(help="Simulator port.")] = 8765,
+) -> None:
+    """Start `dagster dev` on embedded defaults (embedded PostgreSQL + the simulator)."""
+    from pipelines.dagster_dev import run_dagster_dev
+
+    raise typer.Exit(run_dagster_dev(port=port, sim_port=sim_port))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _mount_optional_apps()
+    app()

@@ -1,0 +1,29 @@
+"""The Dagster code location: `dagster dev -m pipelines.definitions`.
+
+Built when Dagster loads the location (not at import): the account partitions come from
+the accounts file or TAMPUURI_* variables; secrets are read only inside runs.
+"""
+
+import dagster as dg
+
+from pipelines.assets.checks import tampuuri_checks
+from pipelines.assets.jobs import nightly_job, nightly_schedule
+from pipelines.assets.partitions import account_partitions
+from pipelines.assets.settings import load_dagster_settings
+from pipelines.assets.tampuuri import tampuuri_assets
+from pipelines.resources import TampuuriResource, WarehouseResource
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = load_dagster_settings()
+    accounts = account_partitions()
+    job = nightly_job(accounts, settings)
+    return dg.Definitions(
+        assets=tampuuri_assets(accounts.definition),
+        asset_checks=tampuuri_checks(settings),
+        jobs=[job],
+        schedules=[nightly_schedule(job, accounts, settings)],
+        sensors=[],
+        resources={"warehouse": WarehouseResource(), "tampuuri": TampuuriResource()},
+    )

@@ -1,0 +1,44 @@
+"""Realistic random changes: mostly notice status changes and new notices, some object
+edits, a few party edits and new links, rare deletes of objects, parties and links."""
+
+from __future__ import annotations
+
+import random
+
+from pipelines.simulator.changes import Changer, ChangeResult
+from pipelines.simulator.store import CC_METANAME
+
+# Realistic mix of random changes: (weight, resource, op).
+RANDOM_MIX: tuple[tuple[int, str, str], ...] = (
+    (40, "ilmoitukset", "update"),
+    (20, "ilmoitukset", "insert"),
+    (15, "kohteet", "update"),
+    (8, "osapuolet", "update"),
+    (8, "osapuoli_yhteydet", "insert"),
+    (2, "kustannuspaikat", "update"),
+    (2, "kohteet", "insert"),
+    (2, "osapuolet", "insert"),
+    (1, "kohteet", "delete"),
+    (1, "osapuolet", "delete"),
+    (1, "osapuoli_yhteydet", "delete"),
+)
+
+
+def random_change(changer: Changer, rng: random.Random, ticks: int) -> ChangeResult | None:
+    """One random change drawn from `RANDOM_MIX`, or None when no target fits."""
+    weights = [w for w, _, _ in RANDOM_MIX]
+    _, resource, op = rng.choices(RANDOM_MIX, weights)[0]
+    store = changer.store
+    if op == "insert":
+        return changer.apply(resource, op, ticks)
+    ids = store.tables[resource].ids
+    if not ids:
+        return None
+    target = rng.choice(ids)
+    if resource == "kohteet":
+        meta = store.tables["kohteet"].meta[target]
+        if meta.metaname == CC_METANAME:
+            return None
+        if op == "delete" and meta.metaname not in ("autopaikka", "varasto", "sauna"):
+            return None  # rare deletes hit leaves, not whole buildings
+    return changer.apply(resource, op, ticks, target)

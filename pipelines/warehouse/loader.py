@@ -1,0 +1,324 @@
+"""Loading one scan of one scope: COPY into staging, then one set-based upsert with history.
+
+A `ScopeLoad` lives inside the caller's transaction (`with engine.begin() as conn:`):
+
+1. `__init__` creates a temp staging table (ON COMMIT DROP) for this load;
+2. `stage(items)` COPYs each page as it arrives (the hot path: no per-row statements, and
+   nothing of the resource is kept in Python, so memory stays flat);
+3. after a complete scan, `missing()` lists active rows of the scope that were not seen, and
+   the caller confirms them (404, batch route or a second scan);
+4. `apply(deleted_ids=..., suspect_ids=...)` writes everything in a few set-based
+   statements and returns exact counts.
+
+The caller commits staging, rows, history and the cursor (state.py) together, or rolls all
+back. SQL templates live in `sql/loader/`; identifiers come only from `tables.TABLES`.
+
+History: every insert or change closes the row's open version (valid_to = now()) and opens
+a new one. A soft delete closes the open version and opens a final one with deleted = true
+and valid_to NULL, so the current history version of a deleted row says "deleted". A row
+that comes back closes that marker like any other version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import orjson
+from psycopg import sql
+from sqlalchemy import Connection
+
+from pipelines.settings import PROJECT_ROOT
+from pipelines.warehouse.tables import TABLES, TableSpec, freshness_expressions, typed_expression
+
+SQL_DIR = PROJECT_ROOT / "sql" / "loader"
+SCHEMA = "tampuuri"
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+# A unique suffix per load: one transaction may hold several loads (links and the parties
+# nested in them), even of the same table.
+_load_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which warehouse rows a complete scan speaks for (its deletion candidates).
+
+    Attributes:
+        column: None for the whole account; else "id" or a typed column of the table,
+            e.g. "kustannuspaikka_id" when one cost centre's objects were scanned.
+        values: the column values the scan covered (no values: no rows).
+    """
+
+    column: str | None
+    values: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class MissingRow:
+    """An active row a complete scan did not see; missing_since is set after a first miss."""
+
+    id: int
+    missing_since: datetime | None
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """What a load did; `stale` rows were older than the stored version and not written."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    stale: int = 0
+
+    def __add__(self, other: LoadCounts) -> LoadCounts:
+        return LoadCounts(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+
+def canonical_json(item: Mapping[str, Any]) -> bytes:
+    """The item as canonical JSON (sorted keys): what `data` stores and `row_hash` hashes.
+
+    PostgreSQL's jsonb cannot hold the NUL character (the escape \\u0000); the rare item
+    with one gets it replaced by U+FFFD rather than failing the whole scan.
+    """
+    payload = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    if b"\\u0000" in payload:  # also matches an escaped backslash before "u0000": harmless
+        payload = orjson.dumps(_without_nul(item), option=orjson.OPT_SORT_KEYS)
+    return payload
+
+
+def row_hash(payload: bytes) -> str:
+    """md5 hex of the canonical JSON: a change detector, not a security measure."""
+    return hashlib.md5(payload, usedforsecurity=False).hexdigest()
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+@cache
+def _template(name: str) -> sql.SQL:
+    return sql.SQL((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+
+
+class ScopeLoad:
+    """One scan of one scope of one table, staged and applied in the caller's transaction."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: str,
+        *,
+        account: str,
+        run_id: str,
+        scope: Scope = Scope(None),
+    ) -> None:
+        """Create the temp staging table (dropped at commit or rollback).
+
+        Args:
+            conn: a connection inside the caller's transaction.
+            table: a key of `tables.TABLES`.
+            account: the account the rows belong to.
+            run_id: recorded on every history version written.
+            scope: which stored rows a complete scan speaks for (see `missing`).
+
+        Raises:
+            KeyError: unknown table or scope column.
+        """
+        self.spec: TableSpec = TABLES[table]
+        if scope.column not in (None, "id"):
+            self.spec.column(scope.column)  # KeyError names the table and column
+        self.account = account
+        self.run_id = run_id
+        self.scope = scope
+        number = next(_load_numbers)
+        self._staging = sql.Identifier(f"staging_{self.spec.name}_{number}")
+        self._plan = sql.Identifier(f"plan_{self.spec.name}_{number}")
+        self._table = sql.Identifier(SCHEMA, self.spec.name)
+        self._history = sql.Identifier(SCHEMA, self.spec.history)
+        self._keys: set[str] = set()
+        self._applied = False
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        self._raw: Any = raw
+        # seq orders the stagings: the last staged copy of an id wins.
+        self._execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {} (seq bigint GENERATED ALWAYS AS IDENTITY,"
+                " id bigint NOT NULL, data jsonb NOT NULL, row_hash text NOT NULL)"
+                " ON COMMIT DROP"
+            ).format(self._staging)
+        )
+
+    def stage(self, items: Sequence[Mapping[str, Any]]) -> int:
+        """COPY items into staging; returns how many were staged.
+
+        Raises:
+            ValueError: an item has no integer `Id` or cannot be encoded; the message names
+                its position in `items` (never its content: it may hold personal data).
+        """
+        self._check_open()
+        copy_sql = sql.SQL("COPY {} (id, data, row_hash) FROM STDIN").format(self._staging)
+        keys = self._keys
+        rows: list[tuple[int, str, str]] = []
+        for position, item in enumerate(items):
+            item_id = item.get("Id") if isinstance(item, Mapping) else None
+            if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
+                raise ValueError(
+                    f"{self.spec.name}: item at position {position} has no integer Id "
+                    f"(got {type(item_id).__name__})"
+                )
+            try:
+                payload = canonical_json(item)
+            except orjson.JSONEncodeError as error:
+                raise ValueError(
+                    f"{self.spec.name}: item at position {position} (Id {item_id}) is not "
+                    f"encodable as JSON: {error}"
+                ) from None
+            keys.update(item)
+            rows.append((item_id, payload.decode(), row_hash(payload)))
+        # Validate the whole page first so that a bad item leaves staging untouched.
+        with self._raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+
+    def missing(self) -> list[MissingRow]:
+        """Active rows in the scope that are not in staging, ascending id.
+
+        Only meaningful after a COMPLETE scan: rows a partial scan did not reach would look
+        missing too. Rows of other accounts, and outside the scope, are never listed.
+        """
+        self._check_open()
+        params: dict[str, Any] = {"account": self.account}
+        scope_filter: sql.Composable = sql.SQL("")
+        if self.scope.column is not None:
+            scope_filter = sql.SQL("AND t.{} = ANY(%(scope_values)s)").format(
+                sql.Identifier(self.scope.column)
+            )
+            params["scope_values"] = list(self.scope.values)
+        query = _template("missing").format(
+            table=self._table, staging=self._staging, scope_filter=scope_filter
+        )
+        with self._raw.cursor() as cursor:
+            cursor.execute(query, params)
+            return [MissingRow(id=row[0], missing_since=row[1]) for row in cursor]
+
+    def new_fields(self) -> list[str]:
+        """Item keys staged so far that the table's spec does not know, sorted."""
+        return sorted(self._keys - self.spec.known_fields)
+
+    def apply(
+        self, *, deleted_ids: Iterable[int] = (), suspect_ids: Iterable[int] = ()
+    ) -> LoadCounts:
+        """Upsert staged rows, append history, soft-delete and mark suspects.
+
+        Args:
+            deleted_ids: rows confirmed gone: deleted_at = now() on active rows of this
+                account, history gets a deleted = true version.
+            suspect_ids: rows missed by a first complete scan (no way to confirm): their
+                missing_since is set where NULL; a second miss makes the caller delete.
+
+        Returns:
+            Exact counts. A soft-deleted row that comes back counts as updated; a row whose
+            incoming Muokattu is older than the stored one is not written and counts stale.
+        """
+        self._check_open()
+        self._applied = True
+        params = {"account": self.account, "run_id": self.run_id}
+        spec = self.spec
+        names = {"plan": self._plan, "staging": self._staging, "table": self._table}
+        changed = freshness_expressions(spec)
+        with self._raw.cursor() as cursor:
+            # Loads of one account's table are serialised from here to commit (a webhook
+            # refresh meeting a nightly scan): the plan then sees the other load's committed
+            # rows, instead of both opening a history version and one failing on the
+            # open-version index. Held only for apply + commit, not while pages arrive.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%(table)s), hashtext(%(account)s))",
+                {"table": spec.name, "account": self.account},
+            )
+            # Temp tables are never auto-analysed; without statistics the planner guesses.
+            cursor.execute(sql.SQL("ANALYZE {}").format(self._staging))
+            cursor.execute(_template("plan").format(**names, **changed), params)
+            cursor.execute(sql.SQL("ANALYZE {}").format(self._plan))
+            cursor.execute(
+                _template("history_close").format(history=self._history, plan=self._plan),
+                params,
+            )
+            cursor.execute(
+                _template("upsert").format(
+                    **names,
+                    columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns),
+                    values=sql.SQL(", ").join(typed_expression(c) for c in spec.columns),
+                    assignments=sql.SQL(", ").join(
+                        sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c.name))
+                        for c in spec.columns
+                    ),
+                ),
+                params,
+            )
+            inserted, updated = cursor.fetchone()
+            cursor.execute(_template("history_open").format(history=self._history, **names), params)
+            # Seen again: no longer a deletion candidate (the only write to unchanged rows).
+            cursor.execute(
+                _template("clear_missing").format(table=self._table, plan=self._plan),
+                params,
+            )
+            cursor.execute(
+                sql.SQL(
+                    "SELECT count(*) FILTER (WHERE action = 'unchanged'),"
+                    " count(*) FILTER (WHERE action = 'stale') FROM {}"
+                ).format(self._plan)
+            )
+            unchanged, stale = cursor.fetchone()
+            cursor.execute(sql.SQL("DROP TABLE {}").format(self._plan))
+            deleted = self._soft_delete(cursor, sorted(set(deleted_ids)))
+            self._mark_suspects(cursor, sorted(set(suspect_ids)))
+        return LoadCounts(
+            inserted=inserted, updated=updated, unchanged=unchanged, deleted=deleted, stale=stale
+        )
+
+    def _soft_delete(self, cursor: Any, ids: list[int]) -> int:
+        if not ids:
+            return 0
+        params: dict[str, Any] = {"account": self.account, "run_id": self.run_id}
+        cursor.execute(_template("soft_delete").format(table=self._table), {**params, "ids": ids})
+        gone = [row[0] for row in cursor.fetchall()]
+        if gone:
+            params["ids"] = gone
+            cursor.execute(_template("history_close_ids").format(history=self._history), params)
+            cursor.execute(
+                _template("history_mark_deleted").format(history=self._history, table=self._table),
+                params,
+            )
+        return len(gone)
+
+    def _mark_suspects(self, cursor: Any, ids: list[int]) -> None:
+        if not ids:
+            return
+        cursor.execute(
+            _template("mark_suspects").format(table=self._table),
+            {"account": self.account, "ids": ids},
+        )
+
+    def _execute(self, statement: sql.Composable) -> None:
+        with self._raw.cursor() as cursor:
+            cursor.execute(statement)
+
+    def _check_open(self) -> None:
+        if self._applied:
+            raise RuntimeError(f"{self.spec.name}: this load was already applied")

@@ -1,0 +1,244 @@
+"""The mirrored tables: which typed columns each has and how to extract them from an item.
+
+Every table keeps the item verbatim in `data`; the typed columns are a convenience for BI
+users, extracted in SQL from `data` with the lenient `ops.to_*` casts of migration 0001 (a
+value in an unexpected shape becomes NULL, the item itself is kept). These specs are the
+only source of identifiers the loader puts into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from psycopg import sql
+
+Cast = Literal["text", "bigint", "integer", "numeric", "boolean", "timestamptz", "date"]
+
+# The SQL function that turns the item's text value into each type. `text` needs none;
+# `integer` has no function of its own in 0001 and goes through to_bigint with a range
+# check (see typed_expression).
+CAST_FUNCTIONS: dict[Cast, str | None] = {
+    "text": None,
+    "bigint": "to_bigint",
+    "integer": "to_bigint",
+    "numeric": "to_numeric",
+    "boolean": "to_boolean",
+    "timestamptz": "to_timestamptz",
+    "date": "to_date",
+}
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A typed column of a mirrored table.
+
+    Attributes:
+        name: the column in `tampuuri.<table>`.
+        sql_type: its declared type in migration 0001.
+        field: the JSON key of the item the value comes from (e.g. "Lisätiedot").
+        cast: how the item's text value becomes `sql_type`.
+    """
+
+    name: str
+    sql_type: str
+    field: str
+    cast: Cast
+
+    def __post_init__(self) -> None:
+        if not _IDENTIFIER.match(self.name):
+            raise ValueError(f"column name {self.name!r} is not a plain identifier")
+        if self.cast not in CAST_FUNCTIONS:
+            raise ValueError(f"column {self.name!r}: unknown cast {self.cast!r}")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One mirrored table of schema `tampuuri`.
+
+    Attributes:
+        name: the table (its history table is `<name>_history`).
+        columns: typed columns, in table order, beyond the common ones (account, id, data...).
+        changed_column: the typed column holding the API's last-change time (`muokattu`),
+            used by the freshness guard; None when the item carries none.
+        known_fields: the item keys the project knows of; others are reported as new.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    changed_column: str | None
+    known_fields: frozenset[str]
+
+    def __post_init__(self) -> None:
+        if not _IDENTIFIER.match(self.name):
+            raise ValueError(f"table name {self.name!r} is not a plain identifier")
+        if self.changed_column is not None and self.changed_column not in self.column_names:
+            raise ValueError(f"{self.name}: changed column {self.changed_column!r} is not typed")
+
+    @property
+    def history(self) -> str:
+        """The name of the table's history table."""
+        return f"{self.name}_history"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The typed columns' names, in table order."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        """The typed column called `name`; KeyError names the table when there is none."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"tampuuri.{self.name} has no typed column {name!r}")
+
+
+def typed_expression(column: Column, source: str = "s") -> sql.Composable:
+    """SQL extracting `column` from `<source>.data` with its lenient cast."""
+    raw = sql.SQL("{}.data->>{}").format(sql.Identifier(source), sql.Literal(column.field))
+    function = CAST_FUNCTIONS[column.cast]
+    if function is None:
+        return raw
+    cast = sql.SQL("ops.{}({})").format(sql.Identifier(function), raw)
+    if column.cast == "integer":
+        # 0001 has no to_integer: a bigint out of integer range becomes NULL, not an error.
+        return sql.SQL(
+            "CASE WHEN {c} BETWEEN -2147483648 AND 2147483647 THEN ({c})::integer END"
+        ).format(c=cast)
+    return cast
+
+
+def freshness_expressions(spec: TableSpec) -> dict[str, sql.Composable]:
+    """The incoming and stored change times the freshness guard compares.
+
+    Without a change column both are NULL: the comparison is never true, nothing is stale.
+    """
+    if spec.changed_column is None:
+        null = sql.SQL("NULL::timestamptz")
+        return {"incoming_changed": null, "stored_changed": null}
+    column = spec.column(spec.changed_column)
+    return {
+        "incoming_changed": typed_expression(column),
+        "stored_changed": sql.SQL("t.{}").format(sql.Identifier(column.name)),
+    }
+
+
+def _text(name: str, field: str) -> Column:
+    return Column(name, "text", field, "text")
+
+
+def _typed(name: str, field: str, cast: Cast) -> Column:
+    return Column(name, cast, field, cast)
+
+
+_ADDRESS = (
+    _text("katuosoite", "Katuosoite"),
+    _text("postinumero", "Postinumero"),
+    _text("postitoimipaikka", "Postitoimipaikka"),
+)
+
+KUSTANNUSPAIKAT = TableSpec(
+    name="kustannuspaikat",
+    columns=(
+        _text("nimi", "Nimi"),
+        _text("y_tunnus", "YTunnus"),
+        _text("tyyppi", "Tyyppi"),
+        *_ADDRESS,
+        _typed("muokattu", "Muokattu", "timestamptz"),
+    ),
+    changed_column="muokattu",
+    known_fields=frozenset(
+        {"Id", "Nimi", "YTunnus", "Tyyppi", "Katuosoite", "Postinumero", "Postitoimipaikka"}
+        | {"Muokattu"}
+    ),
+)
+
+KOHTEET = TableSpec(
+    name="kohteet",
+    columns=(
+        _typed("parent_id", "ParentId", "bigint"),
+        _typed("kustannuspaikka_id", "KustannuspaikkaId", "bigint"),
+        _text("metaname", "Metaname"),
+        _text("nimi", "Nimi"),
+        _text("tunnus", "Tunnus"),
+        _typed("huoneistoala", "Huoneistoala", "numeric"),
+        _typed("huoneistotyyppi_id", "HuoneistotyyppiId", "integer"),
+        _text("lisatiedot", "Lisätiedot"),
+        _typed("muokattu", "Muokattu", "timestamptz"),
+    ),
+    changed_column="muokattu",
+    known_fields=frozenset(
+        {"Id", "ParentId", "KustannuspaikkaId", "Metaname", "Nimi", "Tunnus", "Huoneistoala"}
+        | {"HuoneistotyyppiId", "Lisätiedot", "Muokattu"}
+    ),
+)
+
+OSAPUOLET = TableSpec(
+    name="osapuolet",
+    columns=(
+        _typed("yritys_id", "YritysId", "bigint"),
+        _text("nimi", "Nimi"),
+        _text("osapuolityyppi", "Osapuolityyppi"),
+        _typed("turvakielto", "Turvakielto", "boolean"),
+        _text("sahkoposti", "Sahkoposti"),
+        _text("puhelin", "Puhelin"),
+        *_ADDRESS,
+    ),
+    # Parties arrive nested in links and from the batch route; neither is known to carry
+    # a reliable change time, so no freshness guard (the hash decides alone).
+    changed_column=None,
+    known_fields=frozenset(
+        {"Id", "Nimi", "Osapuolityyppi", "Turvakielto", "Sahkoposti", "Puhelin"}
+        | {"Katuosoite", "Postinumero", "Postitoimipaikka"}
+        | {"YritysId", "Tunnistautuminen", "Parametrit", "Muokattu"}
+    ),
+)
+
+OSAPUOLI_YHTEYDET = TableSpec(
+    name="osapuoli_yhteydet",
+    columns=(
+        _typed("osapuoli_id", "OsapuoliId", "bigint"),
+        _typed("kohde_id", "KohdeId", "bigint"),
+        _text("rooli", "Rooli"),
+        _typed("alkupvm", "Alkupvm", "date"),
+        _typed("loppupvm", "Loppupvm", "date"),
+    ),
+    changed_column=None,
+    # The nested `Osapuoli` stays in `data` as received; the party itself is also loaded
+    # into tampuuri.osapuolet by the sync.
+    known_fields=frozenset(
+        {"Id", "OsapuoliId", "KohdeId", "Rooli", "Alkupvm", "Loppupvm", "Osapuoli"}
+    ),
+)
+
+ILMOITUKSET = TableSpec(
+    name="ilmoitukset",
+    columns=(
+        _typed("kustannuspaikka_id", "KustannuspaikkaId", "bigint"),
+        _typed("tila_id", "TilaId", "integer"),
+        _typed("huone_id", "HuoneId", "bigint"),
+        _text("otsikko", "Otsikko"),
+        _text("tyotehtavan_kuvaus", "TyotehtavanKuvaus"),
+        _text("tila", "Tila"),
+        _text("kiireellisyys", "Kiireellisyys"),
+        _text("vikaluokka", "Vikaluokka"),
+        _typed("kustannusarvio", "Kustannusarvio", "numeric"),
+        _typed("tyonsuorittaja_id", "TyonsuorittajaId", "bigint"),
+        _typed("ilmoittaja_id", "IlmoittajaId", "bigint"),
+        _typed("luotu", "Luotu", "timestamptz"),
+        _typed("muokattu", "Muokattu", "timestamptz"),
+    ),
+    changed_column="muokattu",
+    known_fields=frozenset(
+        {"Id", "KustannuspaikkaId", "TilaId", "HuoneId", "Otsikko", "TyotehtavanKuvaus"}
+        | {"Tila", "Kiireellisyys", "Vikaluokka", "Kustannusarvio", "TyonsuorittajaId"}
+        | {"IlmoittajaId", "Luotu", "Muokattu"}
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (KUSTANNUSPAIKAT, KOHTEET, OSAPUOLET, OSAPUOLI_YHTEYDET, ILMOITUKSET)
+}

@@ -1,0 +1,239 @@
+"""The durable webhook inbox (ops.webhook_inbox) and its dead letters.
+
+The receiver commits every bundle here, in one transaction, before it answers 2xx: an
+acknowledged notification is never lost. Redelivered bundles (Tampuuri tries a bundle up
+to 5 times, `Attempts`) hit the unique dedup key and add no row; only `attempts_seen`
+records the highest attempt seen.
+
+Statuses: pending (to process), done, failed (will be retried at next_try_at), dead
+(retries exhausted, also written to the dead letters), unknown (an event type
+config/events.yaml does not map: kept and reported, never dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, text
+
+from pipelines.webhooks import inbox_sql as sql
+from pipelines.webhooks.events import EventMapping, load_event_mapping
+from pipelines.webhooks.notification import ParsedBundle, parse_bundle
+
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What one bundle did to the inbox (the receiver's 200 body)."""
+
+    stored: int
+    duplicates: int
+    invalid: int
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    """One stored notification as the planner and the refresher see it."""
+
+    event_id: int
+    account: str
+    action: str
+    reference_id: int
+    reference_secondary_id: int | None
+    received_at: datetime
+    event_timestamp: datetime | None = None
+    reference_data: str | None = None
+    reference_json: str | None = None
+    attempts_seen: int = 1
+    status: str = "pending"
+    tries: int = 0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Retry delays of a failed event: initial_s * factor**tries, at most max_s."""
+
+    initial_s: float = 60.0
+    factor: float = 2.0
+    max_s: float = 3600.0
+
+    def delay_s(self, tries_before: int) -> float:
+        return min(self.initial_s * self.factor**tries_before, self.max_s)
+
+
+@dataclass(frozen=True)
+class FailResult:
+    retrying: int
+    dead: int
+
+
+@dataclass(frozen=True)
+class InboxSummary:
+    """Counts for the CLI and the UI."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    # (action, status) -> count
+    by_action: dict[tuple[str, str], int] = field(default_factory=dict)
+    unknown_types: dict[str, int] = field(default_factory=dict)
+    dead_letters: int = 0
+    oldest_pending_at: datetime | None = None
+
+
+@lru_cache(maxsize=1)
+def _default_mapping() -> EventMapping:
+    return load_event_mapping()
+
+
+def store_bundle(
+    engine: Engine, bundle: object, *, mapping: EventMapping | None = None
+) -> StoreResult:
+    """Commit one bundle: valid notifications to the inbox, invalid ones to dead letters.
+
+    Everything happens in one transaction, so the caller may acknowledge the delivery
+    once this returns. Types the mapping does not know are stored with status `unknown`.
+
+    Args:
+        engine: the warehouse.
+        bundle: the decoded JSON body, or an already parsed bundle.
+        mapping: event types -> rules; config/events.yaml by default.
+
+    Raises:
+        BundleError: `bundle` is not a bundle (nothing is written).
+    """
+    parsed = bundle if isinstance(bundle, ParsedBundle) else parse_bundle(bundle)
+    rules = mapping or _default_mapping()
+    # One row per key (a bundle may repeat a notification: ON CONFLICT cannot touch a row
+    # twice in one statement), sorted so concurrent bundles lock keys in the same order.
+    unique = sorted({n.dedup_key: n for n in parsed.valid}.values(), key=lambda n: n.dedup_key)
+    inserted = 0
+    with engine.begin() as conn:
+        if unique:
+            rows = conn.execute(
+                sql.INSERT_EVENTS,
+                {
+                    "attempts": parsed.attempts,
+                    "keys": [n.dedup_key for n in unique],
+                    "accounts": [n.account for n in unique],
+                    "actions": [n.action for n in unique],
+                    "ids": [n.reference_id for n in unique],
+                    "secondary_ids": [n.reference_secondary_id for n in unique],
+                    "data": [n.reference_data for n in unique],
+                    "json": [n.reference_json for n in unique],
+                    "timestamps": [n.event_timestamp for n in unique],
+                    "statuses": [
+                        "pending" if rules.is_known(n.action) else "unknown" for n in unique
+                    ],
+                },
+            ).all()
+            inserted = sum(1 for (was_inserted,) in rows if was_inserted)
+        if parsed.invalid:
+            conn.execute(
+                sql.INSERT_DEAD_LETTER,
+                [
+                    {"reason": i.reason, "payload": i.payload, "event_id": None}
+                    for i in parsed.invalid
+                ],
+            )
+    return StoreResult(
+        stored=inserted, duplicates=len(parsed.valid) - inserted, invalid=len(parsed.invalid)
+    )
+
+
+def pending_events(
+    conn: Connection, *, after_event_id: int, limit: int, now: datetime
+) -> list[InboxEvent]:
+    """Events to process, oldest first: pending, or failed and due again (next_try_at <= now).
+
+    `after_event_id` is the planner's cursor; it only keeps events of a batch whose run
+    is still in flight from being dispatched twice. Status does the rest (done events
+    are never pending), so a caller with no run in flight may pass 0 to pick up retries.
+    """
+    rows = conn.execute(sql.PENDING, {"after": after_event_id, "now": now, "limit": limit}).all()
+    return [InboxEvent(**row._mapping) for row in rows]
+
+
+def mark_done(conn: Connection, event_ids: Iterable[int], run_id: str | None) -> int:
+    """Mark events processed by a run. Returns how many changed."""
+    result = conn.execute(sql.MARK_DONE, {"ids": list(event_ids), "run_id": run_id})
+    return result.rowcount
+
+
+def mark_unknown(conn: Connection, event_ids: Iterable[int]) -> int:
+    """Park events whose type the current mapping does not know (status unknown)."""
+    return conn.execute(sql.MARK_UNKNOWN, {"ids": list(event_ids)}).rowcount
+
+
+def requeue_unknown(conn: Connection, mapping: EventMapping) -> int:
+    """Make unknown events pending again once config/events.yaml maps their type."""
+    actions = [name.casefold() for name in mapping.rules]
+    return conn.execute(sql.REQUEUE_UNKNOWN, {"actions": actions}).rowcount
+
+
+def mark_failed(
+    conn: Connection,
+    event_ids: Sequence[int],
+    error: str,
+    *,
+    max_tries: int,
+    backoff: Backoff,
+    now: datetime | None = None,
+) -> FailResult:
+    """Count a failed processing attempt; schedule a retry, or give up after max_tries.
+
+    The caller must pass an error text free of secrets (an exception's str() from the
+    client is; see pipelines/tampuuri/errors.py).
+
+    Args:
+        conn: a connection in a transaction.
+        event_ids: the events of the failed batch.
+        error: what went wrong (truncated to MAX_ERROR_CHARS).
+        max_tries: failures after which an event is dead (and dead-lettered).
+        backoff: delay before the next try, from the tries so far.
+        now: the clock (tests); the database's now() by default.
+    """
+    if max_tries < 1:
+        raise ValueError("max_tries must be at least 1")
+    clock = now or conn.execute(text("SELECT now()")).scalar_one()
+    retrying, dead = conn.execute(
+        sql.MARK_FAILED,
+        {
+            "ids": list(event_ids),
+            "error": error[:MAX_ERROR_CHARS],
+            "max_tries": max_tries,
+            "now": clock,
+            "initial_s": backoff.initial_s,
+            "factor": backoff.factor,
+            "max_s": backoff.max_s,
+        },
+    ).one()
+    return FailResult(retrying=int(retrying), dead=int(dead))
+
+
+def inbox_summary(conn: Connection) -> InboxSummary:
+    """Counts by status and by (action, status), unknown types, dead letters."""
+    by_action: dict[tuple[str, str], int] = {}
+    by_status: dict[str, int] = {}
+    unknown: dict[str, int] = {}
+    rows = conn.execute(
+        text("SELECT action, status, count(*) FROM ops.webhook_inbox GROUP BY action, status")
+    ).all()
+    for action, status, count in rows:
+        by_action[(action, status)] = count
+        by_status[status] = by_status.get(status, 0) + count
+        if status == "unknown":
+            unknown[action] = unknown.get(action, 0) + count
+    dead_letters = conn.execute(text("SELECT count(*) FROM ops.webhook_dead_letters")).scalar_one()
+    oldest = conn.execute(
+        text("SELECT min(received_at) FROM ops.webhook_inbox WHERE status IN ('pending', 'failed')")
+    ).scalar_one()
+    return InboxSummary(
+        by_status=dict(sorted(by_status.items())),
+        by_action=dict(sorted(by_action.items())),
+        unknown_types=dict(sorted(unknown.items())),
+        dead_letters=dead_letters,
+        oldest_pending_at=oldest,
+    )

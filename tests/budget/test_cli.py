@@ -1,0 +1,57 @@
+"""`plan` and `budget` commands: JSON output shape and report files, against a real
+warehouse named by TAMPUURI_DATABASE_URL and an accounts file."""
+
+import json
+from datetime import UTC, datetime
+
+import typer
+from typer.testing import CliRunner
+
+from pipelines.budget.cli import budget_command, plan_command
+
+from .helpers import put_calls, put_cost_centres, put_state
+
+ACCOUNTS = """
+accounts:
+  - name: acme
+    base_url: http://tampuuri.test/v10/api/
+    package: standard
+    credentials: {api_key: K, customer_name: C, account_name: A, username: U, password: P}
+"""
+
+
+def _app(command):
+    app = typer.Typer()
+    app.command()(command)
+    return app
+
+
+def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text(ACCOUNTS, encoding="utf-8")
+    monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(accounts))
+    monkeypatch.setenv("TAMPUURI_DATABASE_URL", warehouse_url)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        put_cost_centres(conn, "acme", [1, 2])
+        put_state(conn, "acme", "kohteet", "1", last_total=600)
+        put_calls(conn, "acme", [(now, "GET", "kustannuspaikat/selaa", 200, "nightly", 12)])
+    runner = CliRunner()
+
+    result = runner.invoke(_app(plan_command), ["--resource", "kohteet", "--json"])
+    assert result.exit_code == 0, result.output
+    (plan,) = json.loads(result.output)["plans"]
+    assert plan["calls"] == 3 + 1 and plan["guard"]["action"] == "run"
+    assert [s["calls"] for s in plan["resources"][0]["scopes"]] == [3, 1]
+
+    html, png = tmp_path / "r.html", tmp_path / "r.png"
+    result = runner.invoke(_app(budget_command), ["--json", "--html", str(html), "--png", str(png)])
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)["reports"]
+    assert report["account"] == "acme" and report["used"] == 12
+    assert html.stat().st_size > 0 and png.stat().st_size > 0
+
+    table = runner.invoke(_app(plan_command), ["--account", "acme"])
+    assert table.exit_code == 0 and "incremental sync plan" in table.output
+    bad = runner.invoke(_app(plan_command), ["--resource", "nope"])
+    assert bad.exit_code == 2

@@ -1,0 +1,158 @@
+"""The transaction report over ops.api_calls: calls by day/route/trigger/status, failed
+calls, the linear month-end projection and its cost per package (exact on crafted
+ledgers), the cheapest package, the warning level, JSON shape and PNG/HTML output."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipelines.budget.report import usage_report, warning_level
+
+from .helpers import make_account, put_calls
+
+HKI = ZoneInfo("Europe/Helsinki")
+NOW = datetime(2025, 6, 7, tzinfo=HKI)  # six full days of a 30-day June
+
+
+@pytest.fixture
+def ledger(engine):
+    """600 calls in June 1-6 (100 a day), 4 of them failed; calls outside the window."""
+    rows = []
+    for day in range(1, 7):
+        at = datetime(2025, 6, day, 2, tzinfo=HKI)
+        rows += [
+            (at, "GET", "kustannuspaikat/selaa", 200, "nightly", 10),
+            (at, "POST", "kohteet/{kohde_id}/selaa", 200, "nightly", 80),
+            (at, "GET", "osapuolet/yhteydet/selaa", 200, "webhook", 10),
+        ]
+    rows[0] = (rows[0][0], "GET", "kustannuspaikat/selaa", 200, "nightly", 7)
+    rows += [
+        (datetime(2025, 6, 1, 0, 0, tzinfo=HKI), "GET", "kustannuspaikat/selaa", 503, "nightly", 2),
+        (
+            datetime(2025, 6, 1, 0, 1, tzinfo=HKI),
+            "GET",
+            "kustannuspaikat/selaa",
+            None,
+            "nightly",
+            1,
+        ),
+        (
+            datetime(2025, 5, 31, 23, 59, tzinfo=HKI),
+            "GET",
+            "ilmoitukset/selaa",
+            200,
+            "nightly",
+            50,
+        ),  # May
+        (NOW + timedelta(hours=1), "GET", "ilmoitukset/selaa", 200, "nightly", 9),  # after now
+    ]
+    with engine.begin() as conn:
+        put_calls(conn, "acme", rows)
+        put_calls(conn, "other", [(NOW - timedelta(days=1), "GET", "x", 200, "n", 77)])
+    return engine
+
+
+def test_projection_and_cost_on_a_crafted_ledger(ledger):
+    report = usage_report(ledger, make_account(package="standard"), now=NOW)
+    assert report.used == 600
+    assert report.projected == 3000  # 600 in 6 of 30 days
+    assert report.cost_so_far_eur == Decimal("0.00")
+    assert report.projected_cost_eur == Decimal("50.00")  # 1,000 over × 0.05 €
+    assert report.level == "over"
+    assert [(p.name, p.cost_eur) for p in report.package_costs] == [
+        ("standard", Decimal("50.00")),
+        ("normal", Decimal("450.00")),
+        ("business", Decimal("900.00")),
+        ("enterprise", Decimal("1800.00")),
+    ]
+    assert report.cheapest == "standard"
+
+
+def test_breakdowns(ledger):
+    report = usage_report(ledger, make_account(), now=NOW)
+    assert report.by_day["calls"].tolist() == [100] * 6 + [0]  # June 1-7, today empty
+    assert report.by_day["cumulative"].iloc[-1] == 600
+    assert report.by_route.values.tolist() == [
+        ["POST", "kohteet/{kohde_id}/selaa", 480, 0],
+        ["GET", "kustannuspaikat/selaa", 60, 3],
+        ["GET", "osapuolet/yhteydet/selaa", 60, 0],
+    ]
+    assert report.by_trigger.values.tolist() == [["nightly", 540], ["webhook", 60]]
+    assert report.by_status.values.tolist() == [["200", 597], ["503", 2], ["none", 1]]
+    assert report.failed.values.tolist() == [
+        ["GET", "kustannuspaikat/selaa", "503", 2],
+        ["GET", "kustannuspaikat/selaa", "none", 1],
+    ]
+    assert report.failed_calls == 3
+
+
+def test_cheapest_package_for_heavy_use(engine):
+    with engine.begin() as conn:
+        put_calls(conn, "acme", [(datetime(2025, 6, 3, tzinfo=HKI), "GET", "r", 200, "n", 4000)])
+    report = usage_report(engine, make_account(package="standard"), now=NOW)
+    assert report.projected == 20_000
+    costs = {p.name: p.cost_eur for p in report.package_costs}
+    assert costs["standard"] == Decimal("900.00")  # 18,000 × 0.05
+    assert costs["normal"] == Decimal("450.00")
+    assert report.cheapest == "normal"
+
+
+@pytest.mark.parametrize(
+    ("projected", "level"),
+    [(0, "ok"), (1599, "ok"), (1600, "warn"), (1999, "warn"), (2000, "over")],
+)
+def test_warning_levels(projected, level):
+    assert warning_level(projected, 2000) == level
+
+
+def test_json_png_and_html(ledger, tmp_path):
+    report = usage_report(ledger, make_account(), now=NOW)
+    data = json.loads(report.to_json())
+    assert set(data) >= {
+        "account",
+        "package",
+        "cycle",
+        "used",
+        "failed_calls",
+        "projected",
+        "level",
+        "cost_so_far_eur",
+        "projected_cost_eur",
+        "cheapest_package",
+        "packages",
+        "by_day",
+        "by_route",
+        "by_trigger",
+        "by_status",
+        "failed",
+    }
+    assert data["used"] == 600 and data["projected"] == 3000
+    assert data["projected_cost_eur"] == "50.00"
+    assert data["cycle"]["start"] == "2025-06-01T00:00:00+03:00"
+    assert data["by_day"][0] == {"day": "2025-06-01", "calls": 100, "cumulative": 100}
+    assert data["by_route"][0] == {
+        "method": "POST",
+        "route": "kohteet/{kohde_id}/selaa",
+        "calls": 480,
+        "failed": 0,
+    }
+    assert data["failed"][1] == {
+        "method": "GET",
+        "route": "kustannuspaikat/selaa",
+        "status": "none",
+        "calls": 1,
+    }
+    png = report.render_png(tmp_path / "out" / "usage.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    page = report.render_html(tmp_path / "usage.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and "kohteet/{kohde_id}/selaa" in page
+
+
+def test_empty_ledger(engine):
+    report = usage_report(engine, make_account(), now=datetime(2025, 6, 1, 8, tzinfo=UTC))
+    assert (report.used, report.projected, report.level) == (0, 0, "ok")
+    assert report.by_day["calls"].tolist() == [0]
+    assert json.loads(report.to_json())["failed"] == []
