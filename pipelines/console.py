@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -11,7 +12,8 @@ from rich.table import Table
 
 from pipelines.sync.report import ResourceReport, SyncReport
 
-console = Console(highlight=False)
+# Piped output (CI logs, `| tee`) gets 120 columns instead of rich's default 80.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 class RichProgress:

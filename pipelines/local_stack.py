@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 import yaml
 from sqlalchemy.engine import make_url
 
@@ -39,8 +40,10 @@ class LocalStack:
 def fresh_database(server_url: str, name: str) -> str:
     """Drop and create database `name` on the embedded server; return its URL."""
     with psycopg.connect(to_libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 

@@ -54,6 +54,9 @@ class ScopeScan:
     keep: ItemFilter | None = None
     nested: tuple[NestedRows, ...] = ()
     changed_field: str | None = None
+    # False for targeted scans (webhook refreshes, reconciliation checks): they load rows
+    # but must not move the nightly cursors, totals or last-full-scan times.
+    record_state: bool = True
 
 
 @dataclass
@@ -129,18 +132,19 @@ async def run_scope_scan(
                 suspect_ids=confirmation.suspect,
             )
             outcome.counts = outcome.counts + counts
-        await asyncio.to_thread(
-            state.save_scope_state,
-            conn,
-            account=account,
-            resource=scan.state_resource or scan.resource,
-            scope=scan.state_scope,
-            # A drifted scan may have skipped a row changed after the old cursor: keep it.
-            cursor=newest if result.complete else None,
-            total=result.total if result.complete and scan.finds_deletions else None,
-            full_scan=deletions,
-            success=True,
-        )
+        if scan.record_state:
+            await asyncio.to_thread(
+                state.save_scope_state,
+                conn,
+                account=account,
+                resource=scan.state_resource or scan.resource,
+                scope=scan.state_scope,
+                # A drifted scan may have skipped a row changed after the old cursor: keep it.
+                cursor=newest if result.complete else None,
+                total=result.total if result.complete and scan.finds_deletions else None,
+                full_scan=deletions,
+                success=True,
+            )
         await asyncio.to_thread(transaction.commit)
     except BaseException:
         await asyncio.to_thread(conn.rollback)

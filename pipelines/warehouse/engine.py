@@ -38,10 +38,10 @@ def embedded_database_url(data_dir: Path = EMBEDDED_DATA_DIR) -> str:
     The server keeps running after this process exits so that the demo, the CLI and
     Dagster share one warehouse; `tampuuri-sync db stop` stops it.
     """
-    import pgserver  # imported lazily: starting a server is never an import side effect
+    from pgserver import get_server  # type: ignore[attr-defined]  # lazily: no import side effect
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data_dir), cleanup_mode=None)
+    server = get_server(str(data_dir), cleanup_mode=None)
     return to_sqlalchemy_url(server.get_uri())
 
 

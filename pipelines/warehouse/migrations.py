@@ -58,4 +58,4 @@ def _run_script(conn: Connection, path: Path) -> None:
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
-        cursor.execute(path.read_text(encoding="utf-8").encode())  # type: ignore[arg-type]
+        cursor.execute(path.read_text(encoding="utf-8").encode())

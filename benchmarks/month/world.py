@@ -1,0 +1,86 @@
+"""One strategy's world: a fresh simulator on a movable clock and a fresh warehouse.
+
+Every strategy gets its own simulator (same seed, so the same portfolio and the same
+changes) and its own scratch database, so calls and freshness never leak between them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from pipelines.settings import AccountConfig
+from pipelines.simulator import Simulator, SimulatorConfig
+from pipelines.warehouse.engine import make_engine, to_libpq_url
+from pipelines.warehouse.migrations import upgrade
+
+ACCOUNT = "ref"
+SIM_BASE_URL = "http://sim/v10/api/"
+# The simulator's generated data is "as of" 2025-06-30 12:00 UTC; the month starts after it.
+MONTH_START = datetime(2025, 7, 1, tzinfo=UTC)
+
+
+class SimClock:
+    """Simulated time: the simulator stamps changes with it; the runner moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime) -> None:
+        # Time never runs backwards: a change stamped earlier than a refresh would look
+        # older than the row the warehouse already holds.
+        self.now = max(self.now, when)
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[Engine]:
+    """A migrated database created for one strategy and dropped afterwards."""
+    name = f"bench_month_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(to_libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # name from code, not from input
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url, pool_size=4)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(to_libpq_url(server_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_simulator(seed: int, scale: int, clock: SimClock) -> Simulator:
+    """The reference portfolio on `clock` (no faults: the benchmark counts calls)."""
+    return Simulator(SimulatorConfig(seed=seed, scale=scale, accounts=(ACCOUNT,)), clock=clock)
+
+
+def account_for(sim: Simulator) -> tuple[AccountConfig, dict[str, str]]:
+    """An AccountConfig for the simulator account and the environment holding its secrets.
+
+    The secrets only live in this in-memory mapping handed to `run_sync(environ=...)`.
+    """
+    creds = sim.credentials(ACCOUNT)
+    variables = {
+        key: f"BENCH_MONTH_{key.upper()}"
+        for key in ("api_key", "customer_name", "account_name", "username", "password")
+    }
+    environ = {variables[key]: getattr(creds, key) for key in variables}
+    account = AccountConfig.model_validate(
+        {"name": ACCOUNT, "base_url": SIM_BASE_URL, "credentials": variables}
+    )
+    return account, environ
+
+
+def transport(sim: Simulator) -> httpx.AsyncBaseTransport:
+    """In-process HTTP to the simulator (every request is counted as a transaction)."""
+    return httpx.ASGITransport(app=sim.app)

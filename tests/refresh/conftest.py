@@ -1,0 +1,96 @@
+"""Shared set-up of the refresh tests: a simulator, a fully synced warehouse, event injection."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from pipelines.settings import load_sync_settings
+from pipelines.simulator import Simulator, SimulatorConfig
+from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.webhooks.inbox import store_bundle
+from pipelines.webhooks.process import process_inbox_once
+from tests.sync.helpers import account_for
+
+ACCOUNT = "demo-a"
+FAST = dataclasses.replace(
+    load_sync_settings(), backoff_initial_s=0.001, backoff_max_s=0.01, max_attempts=3
+)
+
+
+class Clock:
+    """A movable simulator clock (Muokattu of changes, webhook timestamps)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclasses.dataclass
+class World:
+    sim: Simulator
+    engine: object
+    account: object
+    environ: dict
+    clock: Clock
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return httpx.ASGITransport(app=self.sim.app)
+
+    def calls(self) -> int:
+        return self.sim.counter.total(ACCOUNT)
+
+    def calls_by_route(self) -> dict[tuple[str, str, int], int]:
+        out: dict[tuple[str, str, int], int] = {}
+        for row in self.sim.transactions(ACCOUNT):
+            key = (row["method"], row["route"], row["status"])
+            out[key] = out.get(key, 0) + row["count"]
+        return out
+
+    def change(self, resource: str, op: str, **kwargs) -> list[dict]:
+        """Apply a simulator change; returns its webhook notifications (not yet delivered)."""
+        return self.sim.apply_change(ACCOUNT, resource, op, **kwargs).notifications
+
+    def deliver(self, notifications: list[dict], attempts: int = 1) -> None:
+        store_bundle(self.engine, {"Attempts": attempts, "Notifications": notifications})
+
+    def process(self, **kwargs):
+        kwargs.setdefault("now", datetime.now(UTC) + timedelta(seconds=1))
+        kwargs.setdefault("window_s", 0.0)
+        kwargs.setdefault("max_batch", 500)
+        return process_inbox_once(
+            self.engine,
+            accounts=[self.account],
+            transport=self.transport,
+            environ=self.environ,
+            settings=FAST,
+            **kwargs,
+        )
+
+    def scalar(self, sql: str, **params):
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar_one()
+
+
+@pytest.fixture
+def world(engine) -> World:
+    clock = Clock()
+    sim = Simulator(SimulatorConfig(seed=7, scale=300, accounts=(ACCOUNT,)), clock=clock)
+    account, environ = account_for(sim, ACCOUNT)
+    report = run_sync(
+        engine,
+        SyncRequest(account, full=True),
+        transport=httpx.ASGITransport(app=sim.app),
+        environ=environ,
+        settings=FAST,
+    )
+    assert report.ok
+    sim.counter.reset()
+    return World(sim, engine, account, environ, clock)
