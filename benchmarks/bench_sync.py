@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +52,15 @@ RESULTS_DIR = BENCH_DIR / "results"
 OUT_DIR = BENCH_DIR / "out"  # gitignored: logs, dlt working dirs
 RESULTS_MD = BENCH_DIR / "RESULTS.md"
 SECTION = "## Sync throughput vs dlt"
+SECTION_INTRO = """Full sync of one account into a fresh database; the simulator in its own process.
+Seconds: the run itself, measured inside the syncing process (interpreter start and
+imports excluded). Rows: rows in the destination tables (the product also writes parties
+as their own table; dlt keeps them inside the link rows and adds a child table for their
+`Parametrit` lists). Calls: the simulator's transaction counter. Peak RSS: the syncing
+process. Ratio: product rows/s over dlt rows/s, and dlt seconds over product seconds for
+the same API items. Goal: product >= 5x dlt; product peak memory flat from 100k to 1M.
+The machine was shared with other work during these runs (see `load_avg` in
+`results/sync.json`): absolute seconds are pessimistic, both tools ran under it."""
 DLT_PYTHON = BENCH_DIR / ".venv-dlt" / "bin" / "python"
 SCALES = (10_000, 100_000, 1_000_000)
 ACCOUNT = "bench"
@@ -113,6 +123,10 @@ def product_child() -> None:
         "retries": report.retries,
         "inserted": sum(r.counts.inserted for r in report.resources),
         "errors": [r.error for r in report.resources if r.error],
+        "resources": {
+            r.resource: {"seconds": round(r.seconds, 3), "calls": r.calls, "scopes": r.scopes_total}
+            for r in report.resources
+        },
         "peak_rss_mb_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print(json.dumps(figures))
@@ -189,10 +203,17 @@ def run_child(
         wall = time.perf_counter() - started
     if status == "ok" and proc.returncode != 0:
         status = f"exit {proc.returncode} (see {err_path})"
-    lines = out_path.read_text(encoding="utf-8").strip().splitlines()
+    # The figures are the last JSON line (a profiler wrapping the child may print after it).
+    text = out_path.read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.startswith("{")]
     result = json.loads(lines[-1]) if status == "ok" and lines else None
     cpu = usage.ru_utime + usage.ru_stime
-    return result, {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": usage.ru_maxrss / 1024, "status": status}
+    return result, {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "status": status,
+    }
 
 
 # --- databases and the simulator's counter --------------------------------------------
@@ -207,7 +228,9 @@ def create_database(server_url: str, name: str) -> str:
 
 def drop_database(server_url: str, name: str) -> None:
     with psycopg.connect(libpq(server_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def libpq(url: str) -> str:
@@ -264,6 +287,23 @@ def measure(tool: str, scale: int, origin: str, server_url: str, args: argparse.
             if args.profile:
                 env["BENCH_PROFILE"] = str(RESULTS_DIR / f"sync_profile_{scale}.txt")
             command = [sys.executable, str(Path(__file__).resolve()), "--child-product"]
+            if args.py_spy:
+                # Sampled stacks of every thread, idle ones too: where the wall time goes.
+                flame = RESULTS_DIR / f"sync_pyspy_{scale}.txt"
+                command = [
+                    args.py_spy,
+                    "record",
+                    "--idle",
+                    "--threads",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "50",
+                    "--output",
+                    str(flame),
+                    "--",
+                    *command,
+                ]
             timeout, schema = args.product_timeout, "tampuuri"
         else:
             workdir = OUT_DIR / f"dlt-{scale}-{uuid.uuid4().hex[:6]}"
@@ -271,12 +311,16 @@ def measure(tool: str, scale: int, origin: str, server_url: str, args: argparse.
             command = [str(DLT_PYTHON), str(BENCH_DIR / "dlt_pipeline.py")]
             timeout, schema = args.dlt_timeout, "tampuuri_dlt"
         sim_reset(origin)
+        load_before = os.getloadavg()[0]
         child, process = run_child(command, env, f"{tool}-{scale}", timeout)
+        load_after = os.getloadavg()[0]
         calls = sim_calls(origin)
         counts = table_counts(url, schema) if process["status"] == "ok" else {}
     finally:
         if not args.keep_databases:
             drop_database(server_url, name)
+        if tool == "dlt":
+            shutil.rmtree(workdir, ignore_errors=True)
     rows = sum(counts.values())
     seconds = (child or {}).get("seconds") or process["wall_s"]
     return {
@@ -290,6 +334,8 @@ def measure(tool: str, scale: int, origin: str, server_url: str, args: argparse.
         "process_wall_s": round(process["wall_s"], 3),
         "process_cpu_s": round(process["cpu_s"], 3),
         "peak_rss_mb": round(process["peak_rss_mb"], 1),
+        # The machine may be shared: the 1-minute load average around the run says how much.
+        "load_avg": [round(load_before, 2), round(load_after, 2)],
         "detail": child,
     }
 
@@ -333,27 +379,11 @@ def render(results: dict[str, Any]) -> str:
 
 def write_results_md(results: dict[str, Any], table: str) -> None:
     """Replace only this benchmark's section of RESULTS.md (others own the other sections)."""
-    body = "\n".join(
-        [
-            SECTION,
-            "",
-            f"`benchmarks/bench_sync.py`, {results['date']}, {results['machine']}.",
-            "Full sync of one account into a fresh database; simulator in its own process.",
-            "Seconds are the run itself (imports excluded); rows are rows in the destination",
-            "tables (the product also writes parties as their own table, dlt keeps them inside",
-            "the link rows); calls are the simulator's transaction counter; peak RSS is the",
-            "syncing process. Ratio: product rows/s over dlt rows/s, and dlt seconds over",
-            "product seconds for the same API items. Goal: product >= 5x dlt; product peak",
-            "memory flat from 100k to 1M.",
-            "",
-            "```",
-            table,
-            "```",
-            "",
-            *[f"- {note}" for note in results.get("notes", [])],
-        ]
-    ).rstrip() + "\n"
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# Benchmark results\n"
+    notes = [f"- {note}" for note in results.get("notes", [])]
+    header = f"`benchmarks/bench_sync.py`, {results['date']}, {results['machine']}."
+    body = "\n".join([SECTION, "", header, SECTION_INTRO, "", "```", table, "```", "", *notes])
+    body = body.rstrip() + "\n"
+    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# Benchmarks\n"
     start = text.find(SECTION)
     if start < 0:
         text = text.rstrip() + "\n\n" + body
@@ -378,36 +408,42 @@ def goal_notes(scales: dict[str, Any]) -> list[str]:
     return notes
 
 
+def database_server(given: str | None) -> str:
+    """The server to create scratch databases on: --database-url, else the embedded one."""
+    from pipelines.warehouse.engine import embedded_database_url, to_sqlalchemy_url
+
+    return to_sqlalchemy_url(given) if given else embedded_database_url()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=list(SCALES))
-    parser.add_argument("--tools", nargs="+", choices=("product", "dlt"), default=["product", "dlt"])
+    parser.add_argument(
+        "--tools", nargs="+", choices=("product", "dlt"), default=["product", "dlt"]
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", help="server where the user may CREATE DATABASE")
     parser.add_argument("--dlt-timeout", type=float, default=1800.0)
     parser.add_argument("--product-timeout", type=float, default=1800.0)
     parser.add_argument("--profile", action="store_true", help="cProfile the product child")
+    parser.add_argument("--py-spy", metavar="PATH", help="py-spy binary: sample the product")
     parser.add_argument("--keep-databases", action="store_true")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite sync.txt and RESULTS.md from sync.json"
+    )
     parser.add_argument("--child-product", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_product:
         product_child()
         return
-    if "dlt" in args.tools and not DLT_PYTHON.exists():
+    if "dlt" in args.tools and not args.render_only and not DLT_PYTHON.exists():
         parser.error(f"{DLT_PYTHON} missing: create the dlt venv (benchmarks/README.md)")
-    if args.database_url:
-        from pipelines.warehouse.engine import to_sqlalchemy_url
-
-        server_url = to_sqlalchemy_url(args.database_url)
-    else:
-        from pipelines.warehouse.engine import embedded_database_url
-
-        server_url = embedded_database_url()
+    server_url = "" if args.render_only else database_server(args.database_url)
     json_path = RESULTS_DIR / "sync.json"
     results = json.loads(json_path.read_text()) if json_path.exists() else {"scales": {}}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for scale in args.scales:
+    for scale in [] if args.render_only else args.scales:
         entry: dict[str, Any] = {}
         with simulator(scale, args.seed) as origin:
             for tool in args.tools:
@@ -418,12 +454,13 @@ def main() -> None:
         merged = {**previous, **entry}
         merged["ratio"] = compare(merged.get("product"), merged.get("dlt"))
         results["scales"][str(scale)] = merged
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    database = "PostgreSQL at --database-url" if args.database_url else "embedded PostgreSQL"
-    results["machine"] = (
-        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()},"
-        f" {database}"
-    )
+    if not args.render_only:
+        results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        database = "PostgreSQL at --database-url" if args.database_url else "embedded PostgreSQL"
+        results["machine"] = (
+            f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()},"
+            f" {database}"
+        )
     results["notes"] = goal_notes(results["scales"])
     json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = render(results)

@@ -110,7 +110,9 @@ def main() -> None:
     pipeline = dlt.pipeline(
         pipeline_name="tampuuri_bench",
         pipelines_dir=env["BENCH_PIPELINES_DIR"],
-        destination=dlt.destinations.postgres(credentials=destination_url(env["BENCH_DATABASE_URL"])),
+        destination=dlt.destinations.postgres(
+            credentials=destination_url(env["BENCH_DATABASE_URL"])
+        ),
         dataset_name=DATASET,
     )
     source = rest_api_source(source_config(env["BENCH_BASE_URL"], _headers(env)))

@@ -102,6 +102,10 @@ def _simulator_only(sim_port: int) -> Iterator[dict[str, str]]:
         yield env
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_dagster_dev(port: int = 3000, sim_port: int = 8765) -> int:
     """Run `dagster dev` on embedded defaults until Ctrl-C; returns its exit code."""
     home = prepare_dagster_home()
@@ -120,6 +124,10 @@ def run_dagster_dev(port: int = 3000, sim_port: int = 8765) -> int:
             str(port),
         ]
         print(f"Dagster UI: http://localhost:{port}  (Ctrl-C stops everything)")
+        # Ctrl-C (and a plain `kill`) end the UI, the simulator and embedded state alike,
+        # even when started from a shell that ignores SIGINT in background jobs.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         process = subprocess.Popen(command, env=env)
         try:
             return process.wait()

@@ -1,8 +1,7 @@
 """The sync strategies the month simulation compares (what runs when, in simulated time).
 
 A profile is a schedule, not code: the runner drives the product's own pieces
-(`run_sync`, the webhook inbox, `plan_refresh`, `refresh_targets`, `choose_scopes`)
-according to it.
+(`run_sync`, `reconcile_account`, the webhook inbox and `process_inbox_once`) by it.
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ALL_RESOURCES = ("kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset")
-# Resources whose list route has a change-since filter: an incremental scan costs ~1 call.
-CHANGE_SINCE_RESOURCES = ("kustannuspaikat", "ilmoitukset")
 
 
 @dataclass(frozen=True)
@@ -22,57 +19,48 @@ class Profile:
         name: the label in tables and JSON.
         description: one line for the report.
         nightly_full: the nightly job re-reads everything without change-since filters.
-        nightly_incremental: the nightly job runs the change-since scans
-            (kustannuspaikat, ilmoitukset).
         webhooks: webhook events are processed (refresh of the rows they name).
         window_s: the coalescing window: an event is released once it is this old.
         tick_s: how often the inbox is looked at (the sensor interval).
-        reconcile_period_days: 0 = every nightly job scans every cost centre's objects and
-            the whole link list; N = budget-shaped: each night the stalest
-            ceil(300 / N) cost centres (`budget.shaping.choose_scopes`), and the link list
-            once every N nights.
+        reconcile_period_days: 0 = the nightly job is `run_sync` of everything
+            (incremental where the catalogue allows); N = the nightly job is the product's
+            reconciliation sweep with `budget.full_scan_period_days = N`.
     """
 
     name: str
     description: str
     nightly_full: bool = False
-    nightly_incremental: bool = True
     webhooks: bool = False
-    window_s: float = 30.0
-    tick_s: float = 30.0
+    window_s: float = 5.0
+    tick_s: float = 5.0
     reconcile_period_days: int = 0
 
 
-NAIVE = Profile(
-    "naive",
-    "nightly full pull of all four resources, no webhooks",
-    nightly_full=True,
-)
+NAIVE = Profile("naive", "nightly full pull of all four resources, no webhooks", nightly_full=True)
 INCREMENTAL = Profile(
     "incremental",
     "nightly incremental sync only (change-since where the catalogue has it), no webhooks",
 )
 DEFAULT = Profile(
     "default",
-    "webhooks (30 s window, 30 s sensor) + nightly incremental + reconciliation spread "
-    "over 7 nights (budget.full_scan_period_days default)",
+    "webhooks (product defaults: 5 s window, 5 s sensor) + nightly reconciliation sweep "
+    "(probes, incrementals, drifted lists re-scanned, cost centres spread over 7 nights)",
     webhooks=True,
     reconcile_period_days=7,
 )
 DEFAULT_DAILY = Profile(
     "default-daily",
-    "webhooks (30 s window, 30 s sensor) + nightly incremental + full reconciliation "
-    "every night",
+    "as default, but every cost centre's objects re-scanned every night",
     webhooks=True,
     reconcile_period_days=1,
 )
 FRUGAL = Profile(
     "frugal",
-    "webhooks batched hourly (5 min window, 50 min sensor) + nightly incremental + "
-    "reconciliation spread over 7 nights",
+    "webhooks batched (10 min window, sensor every 45 min) + the reconciliation sweep "
+    "with cost centres spread over 7 nights",
     webhooks=True,
-    window_s=300.0,
-    tick_s=3000.0,
+    window_s=600.0,
+    tick_s=2700.0,
     reconcile_period_days=7,
 )
 PROFILES = {p.name: p for p in (NAIVE, INCREMENTAL, DEFAULT, DEFAULT_DAILY, FRUGAL)}

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from month.runner import StrategyResult, Workload
-
 from pipelines.budget.packages import load_packages
 
 HEADING = "## A month of calls: strategies and packages"

@@ -5,16 +5,16 @@ Time is simulated: the simulator's clock is moved from event to event, and every
 API calls are real HTTP requests to the simulator (in process) and the writes are real
 warehouse writes through the product's own code:
 
-- nightly jobs: `pipelines.sync.engine.run_sync` (budget-shaped ones choose their cost
-  centres with `pipelines.budget.shaping.choose_scopes`);
-- webhooks: notifications are stored with `webhooks.inbox.store_bundle`, released by
-  `webhooks.coalesce.plan_refresh` at each sensor tick and refreshed with
-  `webhooks.refresh.refresh_targets`, then marked done.
+- naive / incremental nightly jobs: `pipelines.sync.engine.run_sync`;
+- the webhook profiles' nightly job: `pipelines.sync.reconcile.reconcile_account` (probes,
+  change-since incrementals, re-scans of drifted lists, the stalest cost centres' objects);
+- webhooks: notifications are stored with `webhooks.inbox.store_bundle` at their simulated
+  arrival and processed at every sensor tick by `webhooks.process.process_inbox_once`
+  (coalescing window, targeted refresh, events marked done).
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import math
 import random
@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine, text
+
 from month.freshness import Change, FreshnessTracker, summarize
-from month.profiles import ALL_RESOURCES, CHANGE_SINCE_RESOURCES, Profile
+from month.profiles import ALL_RESOURCES, Profile
 from month.world import (
     ACCOUNT,
     MONTH_START,
@@ -35,17 +37,13 @@ from month.world import (
     scratch_database,
     transport,
 )
-from sqlalchemy import Engine, text
-
-from pipelines.budget.shaping import choose_scopes
 from pipelines.settings import load_sync_settings
 from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.sync.reconcile import reconcile_account
 from pipelines.tampuuri.catalogue import load_catalogue
-from pipelines.tampuuri.client import TampuuriClient
-from pipelines.webhooks.coalesce import plan_refresh
 from pipelines.webhooks.events import load_event_mapping
-from pipelines.webhooks.inbox import mark_done, pending_events, store_bundle
-from pipelines.webhooks.refresh import RefreshHints, refresh_targets
+from pipelines.webhooks.inbox import store_bundle
+from pipelines.webhooks.process import process_inbox_once
 
 NIGHTLY_AT = timedelta(hours=2)
 WORKDAY = (timedelta(hours=6), timedelta(hours=22))  # changes happen in this part of a day
@@ -53,9 +51,6 @@ WORKDAY = (timedelta(hours=6), timedelta(hours=22))  # changes happen in this pa
 # simulated arrival so that the product's coalescing rule runs in simulated time.
 STAMP_ARRIVAL = text(
     "UPDATE ops.webhook_inbox SET received_at = :at WHERE event_id > :after RETURNING event_id"
-)
-ACTIVE_COST_CENTRES = text(
-    "SELECT id FROM tampuuri.kustannuspaikat WHERE account = :account AND deleted_at IS NULL"
 )
 
 
@@ -90,6 +85,7 @@ class StrategyResult:
     sync_failures: list[str] = field(default_factory=list)
     freshness: dict[str, Any] = field(default_factory=dict)
     portfolio: dict[str, int] = field(default_factory=dict)
+    reconcile_runs: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
 
     @property
@@ -107,7 +103,7 @@ class _Run:
         self.clock = SimClock(MONTH_START)
         self.sim = make_simulator(workload.seed, workload.scale, self.clock)
         self.transport = transport(self.sim)
-        self.account, self.environ = account_for(self.sim)
+        self.account, self.environ = account_for(self.sim, profile.reconcile_period_days)
         self.catalogue = load_catalogue()
         self.settings = load_sync_settings()
         self.mapping = load_event_mapping()
@@ -115,7 +111,7 @@ class _Run:
         self.result = StrategyResult(profile.name, profile.description, workload.days)
         self.due: list[datetime] = []  # heap of sensor ticks at which events become due
         self.last_event_id = 0
-        self.last_scan: dict[str, datetime | None] = {}
+        self.reconcile_log: list[dict[str, Any]] = []
         self.phase_calls: Counter[str] = Counter()
         self.miss_rng = random.Random(f"{workload.seed}:missed-webhooks")
 
@@ -147,6 +143,7 @@ class _Run:
         self.result.changes_by_kind = dict(
             sorted(Counter(f"{c.resource} {c.op}" for c in self.tracker.changes).items())
         )
+        self.result.reconcile_runs = self.reconcile_log
         self.result.wall_s = round(time.monotonic() - started, 1)
         return self.result
 
@@ -163,7 +160,6 @@ class _Run:
         self.result.initial_load_calls = self.sim.counter.total(ACCOUNT)
         self.sim.counter.reset()
         self.phase_calls.clear()
-        self.last_scan = {str(cc): self.clock.now for cc in self._cost_centres()}
 
     def _change_times(self, day: int) -> list[datetime]:
         rng = random.Random(f"{self.workload.seed}:change-times:{day}")
@@ -213,47 +209,27 @@ class _Run:
         return MONTH_START + timedelta(seconds=math.ceil(elapsed / tick) * tick)
 
     def _process_webhooks(self, now: datetime) -> None:
+        """The product's inbox pass at sensor tick `now`, until nothing more is due."""
         before = self.sim.counter.total(ACCOUNT)
         while True:
-            with self.engine.connect() as conn:
-                events = pending_events(conn, after_event_id=0, limit=10_000, now=now)
-            batch = plan_refresh(
-                events, self.mapping, now=now, window_s=self.profile.window_s, max_batch=10_000
+            outcome = process_inbox_once(
+                self.engine,
+                accounts=[self.account],
+                catalogue=self.catalogue,
+                transport=self.transport,
+                environ=self.environ,
+                now=now,
+                window_s=self.profile.window_s,
+                mapping=self.mapping,
+                settings=self.settings,
+                # The guard reads the wall-clock billing cycle; the benchmark counts instead.
+                check_budget=False,
             )
-            if batch is None:
+            if outcome.batch_key is None:
                 break
-            released = {e.event_id: e for e in events if e.event_id <= batch.cursor_event_id}
-            since: dict[str, datetime] = {}
-            for event in released.values():
-                rule = self.mapping.rule(event.action)
-                if rule is None or rule.resource is None or event.event_timestamp is None:
-                    continue
-                old = since.get(rule.resource)
-                since[rule.resource] = min(old, event.event_timestamp) if old else event.event_timestamp
-            hints = RefreshHints(
-                since=since,
-                cost_centres={
-                    resource: {i: cc for cc, ids in by_cc.items() for i in ids}
-                    for (_account, resource), by_cc in batch.scopes.items()
-                },
-            )
-            targets = {(res, action): ids for (_a, res, action), ids in batch.targets.items()}
-            outcome = asyncio.run(self._refresh(targets, hints, batch.batch_key))
-            self.result.refresh_failures += sum(len(t.failed) for t in outcome.targets)
             self.result.webhook_batches += 1
-            with self.engine.begin() as conn:
-                mark_done(conn, [*batch.event_ids, *batch.ignored_event_ids], batch.batch_key)
+            self.result.refresh_failures += outcome.failed + outcome.dead
         self.phase_calls["webhooks"] += self.sim.counter.total(ACCOUNT) - before
-
-    async def _refresh(self, targets: Any, hints: RefreshHints, run_id: str) -> Any:
-        credentials = self.account.resolve_credentials(self.environ)
-        client = TampuuriClient(
-            ACCOUNT, self.account.base_url, credentials, transport=self.transport, trigger="webhook"
-        )
-        async with client:
-            return await refresh_targets(
-                client, self.engine, self.catalogue, ACCOUNT, targets, run_id=run_id, hints=hints
-            )
 
     # ---- nightly jobs --------------------------------------------------------------------
     def _nightly(self, day: int) -> None:
@@ -263,23 +239,33 @@ class _Run:
         elif profile.reconcile_period_days == 0:
             self._sync("nightly-incremental", ALL_RESOURCES, full=False)
         else:
-            if profile.nightly_incremental:
-                self._sync("nightly-incremental", CHANGE_SINCE_RESOURCES, full=False)
-            self._reconcile(day, profile.reconcile_period_days)
+            self._reconcile()
         self.tracker.check(self.clock.now)
 
-    def _reconcile(self, day: int, period: int) -> None:
-        """Budget-shaped: the stalest ceil(n / period) cost centres; links every period."""
-        for cc in self._cost_centres():
-            self.last_scan.setdefault(str(cc), None)
-        chosen = choose_scopes(
-            self.last_scan, {}, allowance=0, period_days=period, now=self.clock.now
+    def _reconcile(self) -> None:
+        """The product's sweep: probes, incrementals, drifted re-scans, stalest cost centres."""
+        before = self.sim.counter.total(ACCOUNT)
+        report = reconcile_account(
+            self.engine,
+            self.account,
+            catalogue=self.catalogue,
+            transport=self.transport,
+            environ=self.environ,
+            settings=self.settings,
+            # Not the simulated clock: the sweep orders cost centres by
+            # ops.sync_state.last_full_scan_at, which the database stamps with its own
+            # now(); a simulated `now` in the past would clamp every scan to "just done"
+            # and pick the same cost centres every night. Wall time is monotonic too.
+            now=None,
         )
-        self._sync("reconcile-kohteet", ("kohteet",), cost_centres=tuple(int(s) for s in chosen))
-        for scope in chosen:
-            self.last_scan[scope] = self.clock.now
-        if day % period == period - 1:
-            self._sync("reconcile-links", ("osapuolet",))
+        if not report.ok:
+            self.result.sync_failures.append(f"reconcile at {self.clock.now:%m-%d %H:%M}")
+        spent = self.sim.counter.total(ACCOUNT) - before
+        self.reconcile_log.append(
+            {"at": self.clock.now.isoformat(), "calls": spent, "drifted": report.drifted,
+             "cost_centres": len(report.cost_centres)}
+        )  # fmt: skip
+        self.phase_calls["reconcile"] += spent
 
     def _sync(
         self,
@@ -312,10 +298,6 @@ class _Run:
             failed = [f"{r.resource}: {r.error}" for r in report.resources if not r.ok]
             self.result.sync_failures.append(f"{phase} at {self.clock.now:%m-%d %H:%M}: {failed}")
         self.phase_calls[phase] += self.sim.counter.total(ACCOUNT) - before
-
-    def _cost_centres(self) -> list[int]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(ACTIVE_COST_CENTRES, {"account": ACCOUNT}).scalars())
 
 
 def run_strategy(profile: Profile, workload: Workload, server_url: str) -> StrategyResult:

@@ -64,8 +64,11 @@ def make_simulator(seed: int, scale: int, clock: SimClock) -> Simulator:
     return Simulator(SimulatorConfig(seed=seed, scale=scale, accounts=(ACCOUNT,)), clock=clock)
 
 
-def account_for(sim: Simulator) -> tuple[AccountConfig, dict[str, str]]:
+def account_for(sim: Simulator, period_days: int = 0) -> tuple[AccountConfig, dict[str, str]]:
     """An AccountConfig for the simulator account and the environment holding its secrets.
+
+    `period_days` (> 0) is the budget's `full_scan_period_days`: the reconciliation sweep
+    re-scans every cost centre's objects within that many nights.
 
     The secrets only live in this in-memory mapping handed to `run_sync(environ=...)`.
     """
@@ -76,7 +79,12 @@ def account_for(sim: Simulator) -> tuple[AccountConfig, dict[str, str]]:
     }
     environ = {variables[key]: getattr(creds, key) for key in variables}
     account = AccountConfig.model_validate(
-        {"name": ACCOUNT, "base_url": SIM_BASE_URL, "credentials": variables}
+        {
+            "name": ACCOUNT,
+            "base_url": SIM_BASE_URL,
+            "credentials": variables,
+            "budget": {"full_scan_period_days": max(1, period_days)},
+        }
     )
     return account, environ
 

@@ -1,7 +1,7 @@
 """The account's calls this billing cycle against its package, for asset metadata.
 
-Counts `ops.api_calls` directly (every call, failed ones too: Tampuuri bills them) over the
-billing cycle of `pipelines.budget.packages`.
+Counts `ops.api_calls` (every call, failed ones too: Tampuuri bills them) over the billing
+cycle, with the budget guard's own count so the UI and the guard never disagree.
 """
 
 from __future__ import annotations
@@ -9,15 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from pipelines.budget.guard import used_calls
 from pipelines.budget.packages import BillingCycle, package_for
 from pipelines.settings import AccountConfig
-
-CALLS_IN_CYCLE = text(
-    "SELECT count(*) FROM ops.api_calls"
-    " WHERE account = :account AND sent_at >= :start AND sent_at < :end"
-)
 
 
 @dataclass(frozen=True)
@@ -39,8 +35,9 @@ def month_usage(
 ) -> MonthUsage:
     """How many calls `account` has spent this billing cycle, and its package."""
     cycle = BillingCycle.for_account(account, now or datetime.now(UTC))
-    used = conn.execute(
-        CALLS_IN_CYCLE, {"account": account.name, "start": cycle.start, "end": cycle.end}
-    ).scalar_one()
     package = package_for(account)
-    return MonthUsage(used=int(used), included=package.included_calls, package=package.label)
+    return MonthUsage(
+        used=used_calls(conn, account, cycle),
+        included=package.included_calls,
+        package=package.label,
+    )

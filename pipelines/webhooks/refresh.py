@@ -386,7 +386,7 @@ class _Refresh:
         )
         result = await self._scan(scan)
         target.counts = target.counts + result.counts
-        target.skipped.extend(int(s["id"]) for s in result.skipped if isinstance(s.get("id"), int))
+        target.skipped.extend(i for s in result.skipped if isinstance(i := s.get("id"), int))
         # Unseen rows that were in the scope were confirmed by the scan itself (404 or a
         # second miss); unseen ids it knew nothing of (moved, or created and deleted
         # between events) still need their own answer.
@@ -476,8 +476,8 @@ class _Refresh:
     def _cost_centres_of(self, ids: list[int]) -> dict[int | None, list[int]]:
         hinted = self.hints.cost_centres.get("kohteet", {})
         with self.engine.connect() as conn:
-            stored = dict(
-                conn.execute(ACTIVE_COST_CENTRES_OF, {"account": self.account, "ids": ids}).all()
+            stored: dict[int, int | None] = dict(
+                conn.execute(ACTIVE_COST_CENTRES_OF, {"account": self.account, "ids": ids}).tuples()
             )
         groups: dict[int | None, list[int]] = {}
         for row_id in ids:

@@ -99,6 +99,6 @@ def test_database_crash_mid_sync_fails_cleanly_and_the_rerun_converges(throwaway
         runs = run_statuses(engine)
         assert len(runs) == 2
         crashed = [r for r in runs.values() if set(r.values()) != {"success"}]
-        assert len(crashed) == 1 and "success" != crashed[0].get("kohteet")
+        assert len(crashed) == 1 and crashed[0].get("kohteet") != "success"
     finally:
         engine.dispose()

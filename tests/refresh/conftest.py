@@ -79,10 +79,10 @@ class World:
             return conn.execute(text(sql), params).scalar_one()
 
 
-@pytest.fixture
-def world(engine) -> World:
+def make_world(engine, scale: int = 300) -> World:
+    """A simulator account fully synced into the warehouse, its call counters zeroed."""
     clock = Clock()
-    sim = Simulator(SimulatorConfig(seed=7, scale=300, accounts=(ACCOUNT,)), clock=clock)
+    sim = Simulator(SimulatorConfig(seed=7, scale=scale, accounts=(ACCOUNT,)), clock=clock)
     account, environ = account_for(sim, ACCOUNT)
     report = run_sync(
         engine,
@@ -94,3 +94,8 @@ def world(engine) -> World:
     assert report.ok
     sim.counter.reset()
     return World(sim, engine, account, environ, clock)
+
+
+@pytest.fixture
+def world(engine) -> World:
+    return make_world(engine)

@@ -1,0 +1,419 @@
+"""Proof under faults, the long version: faulted syncs and SIGKILLs at scale, then parity.
+
+Against the simulator over uvicorn on a loopback port (one account, default ~20k rows):
+
+  faulted   N full syncs in process with 10% 5xx, 429 bursts (rate-limit rate raised to
+            60% for 0.3 s every 2 s), hung requests (hang_s longer than the sync's read
+            timeout, which is set small here) and paging drift; then faults off and two
+            clean full syncs (links need two complete scans to confirm a deletion).
+  killed    five `tampuuri-sync sync --full` subprocesses under the same faults, each
+            SIGKILLed after a seeded random number of answered calls; then two clean runs.
+
+After each phase the warehouse is compared with the simulator row by row. Reported:
+faults injected (non-2xx statuses from the simulator's transaction report, and transport
+errors in the ledger: hangs that hit the read timeout), runs killed, rows compared, rows
+lost (must be 0), extra rows, differing rows, duplicate open history versions (must be 0),
+calls and retries. Writes benchmarks/results/faults.json and faults.txt and the
+"Proof under faults" section of benchmarks/RESULTS.md.
+
+Usage:
+    .venv/bin/python benchmarks/bench_faults.py [--scale 20000] [--runs 3] [--kills 5]
+        [--seed 7] [--url URL] [--time-limit 900]
+
+Bounded: every loop has a count and the whole run a time limit; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from pipelines.settings import AccountConfig, load_sync_settings
+from pipelines.simulator import FaultConfig, Simulator, SimulatorConfig
+from pipelines.simulator.server import serve_in_thread
+from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.warehouse.engine import database_url, make_engine, to_libpq_url
+from pipelines.warehouse.migrations import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "## Proof under faults"
+ACCOUNT = "demo-a"
+TABLES = ("kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset")
+CLI = Path(sys.executable).parent / "tampuuri-sync"
+VARIABLES = {
+    "api_key": "TAMPUURI_API_KEY",
+    "customer_name": "TAMPUURI_CUSTOMER_NAME",
+    "account_name": "TAMPUURI_ACCOUNT_NAME",
+    "username": "TAMPUURI_USERNAME",
+    "password": "TAMPUURI_PASSWORD",
+}
+
+
+def faults(seed: int, *, rate_limit: float = 0.02) -> FaultConfig:
+    return FaultConfig(
+        error_rate=0.10,
+        rate_limit_rate=rate_limit,
+        retry_after_s=0.05,
+        latency_ms=5,
+        hang_rate=0.01,
+        hang_s=3.0,
+        drift_rate=0.05,
+        seed=seed,
+    )
+
+
+class Bursts:
+    """Raises the 429 rate to 60% for 0.3 s every 2 s while on (bounded by `max_bursts`)."""
+
+    def __init__(self, sim: Simulator, seed: int, max_bursts: int = 2000) -> None:
+        self.sim, self.seed, self.max_bursts = sim, seed, max_bursts
+        self.on = threading.Event()
+        self.stop = threading.Event()
+        self.count = 0
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stop.wait(2.0) and self.count < self.max_bursts:
+            if not self.on.is_set():
+                continue
+            self.count += 1
+            self.sim.faults.configure(faults(self.seed + self.count, rate_limit=0.6))
+            time.sleep(0.3)
+            if self.on.is_set():
+                self.sim.faults.configure(faults(self.seed + self.count))
+
+
+def scratch_database(server_url: str) -> str:
+    name = f"bench_faults_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(to_libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(to_libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def account_env(sim: Simulator) -> tuple[AccountConfig, dict[str, str]]:
+    creds = sim.credentials(ACCOUNT)
+    environ = {var: getattr(creds, key) for key, var in VARIABLES.items()}
+    return AccountConfig.model_validate(
+        {"name": ACCOUNT, "base_url": "http://unused/", "credentials": VARIABLES}
+    ), environ
+
+
+def compare(engine: Engine, sim: Simulator) -> dict[str, int]:
+    """Rows compared, lost (in the simulator, not active here), extra, differing, duplicates."""
+    out = {"compared": 0, "lost": 0, "extra": 0, "differing": 0, "duplicate_open_versions": 0}
+    with engine.connect() as conn:
+        for table in TABLES:  # identifiers from the constant above
+            expected = {i["Id"]: i for i in sim.items(ACCOUNT, table)}
+            actual = dict(
+                conn.execute(
+                    text(
+                        f"SELECT id, data FROM tampuuri.{table}"
+                        " WHERE account = :a AND deleted_at IS NULL"
+                    ),
+                    {"a": ACCOUNT},
+                ).all()
+            )
+            if table == "osapuolet":  # parties whose links ended still exist (see tests)
+                existing = {i["Id"] for i in sim.items(ACCOUNT, table, visible_only=False)}
+                actual = {k: v for k, v in actual.items() if k in expected or k not in existing}
+            out["compared"] += len(expected)
+            out["lost"] += len(set(expected) - set(actual))
+            out["extra"] += len(set(actual) - set(expected))
+            out["differing"] += sum(1 for k in expected if k in actual and actual[k] != expected[k])
+            out["duplicate_open_versions"] += conn.execute(
+                text(
+                    f"SELECT count(*) FROM (SELECT id FROM tampuuri.{table}_history"
+                    " WHERE account = :a AND valid_to IS NULL GROUP BY id"
+                    " HAVING count(*) > 1) d"
+                ),
+                {"a": ACCOUNT},
+            ).scalar_one()
+    return out
+
+
+def sim_statuses(sim: Simulator) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for row in sim.transactions():
+        totals[str(row["status"])] = totals.get(str(row["status"]), 0) + row["count"]
+    return totals
+
+
+def ledger(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT coalesce(status::text, 'no response'), count(*) FROM ops.api_calls"
+                " GROUP BY 1"
+            )
+        ).all()
+    return {status: n for status, n in rows}
+
+
+def clean_runs(engine: Engine, sim: Simulator, settings, base: str) -> list[dict[str, Any]]:
+    sim.faults.configure(FaultConfig())
+    account, environ = account_env(sim)
+    account = account.model_copy(update={"base_url": base + "/v10/api/"})
+    out = []
+    for _ in range(2):
+        report = run_sync(
+            engine, SyncRequest(account, full=True), environ=environ, settings=settings
+        )
+        out.append({"ok": report.ok, "calls": report.calls, "retries": report.retries})
+    return out
+
+
+def faulted_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
+    url = scratch_database(server_url)
+    engine = make_engine(url, pool_size=4)
+    upgrade(engine)
+    sim = Simulator(
+        SimulatorConfig(
+            seed=args.seed, scale=args.scale, accounts=(ACCOUNT,), faults=faults(args.seed)
+        )
+    )
+    settings = dataclasses.replace(
+        load_sync_settings(),
+        read_timeout_s=1.0,
+        backoff_initial_s=0.02,
+        backoff_max_s=0.5,
+        max_attempts=8,
+        retry_cap_per_run=5000,
+    )
+    runs: list[dict[str, Any]] = []
+    bursts = Bursts(sim, args.seed)
+    try:
+        with serve_in_thread(sim) as base:
+            account, environ = account_env(sim)
+            account = account.model_copy(update={"base_url": base + "/v10/api/"})
+            bursts.thread.start()
+            bursts.on.set()
+            for index in range(args.runs):
+                if time.monotonic() > deadline:
+                    break
+                report = run_sync(
+                    engine, SyncRequest(account, full=True), environ=environ, settings=settings
+                )
+                runs.append(
+                    {
+                        "run": index + 1,
+                        "ok": report.ok,
+                        "calls": report.calls,
+                        "retries": report.retries,
+                        "seconds": round(report.seconds, 1),
+                        "errors": [r.error for r in report.resources if r.error],
+                    }
+                )
+            bursts.on.clear()
+            statuses = sim_statuses(sim)
+            clean = clean_runs(engine, sim, settings, base)
+            result = {
+                "runs": runs,
+                "bursts": bursts.count,
+                "sim_statuses": statuses,
+                "ledger": ledger(engine),
+                "clean_runs": clean,
+                **compare(engine, sim),
+            }
+    finally:
+        bursts.stop.set()
+        engine.dispose()
+        drop_database(server_url, url)
+    return result
+
+
+def killed_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
+    url = scratch_database(server_url)
+    engine = make_engine(url, pool_size=2)
+    upgrade(engine)
+    sim = Simulator(
+        SimulatorConfig(
+            seed=args.seed + 1, scale=args.scale, accounts=(ACCOUNT,), faults=faults(args.seed + 1)
+        )
+    )
+    rng = random.Random(args.seed)
+    kills: list[dict[str, Any]] = []
+    try:
+        with serve_in_thread(sim) as base:
+            creds = sim.credentials(ACCOUNT)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TAMPUURI_")}
+            env.update({var: getattr(creds, key) for key, var in VARIABLES.items()})
+            env.update(
+                {
+                    "TAMPUURI_BASE_URL": base + "/v10/api/",
+                    "TAMPUURI_DATABASE_URL": url,
+                    "COLUMNS": "200",
+                }
+            )
+            for index in range(args.kills):
+                if time.monotonic() > deadline:
+                    break
+                before = sum(r["count"] for r in sim.transactions())
+                target = before + rng.randint(5, max(6, args.scale // 160))
+                proc = subprocess.Popen(
+                    [str(CLI), "sync", "--full"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                limit = time.monotonic() + 120
+                while (
+                    sum(r["count"] for r in sim.transactions()) < target
+                    and proc.poll() is None
+                    and time.monotonic() < limit
+                ):
+                    time.sleep(0.005)
+                alive = proc.poll() is None
+                if alive:
+                    proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
+                kills.append(
+                    {
+                        "kill": index + 1,
+                        "after_calls": target - before,
+                        "killed": alive,
+                        "returncode": proc.returncode,
+                    }
+                )
+            statuses = sim_statuses(sim)
+            settings = dataclasses.replace(load_sync_settings(), backoff_initial_s=0.02)
+            clean = clean_runs(engine, sim, settings, base)
+            with engine.connect() as conn:
+                runs = dict(
+                    conn.execute(
+                        text("SELECT status, count(*) FROM ops.sync_runs GROUP BY 1")
+                    ).all()
+                )
+            result = {
+                "kills": kills,
+                "sim_statuses": statuses,
+                "ledger": ledger(engine),
+                "sync_runs_by_status": runs,
+                "clean_runs": clean,
+                **compare(engine, sim),
+            }
+    finally:
+        engine.dispose()
+        drop_database(server_url, url)
+    return result
+
+
+def render(summary: dict[str, Any]) -> str:
+    lines = [
+        f"`benchmarks/bench_faults.py`, {summary['when']}, {summary['machine']}, "
+        f"scale {summary['scale']:,}, seed {summary['seed']}.",
+        "",
+        "```",
+    ]
+    for phase in ("faulted", "killed"):
+        p = summary[phase]
+        injected = sum(n for s, n in p["sim_statuses"].items() if s != "200")
+        hangs = p["ledger"].get("no response", 0)
+        lines.append(f"{phase}:")
+        if phase == "faulted":
+            for r in p["runs"]:
+                lines.append(
+                    f"  run {r['run']}: ok={r['ok']} calls={r['calls']} "
+                    f"retries={r['retries']} seconds={r['seconds']}"
+                )
+            lines.append(f"  429 bursts: {p['bursts']}")
+        else:
+            killed = sum(1 for k in p["kills"] if k["killed"])
+            lines.append(
+                f"  runs killed: {killed} of {len(p['kills'])} "
+                f"(after {[k['after_calls'] for k in p['kills']]} calls)"
+            )
+            lines.append(f"  sync_runs by status: {p['sync_runs_by_status']}")
+        lines.append(f"  faults injected (non-200 answers): {injected} {p['sim_statuses']}")
+        lines.append(f"  hung calls cut by the read timeout (ledger, no response): {hangs}")
+        lines.append(
+            f"  ledger rows: {sum(p['ledger'].values())}; simulator calls: "
+            f"{sum(p['sim_statuses'].values())}"
+        )
+        lines.append(f"  clean reruns: {p['clean_runs']}")
+        lines.append(
+            f"  rows compared {p['compared']:,}, lost {p['lost']}, extra {p['extra']}, "
+            f"differing {p['differing']}, duplicate open versions "
+            f"{p['duplicate_open_versions']}"
+        )
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def write_section(body: str) -> None:
+    """Replace only this benchmark's section of RESULTS.md (others own the rest)."""
+    current = (
+        RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# Benchmark results\n"
+    )
+    block = f"{SECTION}\n\n{body}\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _: block + "\n", current, count=1)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + block
+    RESULTS_MD.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--url", default=None)
+    parser.add_argument("--time-limit", type=float, default=900)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    server_url = args.url or database_url()
+    deadline = time.monotonic() + args.time_limit
+    summary: dict[str, Any] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
+        f"Python {platform.python_version()}",
+        "scale": args.scale,
+        "seed": args.seed,
+    }
+    summary["faulted"] = faulted_phase(args, server_url, deadline)
+    summary["killed"] = killed_phase(args, server_url, deadline)
+    body = render(summary)
+    print(body)
+    if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "faults.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        (RESULTS / "faults.txt").write_text(body + "\n", encoding="utf-8")
+        write_section(body)
+    bad = any(
+        summary[p][k]
+        for p in ("faulted", "killed")
+        for k in ("lost", "extra", "differing", "duplicate_open_versions")
+    )
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

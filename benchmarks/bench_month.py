@@ -1,0 +1,112 @@
+"""A month of calls (issue 6): three strategies and a frugal profile, calls, € and freshness.
+
+Runs the reference portfolio (300 cost centres) through simulated days in compressed
+time against the simulator, once per strategy, each on a fresh simulator (same seed,
+same changes) and a fresh scratch warehouse:
+
+  naive          nightly full pull
+  incremental    nightly incremental only
+  default        webhooks + nightly incremental + budget-shaped reconciliation (7 nights)
+  default-daily  the same with a full reconciliation every night
+  frugal         webhooks batched hourly + reconciliation spread over 7 nights
+
+Every call is a real HTTP request to the simulator and counted by its transaction
+counter; every write goes through the product's loader. Calls are counted over the
+simulated days (after an uncounted initial load) and scaled to 30 days.
+
+Usage:
+    .venv/bin/python benchmarks/bench_month.py [--days 7] [--profiles naive default ...]
+        [--scale 51700] [--changes-per-day 150] [--miss-rate 0.02] [--url URL]
+        [--write-results]
+
+The database: --url, else $TAMPUURI_DATABASE_URL, else the embedded server. Writes
+benchmarks/results/month.json and month.txt; --write-results also rewrites this
+benchmark's section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from month.profiles import PROFILES
+from month.report import phases, row, table, workload_line, write_section
+from month.runner import StrategyResult, Workload, run_strategy
+from month.verdict import verdicts
+
+from pipelines.warehouse.engine import database_url
+
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--scale", type=int, default=Workload.scale)
+    parser.add_argument("--seed", type=int, default=Workload.seed)
+    parser.add_argument("--changes-per-day", type=int, default=Workload.changes_per_day)
+    parser.add_argument("--miss-rate", type=float, default=Workload.miss_rate)
+    parser.add_argument("--profiles", nargs="+", default=list(PROFILES), choices=list(PROFILES))
+    parser.add_argument("--url", default=None, help="PostgreSQL server URL (scratch databases)")
+    parser.add_argument("--out", default="month", help="results/<out>.json and .txt")
+    parser.add_argument("--write-results", action="store_true", help="update RESULTS.md")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pipelines").setLevel(logging.ERROR)  # per-resource info lines
+
+    workload = Workload(
+        seed=args.seed,
+        scale=args.scale,
+        days=args.days,
+        changes_per_day=args.changes_per_day,
+        miss_rate=args.miss_rate,
+    )
+    server_url = args.url or database_url()
+    started = time.monotonic()
+    results: list[StrategyResult] = []
+    for name in args.profiles:
+        result = run_strategy(PROFILES[name], workload, server_url)
+        results.append(result)
+        print(f"{name}: {result.calls} calls in {workload.days} d -> {result.calls_per_month}"
+              f"/month, {result.wall_s} s wall", flush=True)  # fmt: skip
+    wall = round(time.monotonic() - started, 1)
+
+    lines = [
+        workload_line(workload, results[0]),
+        f"{workload.days} simulated days x {workload.changes_per_day} changes/day,"
+        f" {workload.miss_rate:.0%} of notifications lost; calls scaled x30/{workload.days}.",
+        "",
+        table(results),
+        "",
+        phases(results),
+        "",
+        *verdicts(results),
+        "",
+        f"Wall time {wall} s on {platform.machine()} ({platform.python_version()}).",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / f"{args.out}.txt").write_text(text + "\n", encoding="utf-8")
+    payload = {
+        "workload": asdict(workload),
+        "wall_s": wall,
+        "strategies": [{**asdict(r), "row": row(r)} for r in results],
+    }
+    (RESULTS_DIR / f"{args.out}.json").write_text(
+        json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    if args.write_results:
+        write_section(HERE / "RESULTS.md", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The issue's goals, checked against the measured numbers (sentences for the report)."""
+
+from __future__ import annotations
+
+from month.runner import StrategyResult
+from pipelines.budget.packages import load_packages
+
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+
+
+def _met(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+def verdicts(results: list[StrategyResult]) -> list[str]:
+    """One line per goal whose strategies were run."""
+    by_name = {r.profile: r for r in results}
+    lines: list[str] = []
+    naive = by_name.get("naive")
+    standard = load_packages()["standard"].included_calls
+    for name in ("default", "default-daily"):
+        result = by_name.get(name)
+        if result is None:
+            continue
+        covered = result.freshness["webhook_covered"]
+        everything = result.freshness["all"]
+        p95, top = covered["p95_s"] or 0.0, covered["max_s"] or 0.0
+        lines.append(
+            f"- {name}, webhook-covered changes within a minute: {_met(top <= MINUTE)}"
+            f" (p95 {p95:.0f} s, max {top:.0f} s)."
+        )
+        worst = everything["max_s"] or 0.0
+        lines.append(
+            f"- {name}, everything within a day: {_met(worst <= DAY)}"
+            f" (max {worst / 3600:.1f} h{' or more' if everything['max_is_lower_bound'] else ''})."
+        )
+        if naive is not None:
+            ratio = result.calls_per_month / max(1, naive.calls_per_month)
+            lines.append(
+                f"- {name}, at most a fifth of naive's calls: {_met(ratio <= 0.2)}"
+                f" ({result.calls_per_month:,} vs {naive.calls_per_month:,}/month = {ratio:.2f})."
+            )
+    frugal = by_name.get("frugal")
+    if frugal is not None:
+        covered = frugal.freshness["webhook_covered"]
+        top = covered["max_s"] or 0.0
+        lines.append(
+            f"- frugal fits Standard ({standard:,} calls/month):"
+            f" {_met(frugal.calls_per_month <= standard)} ({frugal.calls_per_month:,}/month)."
+        )
+        lines.append(
+            f"- frugal, webhook-covered changes within an hour: {_met(top <= HOUR)}"
+            f" (max {top / 60:.0f} min)."
+        )
+    return lines

@@ -1,0 +1,203 @@
+"""The reconciliation sweep: catch what webhooks missed, spending few calls.
+
+Tampuuri gives a webhook bundle up after 5 failed deliveries, and some changes fire no
+webhook at all (a deleted notice, a changed link), so a periodic sweep must find drift:
+
+1. one `Limit=1` probe per account-wide list (cost centres, links, notices): the API's
+   `Total` against the warehouse's active rows; a difference means rows were added or
+   deleted unseen, and that resource gets a full re-scan (which also finds deletions);
+2. the change-since incremental for resources whose list declares one and did not drift
+   (it catches updates, which do not move `Total`);
+3. objects (`kohteet`, no change-since filter): a budget-shaped share of the stalest cost
+   centres (`budget.shaping.choose_scopes`, by `ops.sync_state.last_full_scan_at`).
+
+Re-scans go through `run_sync` (same loader, history, deletion confirmation, ledger) with
+trigger "reconcile".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import Engine, text
+
+from pipelines.budget.shaping import choose_scopes
+from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
+from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.sync.report import SyncReport
+from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
+from pipelines.tampuuri.client import TampuuriClient
+from pipelines.tampuuri.ledger import CallLedger
+from pipelines.tampuuri.paging import probe_total
+from pipelines.warehouse import state
+from pipelines.warehouse.ledger_sink import LedgerSink
+
+TRIGGER = "reconcile"
+# Catalogue resource probed -> the sync (asset) resource that re-scans it.
+PROBED = {"kustannuspaikat": "kustannuspaikat", "osapuoli_yhteydet": "osapuolet",
+          "ilmoitukset": "ilmoitukset"}  # fmt: skip
+ACTIVE_ROWS = {
+    table: text(f"SELECT count(*) FROM tampuuri.{table} WHERE account = :a AND deleted_at IS NULL")
+    for table in PROBED
+}
+
+
+@dataclass
+class ReconcileReport:
+    """What one account's sweep found and did.
+
+    Attributes:
+        totals: per probed resource, (API Total, active warehouse rows).
+        drifted: resources whose counts differed (re-scanned in full).
+        incremental: resources synced with their change-since filter.
+        cost_centres: the cost centres whose objects were re-scanned.
+        calls: every call of the sweep (probes, scans, confirmations, retries).
+        reports: the sync reports of the re-scans.
+    """
+
+    account: str
+    run_id: str
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)
+    drifted: list[str] = field(default_factory=list)
+    incremental: list[str] = field(default_factory=list)
+    cost_centres: list[int] = field(default_factory=list)
+    calls: int = 0
+    reports: list[SyncReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.reports)
+
+
+def reconcile_account(
+    engine: Engine,
+    account: AccountConfig,
+    *,
+    catalogue: Catalogue | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    environ: Mapping[str, str] | None = None,
+    allowance: int | None = None,
+    settings: SyncSettings | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> ReconcileReport:
+    """Probe, then re-scan only what drifted, plus the stalest cost centres' objects.
+
+    Args:
+        engine: the warehouse.
+        account: the account to sweep.
+        catalogue: the route catalogue (config/routes.yaml by default).
+        transport: httpx transport (tests: ASGITransport over the simulator).
+        environ: where credentials are read from.
+        allowance: calls the sweep may spend on object scopes beyond the coverage floor
+            (`shaping.nightly_share`); None: only the floor.
+        settings: sync tunables.
+        run_id: recorded on call records, runs and history.
+        now: the clock (stalest-first choice).
+    """
+    catalogue = catalogue or load_catalogue()
+    settings = settings or load_sync_settings()
+    report = ReconcileReport(
+        account=account.name, run_id=run_id or f"reconcile-{uuid.uuid4().hex[:12]}"
+    )
+    report.totals = asyncio.run(_probe(engine, account, catalogue, transport, environ, report))
+    report.calls = len(report.totals)
+    report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
+    report.incremental = [
+        r
+        for r in PROBED
+        if r not in report.drifted and catalogue.resources[r].change_since is not None
+    ]
+
+    def sync(target: AccountConfig, resources: tuple[str, ...], full: bool) -> None:
+        result = run_sync(
+            engine,
+            SyncRequest(target, resources, full=full, trigger=TRIGGER, run_id=report.run_id),
+            catalogue=catalogue,
+            settings=settings,
+            transport=transport,
+            environ=environ,
+        )
+        report.reports.append(result)
+        report.calls += result.calls
+
+    if report.drifted:
+        sync(account, tuple(PROBED[r] for r in report.drifted), True)
+    if report.incremental:
+        sync(account, tuple(PROBED[r] for r in report.incremental), False)
+    report.cost_centres = _stalest_cost_centres(
+        engine, account, allowance=allowance or 0, now=now or datetime.now(UTC)
+    )
+    if report.cost_centres:
+        sync(account.model_copy(update={"scope": tuple(report.cost_centres)}), ("kohteet",), True)
+    return report
+
+
+async def _probe(
+    engine: Engine,
+    account: AccountConfig,
+    catalogue: Catalogue,
+    transport: httpx.AsyncBaseTransport | None,
+    environ: Mapping[str, str] | None,
+    report: ReconcileReport,
+) -> dict[str, tuple[int, int]]:
+    ledger = CallLedger(LedgerSink(engine))
+    client = TampuuriClient(
+        account.name,
+        account.base_url,
+        account.resolve_credentials(environ),
+        transport=transport,
+        ledger=ledger,
+        trigger=TRIGGER,
+        run_id=report.run_id,
+    )
+    totals: dict[str, tuple[int, int]] = {}
+    try:
+        async with client:
+            for resource in PROBED:
+                route = catalogue.resources[resource].list
+                if route is None:
+                    continue
+                api = await probe_total(client, route)
+                with engine.connect() as conn:
+                    ours = conn.execute(ACTIVE_ROWS[resource], {"a": account.name}).scalar_one()
+                totals[resource] = (api, int(ours))
+    finally:
+        await asyncio.to_thread(ledger.flush)
+    return totals
+
+
+def _stalest_cost_centres(
+    engine: Engine, account: AccountConfig, *, allowance: int, now: datetime
+) -> list[int]:
+    with engine.connect() as conn:
+        active = conn.execute(
+            text(
+                "SELECT id FROM tampuuri.kustannuspaikat"
+                " WHERE account = :a AND deleted_at IS NULL ORDER BY id"
+            ),
+            {"a": account.name},
+        ).scalars()
+        scopes = {str(cc) for cc in active}
+        if account.scope:
+            scopes &= {str(cc) for cc in account.scope}
+        states = state.scope_states(conn, account.name, "kohteet")
+    last = {s: (states[s].last_full_scan_at if s in states else None) for s in scopes}
+    costs = {
+        s: max(1, math.ceil((states[s].last_total or 0) / 250)) if s in states else 1
+        for s in scopes
+    }
+    chosen = choose_scopes(
+        last,
+        costs,
+        allowance=allowance,
+        period_days=account.budget.full_scan_period_days,
+        now=now,
+    )
+    return sorted(int(s) for s in chosen)

@@ -1,0 +1,76 @@
+"""Reconciliation: after the receiver missed all 5 delivery attempts of a bundle, the sweep
+restores parity with the simulator, spending fewer calls than a full sync would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import text
+
+from pipelines.budget.shaping import nightly_share
+from pipelines.sync.reconcile import reconcile_account
+from tests.sync.helpers import assert_parity, minimum_full_sync_calls
+
+from .conftest import ACCOUNT, FAST, make_world
+
+
+class DownTransport(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("receiver down", request=request)
+
+
+def test_reconcile_after_a_lost_bundle_restores_parity_cheaply(engine):
+    # Large enough that a full sync takes many pages (15 cost centres, 4 pages of links).
+    world = make_world(engine, scale=2500)
+    sim = world.sim
+    sim.webhooks._transport = DownTransport()  # the listener is down for every attempt
+    sim.webhooks._delays = (0.0,)
+    sim.webhooks.add_listener(ACCOUNT, "http://receiver.test/tampuuri/webhook")
+    with world.engine.connect() as conn:
+        stalest = conn.execute(
+            text(
+                "SELECT scope FROM ops.sync_state WHERE account = :a AND resource = 'kohteet'"
+                " ORDER BY last_full_scan_at, scope::bigint LIMIT 1"
+            ),
+            {"a": ACCOUNT},
+        ).scalar_one()
+    notice = sim.items(ACCOUNT, "ilmoitukset")[0]["Id"]
+    cc = sim.items(ACCOUNT, "kustannuspaikat")[0]["Id"]
+    obj = next(o for o in sim.items(ACCOUNT, "kohteet") if o["KustannuspaikkaId"] == int(stalest))
+    for resource, op, kwargs in (
+        ("ilmoitukset", "update", {"id": notice}),
+        ("ilmoitukset", "insert", {"fields": {}}),
+        ("kustannuspaikat", "update", {"id": cc}),
+        ("kohteet", "update", {"id": obj["Id"]}),
+        ("osapuoli_yhteydet", "insert", {"fields": {}}),
+    ):
+        world.clock.now += timedelta(seconds=1)
+        sim.apply_change(ACCOUNT, resource, op, **kwargs)
+    outcomes = []
+    for _ in range(5):
+        outcomes.extend(e["outcome"] for e in asyncio.run(sim.webhooks.deliver_due()))
+    assert outcomes == ["retry"] * 4 + ["dropped"]
+    assert world.scalar("SELECT count(*) FROM ops.webhook_inbox") == 0
+
+    sim.counter.reset()
+    report = reconcile_account(
+        world.engine,
+        world.account,
+        transport=world.transport,
+        environ=world.environ,
+        settings=FAST,
+        now=world.clock.now,
+    )
+    assert report.ok
+    assert sorted(report.drifted) == ["ilmoitukset", "osapuoli_yhteydet"]
+    assert report.incremental == ["kustannuspaikat"]
+    # The coverage floor of the stalest cost centres, the stalest one among them.
+    n_ccs = len(sim.items(ACCOUNT, "kustannuspaikat"))
+    assert len(report.cost_centres) == nightly_share(n_ccs, 7) < n_ccs
+    assert int(stalest) in report.cost_centres
+    assert_parity(world.engine, sim, ACCOUNT)
+    assert report.calls == world.calls()
+    assert report.calls < minimum_full_sync_calls(sim, ACCOUNT)
