@@ -352,7 +352,8 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(f"  faults injected (non-200 answers): {injected} {p['sim_statuses']}")
         lines.append(f"  hung calls cut by the read timeout (ledger, no response): {hangs}")
         lines.append(
-            f"  ledger rows: {sum(p['ledger'].values())}; simulator calls: "
+            f"  ledger rows incl. clean reruns: {sum(p['ledger'].values())}; "
+            "simulator calls before them: "
             f"{sum(p['sim_statuses'].values())}"
         )
         lines.append(f"  clean reruns: {p['clean_runs']}")

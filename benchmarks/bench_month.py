@@ -35,6 +35,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from month.notes import METHOD
 from month.profiles import PROFILES
 from month.report import phases, row, table, workload_line, write_section
 from month.runner import StrategyResult, Workload, run_strategy
@@ -57,7 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=None, help="PostgreSQL server URL (scratch databases)")
     parser.add_argument("--out", default="month", help="results/<out>.json and .txt")
     parser.add_argument("--write-results", action="store_true", help="update RESULTS.md")
+    parser.add_argument(
+        "--from-json", type=Path, default=None, help="re-render a saved run, run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.from_json is not None:
+        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        workload = Workload(**saved["workload"])
+        results = [
+            StrategyResult(**{k: v for k, v in s.items() if k != "row"})
+            for s in saved["strategies"]
+        ]
+        _render(args, workload, results, saved["wall_s"], write_data=False)
+        return 0
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pipelines").setLevel(logging.ERROR)  # per-resource info lines
 
@@ -77,7 +90,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {result.calls} calls in {workload.days} d -> {result.calls_per_month}"
               f"/month, {result.wall_s} s wall", flush=True)  # fmt: skip
     wall = round(time.monotonic() - started, 1)
+    _render(args, workload, results, wall, write_data=True)
+    return 0
 
+
+def _render(
+    args: argparse.Namespace,
+    workload: Workload,
+    results: list[StrategyResult],
+    wall: float,
+    *,
+    write_data: bool,
+) -> None:
     lines = [
         workload_line(workload, results[0]),
         f"{workload.days} simulated days x {workload.changes_per_day} changes/day,"
@@ -89,23 +113,24 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *verdicts(results),
         "",
-        f"Wall time {wall} s on {platform.machine()} ({platform.python_version()}).",
+        f"Wall time {wall} s for all strategies on {platform.machine()}"
+        f" (Python {platform.python_version()}), a 2-core machine shared with other work.",
     ]
     text = "\n".join(lines)
     print(text)
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"{args.out}.txt").write_text(text + "\n", encoding="utf-8")
-    payload = {
-        "workload": asdict(workload),
-        "wall_s": wall,
-        "strategies": [{**asdict(r), "row": row(r)} for r in results],
-    }
-    (RESULTS_DIR / f"{args.out}.json").write_text(
-        json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8"
-    )
+    if write_data:
+        payload = {
+            "workload": asdict(workload),
+            "wall_s": wall,
+            "strategies": [{**asdict(r), "row": row(r)} for r in results],
+        }
+        (RESULTS_DIR / f"{args.out}.json").write_text(
+            json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8"
+        )
     if args.write_results:
-        write_section(HERE / "RESULTS.md", text)
-    return 0
+        write_section(HERE / "RESULTS.md", text + "\n\n" + METHOD)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import logging
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from pipelines.console import console, print_errors, progress_for, summary_table
 from pipelines.settings import ConfigError, find_account, load_accounts
@@ -29,6 +30,11 @@ def _mount_optional_apps() -> None:
     from pipelines.budget.cli import budget_command, plan_command
     from pipelines.simulator.cli import simulator_app
     from pipelines.webhooks.cli import webhooks_app
+    from pipelines.webhooks.process import process_command
+
+    webhooks_app.command("process", help="Drain the webhook inbox once (no Dagster needed).")(
+        process_command
+    )
 
     app.add_typer(simulator_app, name="simulator", help="The local Tampuuri simulator.")
     app.add_typer(webhooks_app, name="webhooks", help="Webhook receiver and inbox.")
@@ -65,12 +71,13 @@ def sync(
     except ConfigError as exc:
         console.print(f"[red]configuration error: {exc}[/red]")
         raise typer.Exit(2) from None
-    engine = make_engine(database_url())
-    upgrade(engine)
+    url = database_url()
     reports: list[SyncReport] = []
-    for acc in selected:
-        with progress_for(acc.name) as listener:
-            try:
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        for acc in selected:
+            with progress_for(acc.name) as listener:
                 reports.append(
                     run_sync(
                         engine,
@@ -78,9 +85,13 @@ def sync(
                         progress=listener,
                     )
                 )
-            except ConfigError as exc:
-                console.print(f"[red]configuration error: {exc}[/red]")
-                raise typer.Exit(2) from None
+    except ConfigError as exc:
+        console.print(f"[red]configuration error: {exc}[/red]")
+        raise typer.Exit(2) from None
+    except DBAPIError as exc:
+        # Scopes already committed stay; the failed scope rolled back. Rerun to converge.
+        console.print(f"[red]warehouse {redacted(url)}: database error: {exc.orig}[/red]")
+        raise typer.Exit(3) from None
     console.print(summary_table(reports))
     print_errors(reports)
     if not all(r.ok for r in reports):

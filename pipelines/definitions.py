@@ -6,12 +6,15 @@ the accounts file or TAMPUURI_* variables; secrets are read only inside runs.
 
 import dagster as dg
 
+from pipelines.assets.budget import budget_asset
 from pipelines.assets.checks import tampuuri_checks
 from pipelines.assets.jobs import nightly_job, nightly_schedule
 from pipelines.assets.partitions import account_partitions
 from pipelines.assets.settings import load_dagster_settings
 from pipelines.assets.tampuuri import tampuuri_assets
 from pipelines.resources import TampuuriResource, WarehouseResource
+from pipelines.sensors.reconcile import reconcile_job, reconcile_schedule
+from pipelines.sensors.webhook_inbox import webhook_inbox_sensor, webhook_refresh_job
 
 
 @dg.definitions
@@ -20,10 +23,13 @@ def defs() -> dg.Definitions:
     accounts = account_partitions()
     job = nightly_job(accounts, settings)
     return dg.Definitions(
-        assets=tampuuri_assets(accounts.definition),
+        assets=[*tampuuri_assets(accounts.definition), budget_asset(accounts.definition)],
         asset_checks=tampuuri_checks(settings),
-        jobs=[job],
-        schedules=[nightly_schedule(job, accounts, settings)],
-        sensors=[],
+        jobs=[job, webhook_refresh_job, reconcile_job],
+        schedules=[
+            nightly_schedule(job, accounts, settings),
+            reconcile_schedule(accounts, settings),
+        ],
+        sensors=[webhook_inbox_sensor],
         resources={"warehouse": WarehouseResource(), "tampuuri": TampuuriResource()},
     )

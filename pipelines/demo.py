@@ -29,8 +29,9 @@ CALLS_BY_ACCOUNT = text(
 )
 ROWS_BY_TABLE = {
     table: text(
-        f"SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL)"
-        f" FROM tampuuri.{table}"  # identifiers from the constant TABLES only
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL),"
+        f" count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM tampuuri.{table}"
+        # identifiers from the constant TABLES only
     )
     for table in TABLES
 }

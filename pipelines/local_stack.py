@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 import yaml
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from pipelines.settings import PROJECT_ROOT

@@ -40,6 +40,10 @@ def verdicts(results: list[StrategyResult]) -> list[str]:
                 f"- {name}, at most a fifth of naive's calls: {_met(ratio <= 0.2)}"
                 f" ({result.calls_per_month:,} vs {naive.calls_per_month:,}/month = {ratio:.2f})."
             )
+    for result in results:
+        if result.profile in ("naive", "incremental"):
+            continue
+        lines.append(_decomposition(result, naive))
     frugal = by_name.get("frugal")
     if frugal is not None:
         covered = frugal.freshness["webhook_covered"]
@@ -53,3 +57,22 @@ def verdicts(results: list[StrategyResult]) -> list[str]:
             f" (max {top / 60:.0f} min)."
         )
     return lines
+
+
+def _decomposition(result: StrategyResult, naive: StrategyResult | None) -> str:
+    """Where a webhook strategy's month goes, and what that means for the goals."""
+    scale = 30 / result.days
+    webhooks = round(result.calls_by_phase.get("webhooks", 0) * scale)
+    reconcile = round(result.calls_by_phase.get("reconcile", 0) * scale)
+    per_change = result.calls_by_phase.get("webhooks", 0) / max(1, result.changes)
+    runs = result.reconcile_runs[: result.days]  # the last one is the uncounted settle night
+    drifted = sum(1 for r in runs if r.get("drifted"))
+    line = (
+        f"- {result.profile}: webhook refreshes {webhooks:,}/month"
+        f" ({per_change:.2f} calls per change, {result.webhook_batches} batches in"
+        f" {result.days} d), reconciliation {reconcile:,}/month (a list drifted and was"
+        f" re-scanned in full on {drifted} of {len(runs)} nights)"
+    )
+    if naive is not None:
+        line += f"; a fifth of naive is {naive.calls_per_month / 5:,.0f}/month"
+    return line + "."

@@ -13,6 +13,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
+from pipelines.assets.budget import GROUP as BUDGET_GROUP
 from pipelines.assets.partitions import AccountPartitions
 from pipelines.assets.settings import DagsterSettings
 from pipelines.assets.tampuuri import ACCOUNT_TAG, GROUP, TRIGGER_TAG
@@ -27,7 +28,8 @@ def nightly_job(
     """All four assets (and their checks) for one account partition."""
     return dg.define_asset_job(
         NIGHTLY_JOB,
-        selection=dg.AssetSelection.groups(GROUP),
+        # The sync assets, then the account's call budget report (it reads their ledger).
+        selection=dg.AssetSelection.groups(GROUP, BUDGET_GROUP),
         partitions_def=partitions.definition,
         tags={"dagster/max_runtime": str(settings.max_runtime_s)},
         description="Incremental sync of every resource of one account, then the checks.",

@@ -19,6 +19,7 @@ class DagsterSettings:
     """How and when Dagster runs the syncs."""
 
     nightly_cron: str = "0 2 * * *"
+    reconcile_cron: str = "30 4 * * *"
     timezone: str = "Europe/Helsinki"
     max_runtime_s: int = 4 * 3600
     freshness_hours: float = 26.0

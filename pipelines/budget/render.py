@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 _LEVEL_COLOURS = {"ok": "#2e7d32", "warn": "#ef6c00", "over": "#c62828"}
 
 
-def _chart(report: UsageReport) -> bytes:
+def chart_png(report: UsageReport) -> bytes:
+    """The chart as PNG bytes: calls per day, cumulative line, projection, package line."""
     figure = Figure(figsize=(10, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     bars = figure.add_subplot()
@@ -66,7 +67,7 @@ def _chart(report: UsageReport) -> bytes:
 def render_png(report: UsageReport, path: Path) -> Path:
     """Write the chart to `path` (PNG)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_chart(report))
+    path.write_bytes(chart_png(report))
     return path
 
 
@@ -79,7 +80,7 @@ def _table(frame: pd.DataFrame, title: str) -> str:
 
 def render_html(report: UsageReport, path: Path) -> Path:
     """Write a self-contained HTML page (chart inline) to `path`."""
-    chart = base64.b64encode(_chart(report)).decode("ascii")
+    chart = base64.b64encode(chart_png(report)).decode("ascii")
     costs = pd.DataFrame(
         [
             {"package": p.label, "included calls": p.included_calls, "cost €": str(p.cost_eur)}

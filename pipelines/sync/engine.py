@@ -40,6 +40,7 @@ from pipelines.tampuuri.sanitize import install_redaction
 from pipelines.warehouse import state
 from pipelines.warehouse.ledger_sink import LedgerSink
 from pipelines.warehouse.loader import LoadCounts
+from pipelines.warehouse.run_lock import ResourceBusy, exclusive_run
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,41 @@ async def _run(
 
 
 async def _sync_resource(
+    resource: str,
+    *,
+    engine: Engine,
+    client: TampuuriClient,
+    catalogue: Catalogue,
+    settings: SyncSettings,
+    request: SyncRequest,
+    run_id: str,
+    progress: ProgressListener,
+) -> ResourceReport:
+    """Sync one resource while holding its (account, resource) run lock."""
+    try:
+        with exclusive_run(engine, request.account.name, resource) as abandoned:
+            if abandoned:
+                log.warning(
+                    "account %s %s: %d earlier run(s) had died mid-run; marked abandoned",
+                    request.account.name,
+                    resource,
+                    abandoned,
+                )
+            return await _sync_locked_resource(
+                resource,
+                engine=engine,
+                client=client,
+                catalogue=catalogue,
+                settings=settings,
+                request=request,
+                run_id=run_id,
+                progress=progress,
+            )
+    except ResourceBusy as exc:
+        return _record_not_run(engine, request, run_id, resource, str(exc), "skipped")
+
+
+async def _sync_locked_resource(
     resource: str,
     *,
     engine: Engine,

@@ -46,7 +46,7 @@ class ScopeScan:
     route: Route
     path_params: Mapping[str, object] = field(default_factory=dict)
     filters: Mapping[str, object] = field(default_factory=dict)
-    scope: Scope = Scope(None)
+    scope: Scope = field(default_factory=lambda: Scope(None))
     state_resource: str = ""
     state_scope: str = ""
     # False for change-since scans: rows missing from them are not deletions.

@@ -60,13 +60,20 @@ class CallLedger:
     Args:
         sink: Called with each batch (from a background thread); None keeps only counts.
         batch_size: Records per batch handed to the sink.
+        max_delay_s: A record waits at most this long before its batch is written, so a
+            run killed midway (SIGKILL, OOM) loses at most this window of billed calls
+            from the ledger.
     """
 
-    def __init__(self, sink: Sink | None, *, batch_size: int = 500) -> None:
+    def __init__(
+        self, sink: Sink | None, *, batch_size: int = 200, max_delay_s: float = 1.0
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._sink = sink
         self._batch_size = batch_size
+        self._max_delay_s = max_delay_s
+        self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._buffer: list[CallRecord] = []
         self._by_status: Counter[int | None] = Counter()
@@ -95,9 +102,21 @@ class CallLedger:
                 return
             self._buffer.append(rec)
             if len(self._buffer) < self._batch_size:
+                if self._timer is None:
+                    self._timer = threading.Timer(self._max_delay_s, self._flush_due)
+                    self._timer.daemon = True
+                    self._timer.start()
                 return
             batch, self._buffer = self._buffer, []
             self._submit(batch)
+
+    def _flush_due(self) -> None:
+        """The timer's flush: hand whatever is buffered to the sink (not waiting)."""
+        with self._lock:
+            self._timer = None
+            if self._buffer:
+                batch, self._buffer = self._buffer, []
+                self._submit(batch)
 
     def flush(self) -> None:
         """Write every buffered record and wait for all batches in flight.
@@ -107,6 +126,9 @@ class CallLedger:
                 from the sink, but counts stay correct).
         """
         with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             if self._buffer:
                 batch, self._buffer = self._buffer, []
                 self._submit(batch)

@@ -476,9 +476,8 @@ class _Refresh:
     def _cost_centres_of(self, ids: list[int]) -> dict[int | None, list[int]]:
         hinted = self.hints.cost_centres.get("kohteet", {})
         with self.engine.connect() as conn:
-            stored: dict[int, int | None] = dict(
-                conn.execute(ACTIVE_COST_CENTRES_OF, {"account": self.account, "ids": ids}).tuples()
-            )
+            rows = conn.execute(ACTIVE_COST_CENTRES_OF, {"account": self.account, "ids": ids})
+            stored: dict[int, int | None] = {row_id: cc for row_id, cc in rows}
         groups: dict[int | None, list[int]] = {}
         for row_id in ids:
             groups.setdefault(hinted.get(row_id, stored.get(row_id)), []).append(row_id)

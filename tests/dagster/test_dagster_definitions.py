@@ -18,17 +18,18 @@ from pipelines.assets.partitions import UNCONFIGURED
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.settings import PROJECT_ROOT
 
-ASSETS = {"kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset"}
+SYNC_ASSETS = {"kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset"}
+ASSETS = {*SYNC_ASSETS, "call_budget"}
 CHECK_NAMES = {"row_count_matches_api_total", "no_duplicate_ids", "fresh", "no_new_fields"}
-JOBS = {"nightly_sync"}
-SCHEDULES = {"nightly_sync_schedule"}
-# Extend when a sensor is added (webhook_inbox_sensor, reconciliation).
-SENSORS: set[str] = set()
+JOBS = {"nightly_sync", "webhook_refresh_job", "reconcile_sweep"}
+SCHEDULES = {"nightly_sync_schedule", "reconcile_sweep_schedule"}
+SENSORS = {"webhook_inbox_sensor"}
 DEPS = {
     "kustannuspaikat": set(),
     "kohteet": {"kustannuspaikat"},
     "osapuolet": {"kohteet"},
     "ilmoitukset": {"kustannuspaikat"},
+    "call_budget": SYNC_ASSETS,
 }
 
 
@@ -66,14 +67,16 @@ def test_definitions_name_the_expected_objects(two_accounts: dg.Definitions) -> 
     graph = repo.asset_graph
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    assert checks == {(a, c) for a in ASSETS for c in CHECK_NAMES}
+    assert checks == {(a, c) for a in SYNC_ASSETS for c in CHECK_NAMES} | {
+        ("call_budget", "within_package")
+    }
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == JOBS
     assert {s.name for s in repo.schedule_defs} == SCHEDULES
     assert {s.name for s in repo.sensor_defs} == SENSORS
     for asset, upstream in DEPS.items():
         node = graph.get(dg.AssetKey(asset))
         assert {k.to_user_string() for k in node.parent_keys} == upstream
-        assert node.group_name == "tampuuri"
+        assert node.group_name == ("budget" if asset == "call_budget" else "tampuuri")
         assert node.partitions_def.get_partition_keys() == ["acc-a", "acc-b"]
 
 
@@ -81,7 +84,7 @@ def test_nightly_job_runs_every_asset_and_check(two_accounts: dg.Definitions) ->
     job = two_accounts.get_repository_def().get_job("nightly_sync")
     layer = job.asset_layer
     assert {k.to_user_string() for k in layer.selected_asset_keys} == ASSETS
-    assert len(layer.asset_graph.asset_check_keys) == len(ASSETS) * len(CHECK_NAMES)
+    assert len(layer.asset_graph.asset_check_keys) == len(SYNC_ASSETS) * len(CHECK_NAMES) + 1
     assert job.tags["dagster/max_runtime"] == "14400"
 
 

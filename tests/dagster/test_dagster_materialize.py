@@ -77,12 +77,13 @@ def test_materialize_all_assets_mirrors_the_simulator(
         result = _run(defs, resources, account)
         assert result.success
         checks = _checks(result)
-        assert len(checks) == 16
+        assert len(checks) == 17
         assert {k for k, passed in checks.items() if not passed} == NEW_FIELDS_WARNED
         metadata = {
             e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()
         }
+        budget = metadata.pop("call_budget")
         assert set(metadata) == {"kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset"}
         for asset in ("kustannuspaikat", "kohteet", "ilmoitukset"):
             assert metadata[asset]["rows_inserted"].value == len(sim.items(account, asset))
@@ -105,6 +106,11 @@ def test_materialize_all_assets_mirrors_the_simulator(
             f"{metadata['kustannuspaikat']['api_calls'].value:,} / 40,000 ("
         )
         assert max(int(u.split(" / ")[0].replace(",", "")) for u in used.values()) == calls
+        # The call budget runs after the syncs and counts all of this run's calls.
+        assert budget["used_calls"].value == calls
+        assert budget["included_calls"].value == 40_000
+        assert budget["level"].value == "ok"
+        assert budget["chart"].value.startswith("![calls per day](data:image/png;base64,")
 
     with engine.connect() as conn:
         for account in ACCOUNTS:
@@ -128,7 +134,9 @@ def test_each_check_fails_on_a_broken_warehouse(
         assert _run(defs, resources, account).success
     # The checks alone, without re-syncing: run unpartitioned they evaluate every account,
     # and a failure names the broken one (only demo-a is broken below).
-    only_checks = dg.AssetSelection.all_asset_checks()
+    only_checks = dg.AssetSelection.checks_for_assets(
+        "kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset"
+    )
     breaks = [
         (
             ("kohteet", "row_count_matches_api_total"),

@@ -4,7 +4,8 @@ Protects the loader's promise that values travel as data, never as SQL: notice t
 descriptions holding quotes, semicolons, SQL-looking strings, backslashes, COPY's own
 special characters (tabs, newlines, `\\N`), emoji and very long strings reach both
 `data` (jsonb) and the typed columns unchanged, on insert and on update, and the SQL they
-contain never runs (the tables they name still hold their rows).
+contain never runs (the tables they name still hold their rows). The one documented
+exception: NUL, which jsonb cannot hold, arrives as U+FFFD.
 """
 
 from __future__ import annotations

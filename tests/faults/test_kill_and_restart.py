@@ -4,8 +4,9 @@ Protects issue 7's crash-safety promise: five `tampuuri-sync sync --full` proces
 SIGKILLed at a seeded random point of its run (counted in API calls answered by the
 simulator over a real socket), followed by one clean full run, leave the warehouse equal
 to the simulator: no row lost, no duplicate id, exactly one open history version per
-active row. The killed runs' `ops.sync_runs` rows of the resource in flight stay
-'running' and are never marked 'success'. Changes made between the kills (inserts,
+active row. The killed runs' `ops.sync_runs` rows of the resource in flight are never
+marked 'success': they read 'running' until the next run of that resource takes its run
+lock and marks them 'abandoned'. Changes made between the kills (inserts,
 updates and deletes of notices, renamed objects) all arrive.
 """
 
@@ -110,13 +111,17 @@ def test_five_sigkills_then_one_clean_run_converge(engine, warehouse_url):
             conn.execute(
                 text(
                     "SELECT DISTINCT status FROM ops.sync_runs WHERE run_id NOT IN"
-                    " (SELECT run_id FROM ops.sync_runs WHERE status = 'running')"
+                    " (SELECT run_id FROM ops.sync_runs WHERE status = 'abandoned')"
                 )
             )
             .scalars()
             .all()
         )
-    assert final == ["success"]
+        abandoned = conn.execute(
+            text("SELECT count(*) FROM ops.sync_runs WHERE status = 'abandoned'")
+        ).scalar_one()
+    assert final == ["success"]  # no run is left 'running' after the clean rerun
+    assert abandoned == len([s for s in killed_runs if "running" in s.values()])
     # The call ledger is flushed in batches, so a SIGKILLed run loses its unflushed records
     # (the simulator still billed them): the ledger can only undercount, never double count.
     assert ledger_total(engine, ACCOUNT) <= answered

@@ -1,0 +1,51 @@
+"""One sync of an account's resource at a time, and honest records of runs that died.
+
+A run holds a session-level advisory lock on (account, resource) for its whole length, on
+a connection of its own. PostgreSQL drops the lock when that session ends, however the
+process ended, so whoever takes the lock next knows that every `running` row of that
+account and resource in `ops.sync_runs` belongs to a run that was killed or crashed, and
+marks it `abandoned`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
+
+# The first key of the two-key advisory lock: a namespace of this product's run locks
+# (the loader's per-table locks use other keys).
+RUN_LOCK_NAMESPACE = 7_286_452
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:namespace, hashtext(:key))")
+_UNLOCK = text("SELECT pg_advisory_unlock(:namespace, hashtext(:key))")
+_ABANDON = text(
+    "UPDATE ops.sync_runs SET status = 'abandoned', finished_at = coalesce(finished_at, now()),"
+    " error = coalesce(error, 'the process ended before the run finished (killed or crashed)')"
+    " WHERE account = :account AND resource = :resource AND status = 'running'"
+)
+
+
+class ResourceBusy(RuntimeError):
+    """Another live run is syncing this account's resource."""
+
+
+@contextmanager
+def exclusive_run(engine: Engine, account: str, resource: str) -> Iterator[int]:
+    """Hold the (account, resource) run lock; yields how many dead runs were marked abandoned.
+
+    Raises:
+        ResourceBusy: another process holds the lock (its run is alive).
+    """
+    key = {"namespace": RUN_LOCK_NAMESPACE, "key": f"{account}/{resource}"}
+    with engine.connect() as conn:
+        if not conn.execute(_TRY_LOCK, key).scalar_one():
+            conn.rollback()
+            raise ResourceBusy(f"another sync of account {account!r} {resource} is running")
+        abandoned = conn.execute(_ABANDON, {"account": account, "resource": resource}).rowcount
+        conn.commit()
+        try:
+            yield abandoned
+        finally:
+            conn.execute(_UNLOCK, key)
+            conn.commit()
