@@ -11,7 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from pipelines.simulator.api_handlers import (
@@ -116,7 +116,11 @@ async def _serve(
             429, "Liian monta pyyntöä.", {"Retry-After": sim.faults.retry_after_header()}
         )
     params: dict[str, Any] = lower_keys(dict(request.query_params))
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # The client gave up (a killed sync, a client timeout): nothing to answer.
+        return Response(b"", 499)
     store = sim.store(label)
     call = Call(sim, raw, label, store, params, path_id, fault)
     try:
