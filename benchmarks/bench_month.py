@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="month", help="results/<out>.json and .txt")
     parser.add_argument("--write-results", action="store_true", help="update RESULTS.md")
     parser.add_argument(
+        "--resume", action="store_true", help="keep strategies already in results/<out>.json"
+    )
+    parser.add_argument(
         "--from-json", type=Path, default=None, help="re-render a saved run, run nothing"
     )
     args = parser.parse_args(argv)
@@ -83,13 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     server_url = args.url or database_url()
     started = time.monotonic()
+    done = _saved(RESULTS_DIR / f"{args.out}.json", workload) if args.resume else {}
     results: list[StrategyResult] = []
     for name in args.profiles:
+        if name in done:
+            results.append(done[name])
+            continue
         result = run_strategy(PROFILES[name], workload, server_url)
         results.append(result)
+        # Saved after every strategy: a crash later keeps what was measured (--resume).
+        _save(RESULTS_DIR / f"{args.out}.json", workload, results, time.monotonic() - started)
         print(f"{name}: {result.calls} calls in {workload.days} d -> {result.calls_per_month}"
               f"/month, {result.wall_s} s wall", flush=True)  # fmt: skip
     wall = round(time.monotonic() - started, 1)
+    results.sort(key=lambda r: list(PROFILES).index(r.profile))
     _render(args, workload, results, wall, write_data=True)
     return 0
 
@@ -121,16 +131,32 @@ def _render(
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"{args.out}.txt").write_text(text + "\n", encoding="utf-8")
     if write_data:
-        payload = {
-            "workload": asdict(workload),
-            "wall_s": wall,
-            "strategies": [{**asdict(r), "row": row(r)} for r in results],
-        }
-        (RESULTS_DIR / f"{args.out}.json").write_text(
-            json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        _save(RESULTS_DIR / f"{args.out}.json", workload, results, wall)
     if args.write_results:
         write_section(HERE / "RESULTS.md", text + "\n\n" + METHOD)
+
+
+def _save(path: Path, workload: Workload, results: list[StrategyResult], wall: float) -> None:
+    path.parent.mkdir(exist_ok=True)
+    payload = {
+        "workload": asdict(workload),
+        "wall_s": round(wall, 1),
+        "strategies": [{**asdict(r), "row": row(r)} for r in results],
+    }
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _saved(path: Path, workload: Workload) -> dict[str, StrategyResult]:
+    """Strategies already measured with the same workload (for --resume)."""
+    if not path.exists():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved.get("workload") != asdict(workload):
+        return {}
+    return {
+        s["profile"]: StrategyResult(**{k: v for k, v in s.items() if k != "row"})
+        for s in saved["strategies"]
+    }
 
 
 if __name__ == "__main__":

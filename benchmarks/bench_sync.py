@@ -289,7 +289,7 @@ def measure(tool: str, scale: int, origin: str, server_url: str, args: argparse.
             command = [sys.executable, str(Path(__file__).resolve()), "--child-product"]
             if args.py_spy:
                 # Sampled stacks of every thread, idle ones too: where the wall time goes.
-                flame = RESULTS_DIR / f"sync_pyspy_{scale}.txt"
+                flame = OUT_DIR / f"sync_pyspy_{scale}.txt"  # large: summarise it into results/
                 command = [
                     args.py_spy,
                     "record",
@@ -379,7 +379,7 @@ def render(results: dict[str, Any]) -> str:
 
 def write_results_md(results: dict[str, Any], table: str) -> None:
     """Replace only this benchmark's section of RESULTS.md (others own the other sections)."""
-    notes = [f"- {note}" for note in results.get("notes", [])]
+    notes = [f"- {note}" for note in [*results.get("notes", []), *results.get("findings", [])]]
     header = f"`benchmarks/bench_sync.py`, {results['date']}, {results['machine']}."
     body = "\n".join([SECTION, "", header, SECTION_INTRO, "", "```", table, "```", "", *notes])
     body = body.rstrip() + "\n"
@@ -429,6 +429,9 @@ def main() -> None:
     parser.add_argument("--py-spy", metavar="PATH", help="py-spy binary: sample the product")
     parser.add_argument("--keep-databases", action="store_true")
     parser.add_argument(
+        "--finding", action="append", help="a why-line for RESULTS.md (replaces earlier ones)"
+    )
+    parser.add_argument(
         "--render-only", action="store_true", help="rewrite sync.txt and RESULTS.md from sync.json"
     )
     parser.add_argument("--child-product", action="store_true", help=argparse.SUPPRESS)
@@ -462,6 +465,8 @@ def main() -> None:
             f" {database}"
         )
     results["notes"] = goal_notes(results["scales"])
+    if args.finding:
+        results["findings"] = args.finding
     json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = render(results)
     (RESULTS_DIR / "sync.txt").write_text(

@@ -29,14 +29,12 @@ from sqlalchemy import Engine, text
 
 from pipelines.budget.shaping import choose_scopes
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
+from pipelines.sync.api_session import api_session
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.report import SyncReport
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
-from pipelines.tampuuri.client import TampuuriClient
-from pipelines.tampuuri.ledger import CallLedger
 from pipelines.tampuuri.paging import probe_total
 from pipelines.warehouse import state
-from pipelines.warehouse.ledger_sink import LedgerSink
 
 TRIGGER = "reconcile"
 # Catalogue resource probed -> the sync (asset) resource that re-scans it.
@@ -111,7 +109,9 @@ def reconcile_account(
         # so probes cannot detect drift: rely on change-since and the object share.
         report.totals = {}
     else:
-        report.totals = asyncio.run(_probe(engine, account, catalogue, transport, environ, report))
+        report.totals = asyncio.run(
+            _probe(engine, account, catalogue, transport, environ, report, settings)
+        )
     report.calls = len(report.totals)
     report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
     report.incremental = [
@@ -162,30 +162,26 @@ async def _probe(
     transport: httpx.AsyncBaseTransport | None,
     environ: Mapping[str, str] | None,
     report: ReconcileReport,
+    settings: SyncSettings,
 ) -> dict[str, tuple[int, int]]:
-    ledger = CallLedger(LedgerSink(engine))
-    client = TampuuriClient(
-        account.name,
-        account.base_url,
-        account.resolve_credentials(environ),
-        transport=transport,
-        ledger=ledger,
+    totals: dict[str, tuple[int, int]] = {}
+    async with api_session(
+        engine,
+        account,
+        settings=settings,
         trigger=TRIGGER,
         run_id=report.run_id,
-    )
-    totals: dict[str, tuple[int, int]] = {}
-    try:
-        async with client:
-            for resource in PROBED:
-                route = catalogue.resources[resource].list
-                if route is None:
-                    continue
-                api = await probe_total(client, route)
-                with engine.connect() as conn:
-                    ours = conn.execute(ACTIVE_ROWS[resource], {"a": account.name}).scalar_one()
-                totals[resource] = (api, int(ours))
-    finally:
-        await asyncio.to_thread(ledger.flush)
+        transport=transport,
+        environ=environ,
+    ) as client:
+        for resource in PROBED:
+            route = catalogue.resources[resource].list
+            if route is None:
+                continue
+            api = await probe_total(client, route)
+            with engine.connect() as conn:
+                ours = conn.execute(ACTIVE_ROWS[resource], {"a": account.name}).scalar_one()
+            totals[resource] = (api, int(ours))
     return totals
 
 

@@ -27,12 +27,9 @@ import typer
 from sqlalchemy import Engine, text
 
 from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
+from pipelines.sync.api_session import api_session
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
-from pipelines.tampuuri.client import TampuuriClient
-from pipelines.tampuuri.ledger import CallLedger
-from pipelines.tampuuri.retry import RetryBudget, RetryPolicy
 from pipelines.warehouse import state
-from pipelines.warehouse.ledger_sink import LedgerSink
 from pipelines.warehouse.loader import LoadCounts
 from pipelines.webhooks import inbox
 from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
@@ -234,42 +231,29 @@ async def _refresh_account(
     environ: Mapping[str, str] | None,
     settings: SyncSettings,
 ) -> RefreshOutcome:
-    ledger = CallLedger(LedgerSink(engine))
-    client = TampuuriClient(
-        account.name,
-        account.base_url,
-        account.resolve_credentials(environ),
-        transport=transport,
-        ledger=ledger,
-        trigger=TRIGGER,
-        run_id=result.run_id,
-        timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
-        max_concurrency=max(settings.page_concurrency, settings.scope_concurrency),
-        retry=RetryPolicy(
-            max_attempts=settings.max_attempts,
-            backoff_initial_s=settings.backoff_initial_s,
-            backoff_max_s=settings.backoff_max_s,
-        ),
-        retry_budget=RetryBudget(settings.retry_cap_per_run),
-    )
     resources = sorted({resource for resource, _ in targets})
     await asyncio.to_thread(_runs_started, engine, account.name, resources, result.run_id)
-    try:
-        async with client:
-            outcome = await refresh_targets(
-                client,
-                engine,
-                catalogue,
-                account.name,
-                targets,
-                run_id=result.run_id,
-                hints=hints_for(events, rules),
-                overlap=timedelta(minutes=settings.overlap_minutes),
-                page_concurrency=settings.page_concurrency,
-                max_passes=settings.max_drift_passes,
-            )
-    finally:
-        await asyncio.to_thread(ledger.flush)
+    async with api_session(
+        engine,
+        account,
+        settings=settings,
+        trigger=TRIGGER,
+        run_id=result.run_id,
+        transport=transport,
+        environ=environ,
+    ) as client:
+        outcome = await refresh_targets(
+            client,
+            engine,
+            catalogue,
+            account.name,
+            targets,
+            run_id=result.run_id,
+            hints=hints_for(events, rules),
+            overlap=timedelta(minutes=settings.overlap_minutes),
+            page_concurrency=settings.page_concurrency,
+            max_passes=settings.max_drift_passes,
+        )
     result.calls += client.calls
     result.counts = result.counts + outcome.counts
     await asyncio.to_thread(_runs_finished, engine, account.name, outcome, result.run_id)

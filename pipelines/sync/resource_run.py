@@ -1,0 +1,241 @@
+"""One resource of a sync run: its scans under the (account, resource) run lock.
+
+The scopes of a fan-out resource (objects per cost centre) run concurrently, each in its
+own transaction (`scope_scan`). A 403 on a scope is recorded and skipped; a 404 on a scope
+means it is gone; other API failures fail that scope only (the resource is `partial`),
+except wrong credentials and a spent retry budget, which stop the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from pipelines.settings import AccountConfig, SyncSettings
+from pipelines.sync.report import ProgressListener, ResourceReport
+from pipelines.sync.scans import plan_scans
+from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_scan
+from pipelines.tampuuri.catalogue import Catalogue
+from pipelines.tampuuri.client import TampuuriClient
+from pipelines.tampuuri.errors import (
+    RetryBudgetExceeded,
+    TampuuriAuthError,
+    TampuuriError,
+    TampuuriForbidden,
+    TampuuriNotFound,
+)
+from pipelines.warehouse import state
+from pipelines.warehouse.run_lock import ResourceBusy, exclusive_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every resource of one run shares."""
+
+    engine: Engine
+    client: TampuuriClient
+    catalogue: Catalogue
+    settings: SyncSettings
+    account: AccountConfig
+    run_id: str
+    trigger: str
+    full: bool
+    cost_centres: tuple[int, ...] | None
+    progress: ProgressListener
+
+
+class SyncAborted(Exception):
+    """The run cannot go on (wrong credentials, retry cap spent): later resources are not run."""
+
+    def __init__(self, report: ResourceReport) -> None:
+        super().__init__(report.error)
+        self.report = report
+
+
+async def sync_resource(ctx: RunContext, resource: str) -> ResourceReport:
+    """Sync one resource while holding its (account, resource) run lock.
+
+    Raises:
+        SyncAborted: the run must stop (the report of this resource is attached).
+    """
+    try:
+        with exclusive_run(ctx.engine, ctx.account.name, resource) as abandoned:
+            if abandoned:
+                log.warning(
+                    "account %s %s: %d earlier run(s) had died mid-run; marked abandoned",
+                    ctx.account.name,
+                    resource,
+                    abandoned,
+                )
+            return await _sync_locked(ctx, resource)
+    except ResourceBusy as exc:
+        return record_not_run(ctx.engine, ctx, resource, str(exc), "skipped")
+
+
+async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
+    started = time.monotonic()
+    calls_before, retries_before = ctx.client.calls, ctx.client.retries
+    with ctx.engine.connect() as conn:
+        scans = plan_scans(
+            conn,
+            resource,
+            catalogue=ctx.catalogue,
+            account=ctx.account,
+            full=ctx.full,
+            overlap=timedelta(minutes=ctx.settings.overlap_minutes),
+            cost_centres=ctx.cost_centres,
+        )
+    mode = "incremental" if scans and all(s.filters for s in scans) else "full"
+    report = ResourceReport(resource=resource, mode=mode, scopes_total=len(scans))
+    write_run_start(ctx.engine, ctx, resource, mode)
+    ctx.progress.resource_started(resource, len(scans))
+    stop: list[BaseException] = []
+    semaphore = asyncio.Semaphore(max(1, ctx.settings.scope_concurrency))
+
+    async def bounded(scan: ScopeScan) -> ScopeOutcome | BaseException:
+        async with semaphore:
+            if stop:  # wrong credentials or no retries left: do not start more scopes
+                return stop[0]
+            result = await _scan_scope(ctx, resource, scan)
+            if isinstance(result, TampuuriAuthError | RetryBudgetExceeded):
+                stop.append(result)
+            return result
+
+    errors: list[str] = []
+    for result in await asyncio.gather(*(bounded(s) for s in scans)):
+        if isinstance(result, BaseException):
+            errors.append(str(result) or type(result).__name__)  # no secrets in these
+            continue
+        report.counts = report.counts + result.counts
+        report.pages += result.pages
+        report.skipped.extend(result.skipped)
+        report.new_fields = sorted(set(report.new_fields) | result.new_fields)
+        report.scopes_done += 0 if result.forbidden else 1
+        report.scopes_incomplete += 0 if result.complete or result.forbidden else 1
+    report.calls = ctx.client.calls - calls_before
+    report.retries = ctx.client.retries - retries_before
+    report.seconds = time.monotonic() - started
+    if errors:
+        report.error = "; ".join(sorted(set(errors))[:5])
+        report.status = "partial" if report.scopes_done else "failed"
+    else:
+        report.status = "success"
+    write_run_finish(ctx.engine, ctx, resource, report)
+    ctx.progress.resource_finished(report)
+    log.info(
+        "account %s %s %s: %s inserted, %s updated, %s deleted, %s calls",
+        ctx.account.name,
+        resource,
+        report.status,
+        report.counts.inserted,
+        report.counts.updated,
+        report.counts.deleted,
+        report.calls,
+    )
+    if stop:
+        raise SyncAborted(report)
+    return report
+
+
+async def _scan_scope(
+    ctx: RunContext, resource: str, scan: ScopeScan
+) -> ScopeOutcome | BaseException:
+    try:
+        return await run_scope_scan(
+            scan,
+            client=ctx.client,
+            catalogue=ctx.catalogue,
+            engine=ctx.engine,
+            account=ctx.account.name,
+            run_id=ctx.run_id,
+            page_concurrency=ctx.settings.page_concurrency,
+            max_passes=ctx.settings.max_drift_passes,
+            on_page=lambda rows: ctx.progress.page_loaded(resource, rows),
+        )
+    except TampuuriForbidden:
+        # No object right to this scope (e.g. a cost centre): skip it, keep its rows.
+        outcome = ScopeOutcome(forbidden=True)
+        outcome.skipped.append(
+            {"resource": resource, "scope": dict(scan.path_params), "reason": "403 object right"}
+        )
+        return outcome
+    except TampuuriNotFound:
+        # The scope itself is gone (a deleted cost centre): nothing to load under it now.
+        return ScopeOutcome(complete=True)
+    except (TampuuriError, RetryBudgetExceeded, OSError) as exc:
+        return exc
+    finally:
+        ctx.progress.scope_finished(resource)
+
+
+class RunIdentity(Protocol):
+    """Whose ops.sync_runs row it is: a RunContext, or a `RunLabel` before any client."""
+
+    @property
+    def account(self) -> AccountConfig: ...
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def trigger(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class RunLabel:
+    account: AccountConfig
+    run_id: str
+    trigger: str
+
+
+def write_run_start(engine: Engine, run: RunIdentity, resource: str, mode: str) -> None:
+    """The run's row, in a short transaction of its own (it survives a failed scan)."""
+    with engine.begin() as conn:
+        state.start_run(
+            conn,
+            run_id=run.run_id,
+            account=run.account.name,
+            resource=resource,
+            trigger=run.trigger,
+            mode=mode,
+        )
+
+
+def write_run_finish(
+    engine: Engine, run: RunIdentity, resource: str, report: ResourceReport
+) -> None:
+    with engine.begin() as conn:
+        state.finish_run(
+            conn,
+            run_id=run.run_id,
+            account=run.account.name,
+            resource=resource,
+            status=report.status,
+            counts=report.counts,
+            pages=report.pages,
+            calls=report.calls,
+            retries=report.retries,
+            skipped=report.skipped,
+            new_fields=report.new_fields,
+            error=report.error,
+        )
+
+
+def record_not_run(
+    engine: Engine, run: RunIdentity, resource: str, reason: str, status: str = "failed"
+) -> ResourceReport:
+    """A resource the run did not sync (deferred, busy, aborted), recorded as such."""
+    report = ResourceReport(
+        resource=resource, mode="none", status=status, error=f"not run: {reason}"
+    )
+    write_run_start(engine, run, resource, "none")
+    write_run_finish(engine, run, resource, report)
+    return report
