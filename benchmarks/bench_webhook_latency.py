@@ -17,14 +17,15 @@ run records and event log of the run that processed the change's event:
 
     deliver  change request -> inbox row committed (sender interval, HTTP, commit)
     sensor   inbox -> run created (coalescing window + waiting for a sensor tick)
-    queue    run created -> dequeued (QueuedRunCoordinator daemon interval)
-    worker   dequeued -> run started (run worker process: interpreter, imports, code load)
+    queue    run created -> run starting (QueuedRunCoordinator dequeue interval)
+    worker   run starting -> run started (run worker process: interpreter, imports, load)
     step     run started -> step started (multiprocess executor: a second process)
     op       step started -> events marked done (resources, API calls, upsert)
     poll     events marked done -> seen by the poller (poll interval)
 
-Variants (experiments without editing pipelines/): `--window-s` builds the product's
-sensor with another coalescing window, `--in-process` runs the code location's jobs with
+Variants (experiments without editing pipelines/): `--window-s` / `--sensor-interval`
+build the product's sensor with another coalescing window / minimum_interval_seconds,
+`--in-process` runs the code location's jobs with
 the in-process executor (both through a generated code location module in the temp dir
 that loads the product's definitions and swaps only those), `--dequeue-interval` sets
 the run coordinator's dequeue_interval_seconds in the temp dagster.yaml.
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -209,6 +211,7 @@ import dagster as dg
 from pipelines import definitions as product
 from pipelines.sensors.webhook_inbox import WEBHOOK_SENSOR, build_webhook_inbox_sensor
 WINDOW_S = {window_s!r}
+INTERVAL_S = {interval_s!r}
 IN_PROCESS = {in_process!r}
 
 
@@ -216,9 +219,12 @@ IN_PROCESS = {in_process!r}
 def defs() -> dg.Definitions:
     base = product.defs.load_fn()
     sensors = list(base.sensors or [])
-    if WINDOW_S is not None:
+    if WINDOW_S is not None or INTERVAL_S is not None:
+        options = {{"window_s": WINDOW_S, "interval_s": INTERVAL_S}}
         sensors = [s for s in sensors if s.name != WEBHOOK_SENSOR]
-        sensors.append(build_webhook_inbox_sensor(window_s=WINDOW_S))
+        sensors.append(
+            build_webhook_inbox_sensor(**{{k: v for k, v in options.items() if v is not None}})
+        )
     return dg.Definitions(
         assets=base.assets, asset_checks=base.asset_checks, jobs=base.jobs,
         schedules=base.schedules, sensors=sensors, resources=base.resources,
@@ -289,16 +295,13 @@ def sensor_ticks(port: int, location: str) -> list[dict[str, Any]]:
     return list(data["sensorState"]["ticks"])
 
 
-def run_timeline(port: int, run_id: str) -> dict[str, float]:
-    """Created, dequeued, started, step started, ended (epoch seconds) of one run."""
+def run_timeline(port: int, run_id: str) -> dict[str, Any]:
+    """When the run was created, and the first time of each event type in its event log."""
     run = graphql(port, RUN_QUERY, {"id": run_id})["runOrError"]
-    out = {"created": float(run["creationTime"]), "status": run["status"]}
-    names = {"RunDequeuedEvent": "dequeued", "RunStartEvent": "started",
-             "ExecutionStepStartEvent": "step_started", "RunSuccessEvent": "ended",
-             "RunFailureEvent": "ended"}  # fmt: skip
+    out: dict[str, Any] = {"created": float(run["creationTime"]), "status": run["status"]}
     for event in run["eventConnection"]["events"]:
-        name = names.get(event["__typename"])
-        if name and name not in out and event.get("timestamp"):
+        name = event["__typename"]
+        if name not in out and event.get("timestamp"):
             out[name] = int(event["timestamp"]) / 1000
     return out
 
@@ -384,9 +387,9 @@ INBOX = text(
 )
 
 
-def attribute(engine: Engine, port: int, changes: list[Change]) -> dict[str, dict[str, float]]:
+def attribute(engine: Engine, port: int, changes: list[Change]) -> dict[str, dict[str, Any]]:
     """Fill each change's stage durations; returns the timelines of the runs involved."""
-    runs: dict[str, dict[str, float]] = {}
+    runs: dict[str, dict[str, Any]] = {}
     with engine.connect() as conn:
         for change in changes:
             row = conn.execute(
@@ -399,8 +402,16 @@ def attribute(engine: Engine, port: int, changes: list[Change]) -> dict[str, dic
             if run_id not in runs:
                 runs[run_id] = run_timeline(port, run_id)
             run = runs[run_id]
-            points = [change.sent_at, received, run["created"], run.get("dequeued"),
-                      run.get("started"), run.get("step_started"), processed, change.seen_at]  # fmt: skip
+            points = [
+                change.sent_at,
+                received,
+                run["created"],
+                run.get("RunStartingEvent"),
+                run.get("RunStartEvent"),
+                run.get("ExecutionStepStartEvent"),
+                processed,
+                change.seen_at,
+            ]
             if any(p is None for p in points):
                 continue
             change.stages = {s: b - a for s, a, b in zip(STAGES, points, points[1:], strict=True)}  # type: ignore[operator]
@@ -439,7 +450,7 @@ def summarize(
     window = sorted(
         float(t["timestamp"]) for t in ticks if first - 10 <= float(t["timestamp"]) <= last
     )
-    gaps = [b - a for a, b in zip(window, window[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(window)]
     per_run: dict[str, int] = {}
     for change in changes:
         if change.run_id:
@@ -468,6 +479,7 @@ def summarize(
         "stages_s": {s: stats([c.stages[s] for c in changes if c.stages]) for s in STAGES},
         "sensor_ticks": {"count": len(window), **{f"gap_{k}": v for k, v in stats(gaps).items()}},
         "runs": {"count": len(runs), "changes_per_run_max": max(per_run.values(), default=0)},
+        "run_timelines": runs,
         "by_kind": {
             k.name: stats([c.latency for c in changes if c.kind is k and c.latency is not None])
             for k in KINDS
@@ -480,7 +492,7 @@ def summarize(
                 "latency_s": c.latency,
                 "run_id": c.run_id,
                 **c.stages,
-            }  # fmt: skip
+            }
             for c in changes
         ],
     }
@@ -495,7 +507,8 @@ def render(summary: dict[str, Any]) -> str:
         f" sensor minimum_interval {s['sensor_min_interval_s']} s, coalescing window"
         f" {s['coalescing_window_s']:g} s, dequeue interval {s['dequeue_interval_s']} s,"
         f" executor {s['executor']}",
-        f"  latency change -> warehouse: p50 {lat.get('p50', 0):.1f} s  p95 {lat.get('p95', 0):.1f} s"
+        f"  latency change -> warehouse: p50 {lat.get('p50', 0):.1f} s"
+        f"  p95 {lat.get('p95', 0):.1f} s"
         f"  max {lat.get('max', 0):.1f} s  ({lat['seen']} seen, {lat['timed_out']} timed out)"
         f"  goal p95 <= {GOAL_P95_S:g} s {verdict}",
         "  stage      p50     p95     max    mean  (seconds)",
@@ -503,7 +516,8 @@ def render(summary: dict[str, Any]) -> str:
     for stage, st in summary["stages_s"].items():
         if st:
             lines.append(
-                f"  {stage:<8}{st['p50']:6.2f}  {st['p95']:6.2f}  {st['max']:6.2f}  {st['mean']:6.2f}"
+                f"  {stage:<8}{st['p50']:6.2f}  {st['p95']:6.2f}"
+                f"  {st['max']:6.2f}  {st['mean']:6.2f}"
             )
     t, r = summary["sensor_ticks"], summary["runs"]
     if t.get("gap_p50") is not None:
@@ -523,14 +537,15 @@ The stack as subprocesses on loopback: simulator (webhook sender every 0.5 s), r
 instance of `tampuuri-sync ui`: QueuedRunCoordinator, SQLite, default run launcher), a
 fresh database on the embedded PostgreSQL, after `tampuuri-sync sync --full`. Changes
 rotate notice status / object rename / party rename, each on its own row; latency runs
-from the `POST /_sim/changes` request until a 0.1 s poll of the warehouse row shows the new
-value. Stages: deliver (change -> inbox commit), sensor (inbox -> run created: coalescing
-window + tick wait), queue (created -> dequeued), worker (dequeued -> run started: run
-worker process), step (run started -> step started: executor), op (step started ->
-events done), poll (done -> seen); from ops.webhook_inbox and Dagster's run events
-(GraphQL). Percentiles are nearest-rank. Variants are made without editing pipelines/
-(a generated code location swapping the sensor's window / the executor; the temp
-dagster.yaml's dequeue_interval_seconds)."""
+from the `POST /_sim/changes` request until a 0.1 s poll of the warehouse row shows the
+new value. Stages: deliver (change -> inbox commit), sensor (inbox -> run created:
+coalescing window + tick wait), queue (created -> starting: the coordinator's dequeue
+loop), worker (starting -> started: the run worker process), step (started -> step
+started: the executor), op (step started -> events done), poll (done -> seen); from
+ops.webhook_inbox and Dagster's run events (GraphQL). Percentiles are nearest-rank.
+Variants are made without editing pipelines/: a generated code location swapping the
+sensor's window or interval and the executor; the temp dagster.yaml's
+dequeue_interval_seconds."""
 
 
 def write_section(body: str) -> None:
@@ -592,10 +607,12 @@ def _run_stack(
         "--host", "127.0.0.1", "--port", str(recv_port)],
         {**env, "TAMPUURI_WEBHOOK_SECRET": WEBHOOK_SECRET})  # fmt: skip
     module = "pipelines.definitions"
-    if args.window_s is not None or args.in_process:
+    if args.window_s is not None or args.sensor_interval is not None or args.in_process:
         module = "bench_latency_defs"
         (tmp / f"{module}.py").write_text(
-            VARIANT_MODULE.format(window_s=args.window_s, in_process=args.in_process),
+            VARIANT_MODULE.format(
+                window_s=args.window_s, interval_s=args.sensor_interval, in_process=args.in_process
+            ),
             encoding="utf-8",
         )
     home = dagster_home(tmp, args.dequeue_interval)
@@ -647,6 +664,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds per change")
     parser.add_argument("--database-url", help="server to create the scratch database on")
     parser.add_argument("--window-s", type=float, help="variant: coalescing window")
+    parser.add_argument("--sensor-interval", type=int, help="variant: minimum_interval_seconds")
     parser.add_argument("--in-process", action="store_true", help="variant: in-process executor")
     parser.add_argument("--dequeue-interval", type=int, help="variant: dequeue_interval_seconds")
     parser.add_argument("--label", help="results name (default: product, or tuned)")
@@ -655,7 +673,9 @@ def main() -> int:
     if args.render_only:
         write_section(render_all())
         return 0
-    varied = args.window_s is not None or args.in_process or args.dequeue_interval is not None
+    varied = args.in_process or any(
+        v is not None for v in (args.window_s, args.sensor_interval, args.dequeue_interval)
+    )
     args.label = args.label or ("tuned" if varied else "product")
     with tempfile.TemporaryDirectory(prefix="bench_latency_") as name:
         tmp = Path(name)

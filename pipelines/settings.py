@@ -250,6 +250,7 @@ class SyncSettings:
 
     page_concurrency: int = 4
     scope_concurrency: int = 4
+    scopes_per_transaction: int = 50
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
     max_attempts: int = 6

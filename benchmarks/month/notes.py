@@ -25,9 +25,10 @@ How it was measured (`benchmarks/bench_month.py`, modules in `benchmarks/month/`
   window, targeted refresh). Nightly job of the webhook strategies: the product's
   `reconcile_account` (Limit=1 probes of the account-wide lists, change-since
   incrementals, a full re-scan of any list whose Total drifted, the stalest
-  ceil(300 / full_scan_period_days) cost centres' objects). Budget admission is off in
-  all strategies (it reads the wall-clock billing cycle): the strategies are compared on
-  what they spend, not on what a package would let them spend.
+  ceil(300 / full_scan_period_days) cost centres' objects). The budget guard never binds:
+  the account is on the Business package and webhook batches skip the check. The guard
+  reads the wall-clock billing cycle, so in compressed time it would see a week's calls
+  spent in minutes and defer runs; the strategies are compared on what they spend.
 - Freshness: after every step that writes the warehouse, each outstanding change is
   checked; it is fresh at the first check where the warehouse row equals the simulator's
   current row (or both say it is gone). Processing takes no simulated time. Changes still

@@ -63,4 +63,15 @@ FRUGAL = Profile(
     tick_s=2700.0,
     reconcile_period_days=7,
 )
-PROFILES = {p.name: p for p in (NAIVE, INCREMENTAL, DEFAULT, DEFAULT_DAILY, FRUGAL)}
+# Not one of the profiles: how far the product gets towards Standard when the
+# sweep spreads cost centres over a month and webhooks are batched just under an hour.
+FRUGAL_MONTHLY = Profile(
+    "frugal-monthly",
+    "webhooks batched (1 min window, sensor every 59 min) + the reconciliation sweep "
+    "with cost centres spread over 30 nights",
+    webhooks=True,
+    window_s=60.0,
+    tick_s=3540.0,
+    reconcile_period_days=30,
+)
+PROFILES = {p.name: p for p in (NAIVE, INCREMENTAL, DEFAULT, DEFAULT_DAILY, FRUGAL, FRUGAL_MONTHLY)}

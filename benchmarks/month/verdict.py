@@ -44,16 +44,17 @@ def verdicts(results: list[StrategyResult]) -> list[str]:
         if result.profile in ("naive", "incremental"):
             continue
         lines.append(_decomposition(result, naive))
-    frugal = by_name.get("frugal")
-    if frugal is not None:
-        covered = frugal.freshness["webhook_covered"]
-        top = covered["max_s"] or 0.0
+    for name in ("frugal", "frugal-monthly"):
+        frugal = by_name.get(name)
+        if frugal is None:
+            continue
+        top = frugal.freshness["webhook_covered"]["max_s"] or 0.0
         lines.append(
-            f"- frugal fits Standard ({standard:,} calls/month):"
+            f"- {name} fits Standard ({standard:,} calls/month):"
             f" {_met(frugal.calls_per_month <= standard)} ({frugal.calls_per_month:,}/month)."
         )
         lines.append(
-            f"- frugal, webhook-covered changes within an hour: {_met(top <= HOUR)}"
+            f"- {name}, webhook-covered changes within an hour: {_met(top <= HOUR)}"
             f" (max {top / 60:.0f} min)."
         )
     return lines

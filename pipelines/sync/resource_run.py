@@ -1,9 +1,11 @@
 """One resource of a sync run: its scans under the (account, resource) run lock.
 
-The scopes of a fan-out resource (objects per cost centre) run concurrently, each in its
-own transaction (`scope_scan`). A 403 on a scope is recorded and skipped; a 404 on a scope
-means it is gone; other API failures fail that scope only (the resource is `partial`),
-except wrong credentials and a spent retry budget, which stop the whole run.
+An account-wide list is one scan in one transaction. The scopes of a fan-out resource
+(objects per cost centre) run concurrently in batches of `scopes_per_transaction`, one
+transaction per batch (`scope_scan.run_scope_batch`). A 403 on a scope is recorded and
+skipped; a 404 on a scope means it is gone; any other API failure fails its batch only (the
+resource is then `partial`), except wrong credentials and a spent retry budget, which stop
+the whole run.
 """
 
 from __future__ import annotations
@@ -20,15 +22,13 @@ from sqlalchemy import Engine
 from pipelines.settings import AccountConfig, SyncSettings
 from pipelines.sync.report import ProgressListener, ResourceReport
 from pipelines.sync.scans import plan_scans
-from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_scan
+from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_batch
 from pipelines.tampuuri.catalogue import Catalogue
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import (
     RetryBudgetExceeded,
     TampuuriAuthError,
     TampuuriError,
-    TampuuriForbidden,
-    TampuuriNotFound,
 )
 from pipelines.warehouse import state
 from pipelines.warehouse.run_lock import ResourceBusy, exclusive_run
@@ -100,17 +100,18 @@ async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
     stop: list[BaseException] = []
     semaphore = asyncio.Semaphore(max(1, ctx.settings.scope_concurrency))
 
-    async def bounded(scan: ScopeScan) -> ScopeOutcome | BaseException:
+    async def bounded(batch: list[ScopeScan]) -> ScopeOutcome | BaseException:
         async with semaphore:
             if stop:  # wrong credentials or no retries left: do not start more scopes
                 return stop[0]
-            result = await _scan_scope(ctx, resource, scan)
+            result = await _scan_batch(ctx, resource, batch)
             if isinstance(result, TampuuriAuthError | RetryBudgetExceeded):
                 stop.append(result)
             return result
 
     errors: list[str] = []
-    for result in await asyncio.gather(*(bounded(s) for s in scans)):
+    batches = _batches(scans, ctx.settings.scopes_per_transaction)
+    for result in await asyncio.gather(*(bounded(b) for b in batches)):
         if isinstance(result, BaseException):
             errors.append(str(result) or type(result).__name__)  # no secrets in these
             continue
@@ -118,8 +119,8 @@ async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
         report.pages += result.pages
         report.skipped.extend(result.skipped)
         report.new_fields = sorted(set(report.new_fields) | result.new_fields)
-        report.scopes_done += 0 if result.forbidden else 1
-        report.scopes_incomplete += 0 if result.complete or result.forbidden else 1
+        report.scopes_done += result.scopes - result.scopes_forbidden
+        report.scopes_incomplete += result.scopes_incomplete
     report.calls = ctx.client.calls - calls_before
     report.retries = ctx.client.retries - retries_before
     report.seconds = time.monotonic() - started
@@ -145,12 +146,19 @@ async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
     return report
 
 
-async def _scan_scope(
-    ctx: RunContext, resource: str, scan: ScopeScan
+def _batches(scans: list[ScopeScan], size: int) -> list[list[ScopeScan]]:
+    """Fan-out scopes share a transaction in batches; an account-wide scan stands alone."""
+    if len(scans) <= 1 or scans[0].scope.column is None:
+        return [[scan] for scan in scans]
+    return [scans[i : i + size] for i in range(0, len(scans), max(1, size))]
+
+
+async def _scan_batch(
+    ctx: RunContext, resource: str, batch: list[ScopeScan]
 ) -> ScopeOutcome | BaseException:
     try:
-        return await run_scope_scan(
-            scan,
+        return await run_scope_batch(
+            batch,
             client=ctx.client,
             catalogue=ctx.catalogue,
             engine=ctx.engine,
@@ -159,21 +167,13 @@ async def _scan_scope(
             page_concurrency=ctx.settings.page_concurrency,
             max_passes=ctx.settings.max_drift_passes,
             on_page=lambda rows: ctx.progress.page_loaded(resource, rows),
+            disjoint=batch[0].scope.column is not None,  # a fan-out: cost centres differ
         )
-    except TampuuriForbidden:
-        # No object right to this scope (e.g. a cost centre): skip it, keep its rows.
-        outcome = ScopeOutcome(forbidden=True)
-        outcome.skipped.append(
-            {"resource": resource, "scope": dict(scan.path_params), "reason": "403 object right"}
-        )
-        return outcome
-    except TampuuriNotFound:
-        # The scope itself is gone (a deleted cost centre): nothing to load under it now.
-        return ScopeOutcome(complete=True)
     except (TampuuriError, RetryBudgetExceeded, OSError) as exc:
         return exc
     finally:
-        ctx.progress.scope_finished(resource)
+        for _ in batch:
+            ctx.progress.scope_finished(resource)
 
 
 class RunIdentity(Protocol):

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, text
 from pipelines.sync.confirm import Confirmation, confirm_missing
 from pipelines.tampuuri.catalogue import Catalogue, Route
 from pipelines.tampuuri.client import TampuuriClient
+from pipelines.tampuuri.errors import TampuuriForbidden, TampuuriNotFound
 from pipelines.tampuuri.paging import PagedScan
 from pipelines.warehouse import state
 from pipelines.warehouse.loader import LoadCounts, MissingRow, Scope, ScopeLoad
@@ -61,12 +62,26 @@ class ScopeScan:
 
 @dataclass
 class ScopeOutcome:
+    """What a committed batch of scope scans did (one scan, or many of one fan-out)."""
+
     counts: LoadCounts = field(default_factory=LoadCounts)
     pages: int = 0
-    complete: bool = False
-    forbidden: bool = False
+    complete: bool = False  # every scan of the batch was complete
+    forbidden: bool = False  # every scan of the batch answered 403
+    scopes: int = 0
+    scopes_forbidden: int = 0
+    scopes_incomplete: int = 0
     skipped: list[dict[str, object]] = field(default_factory=list)
     new_fields: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _ScanResult:
+    scan: ScopeScan
+    complete: bool = False
+    forbidden: bool = False
+    total: int | None = None
+    newest: datetime | None = None
 
 
 async def run_scope_scan(
@@ -81,46 +96,111 @@ async def run_scope_scan(
     max_passes: int,
     on_page: Callable[[int], None],
 ) -> ScopeOutcome:
-    """Scan one scope and commit it; raises (after rolling back) when the scan fails."""
-    outcome = ScopeOutcome()
+    """Scan one scope and commit it; raises (after rolling back) when the scan fails.
+
+    403 or 404 on the scope itself raise too (`TampuuriForbidden`, `TampuuriNotFound`).
+    """
+    return await run_scope_batch(
+        [scan],
+        client=client,
+        catalogue=catalogue,
+        engine=engine,
+        account=account,
+        run_id=run_id,
+        page_concurrency=page_concurrency,
+        max_passes=max_passes,
+        on_page=on_page,
+        tolerate_scope_errors=False,
+    )
+
+
+async def run_scope_batch(
+    scans: Sequence[ScopeScan],
+    *,
+    client: TampuuriClient,
+    catalogue: Catalogue,
+    engine: Engine,
+    account: str,
+    run_id: str,
+    page_concurrency: int,
+    max_passes: int,
+    on_page: Callable[[int], None],
+    tolerate_scope_errors: bool = True,
+    disjoint: bool = False,
+) -> ScopeOutcome:
+    """Scan several scopes of one kind (e.g. cost centres) and commit them in ONE transaction.
+
+    One transaction per cost centre costs a dozen statements and a commit each; a batch
+    pays that once. A scope answering 403 is skipped (its rows kept) and one answering 404
+    is gone (its rows become deletion candidates); any other failure rolls the whole batch
+    back and raises. Deletions are only looked for within the scopes scanned completely.
+    `disjoint`: the batch is one of several concurrent batches of one fan-out scan, whose
+    rows do not overlap: their loads may apply side by side (see `ScopeLoad`).
+    """
+    first = scans[0]
+    if len(scans) > 1 and first.scope.column is None:
+        raise ValueError("only scopes of one column (e.g. cost centres) can share a batch")
+    outcome = ScopeOutcome(scopes=len(scans))
     conn: Connection = await asyncio.to_thread(engine.connect)
     try:
         transaction = conn.begin()
-        loads = await asyncio.to_thread(_open_loads, conn, scan, account, run_id)
-        paged = PagedScan(
-            client,
-            scan.route,
-            path_params=scan.path_params,
-            filters=scan.filters,
-            page_size=catalogue.max_page_size,
-            concurrency=page_concurrency,
-            max_passes=max_passes,
-        )
-        newest: datetime | None = None
-        async for page in paged.pages():
-            items = [i for i in page.items if scan.keep is None or scan.keep(i)]
-            newest = _newest(items, scan.changed_field, newest)
-            await asyncio.to_thread(_stage, loads, scan, items)
-            outcome.pages += 1
-            on_page(len(page.items))
-        result = paged.result
-        outcome.complete = result.complete
-        outcome.pages = result.pages
-        deletions = scan.finds_deletions and result.complete
+        loads = await asyncio.to_thread(_open_loads, conn, first, account, run_id, disjoint)
+        staging = asyncio.Lock()  # one connection: stage one page at a time
+
+        async def scan_one(scan: ScopeScan) -> _ScanResult:
+            result = _ScanResult(scan)
+            paged = PagedScan(
+                client,
+                scan.route,
+                path_params=scan.path_params,
+                filters=scan.filters,
+                page_size=catalogue.max_page_size,
+                concurrency=page_concurrency,
+                max_passes=max_passes,
+            )
+            try:
+                async for page in paged.pages():
+                    items = [i for i in page.items if scan.keep is None or scan.keep(i)]
+                    result.newest = _newest(items, scan.changed_field, result.newest)
+                    async with staging:
+                        await asyncio.to_thread(_stage, loads, scan, items)
+                    on_page(len(page.items))
+            except TampuuriForbidden:
+                if not tolerate_scope_errors:
+                    raise
+                result.forbidden = True
+                return result
+            except TampuuriNotFound:
+                if not tolerate_scope_errors:
+                    raise
+                result.complete = True  # the scope is gone: everything under it is missing
+                result.total = 0
+                return result
+            outcome.pages += paged.result.pages
+            result.complete = paged.result.complete
+            result.total = paged.result.total
+            return result
+
+        results = await asyncio.gather(*(scan_one(scan) for scan in scans))
+        complete = [r for r in results if r.complete]
+        outcome.scopes_forbidden = sum(r.forbidden for r in results)
+        outcome.scopes_incomplete = sum(not r.complete and not r.forbidden for r in results)
+        outcome.complete = len(complete) == len(results)
+        outcome.forbidden = outcome.scopes_forbidden == len(results)
+        outcome.skipped.extend(
+            {"resource": r.scan.resource, "scope": dict(r.scan.path_params),
+             "reason": "403 object right"}
+            for r in results if r.forbidden
+        )  # fmt: skip
+        deletions = first.finds_deletions and bool(complete)
+        if deletions and first.scope.column is not None:
+            # Only the completely scanned scopes speak for their rows' absence.
+            covered = tuple(v for r in complete for v in r.scan.scope.values)
+            loads[first.resource].restrict_scope(covered)
         for table, load in loads.items():
             confirmation = Confirmation()
-            if deletions and _finds_deletions(scan, table):
-                missing = await asyncio.to_thread(load.missing)
-                if missing:
-                    routes = catalogue.resources[table]
-                    scope_values = await asyncio.to_thread(
-                        _scope_values, conn, account, table, routes.scope_filter, missing
-                    )
-                    confirmation = await confirm_missing(
-                        client, routes, missing, scope_values=scope_values
-                    )
-                    if confirmation.alive:
-                        await asyncio.to_thread(load.stage, confirmation.alive)
+            if deletions and _finds_deletions(first, table):
+                confirmation = await _confirm(conn, client, catalogue, account, table, load)
             outcome.skipped.extend(
                 {"resource": table, "id": i, "reason": "403 object right"}
                 for i in confirmation.forbidden
@@ -132,19 +212,9 @@ async def run_scope_scan(
                 suspect_ids=confirmation.suspect,
             )
             outcome.counts = outcome.counts + counts
-        if scan.record_state:
-            await asyncio.to_thread(
-                state.save_scope_state,
-                conn,
-                account=account,
-                resource=scan.state_resource or scan.resource,
-                scope=scan.state_scope,
-                # A drifted scan may have skipped a row changed after the old cursor: keep it.
-                cursor=newest if result.complete else None,
-                total=result.total if result.complete and scan.finds_deletions else None,
-                full_scan=deletions,
-                success=True,
-            )
+        for result in results:
+            if result.scan.record_state and not result.forbidden:
+                await asyncio.to_thread(_save_state, conn, account, result)
         await asyncio.to_thread(transaction.commit)
     except BaseException:
         await asyncio.to_thread(conn.rollback)
@@ -154,12 +224,55 @@ async def run_scope_scan(
     return outcome
 
 
+async def _confirm(
+    conn: Connection,
+    client: TampuuriClient,
+    catalogue: Catalogue,
+    account: str,
+    table: str,
+    load: ScopeLoad,
+) -> Confirmation:
+    """Confirm the absence of the rows a complete scan missed; stage the ones still alive."""
+    missing = await asyncio.to_thread(load.missing)
+    if not missing:
+        return Confirmation()
+    routes = catalogue.resources[table]
+    scope_values = await asyncio.to_thread(
+        _scope_values, conn, account, table, routes.scope_filter, missing
+    )
+    confirmation = await confirm_missing(client, routes, missing, scope_values=scope_values)
+    if confirmation.alive:
+        await asyncio.to_thread(load.stage, confirmation.alive)
+    return confirmation
+
+
+def _save_state(conn: Connection, account: str, result: _ScanResult) -> None:
+    scan = result.scan
+    state.save_scope_state(
+        conn,
+        account=account,
+        resource=scan.state_resource or scan.resource,
+        scope=scan.state_scope,
+        # A drifted scan may have skipped a row changed after the old cursor: keep it.
+        cursor=result.newest if result.complete else None,
+        total=result.total if result.complete and scan.finds_deletions else None,
+        full_scan=scan.finds_deletions and result.complete,
+        success=True,
+    )
+
+
 def _open_loads(
-    conn: Connection, scan: ScopeScan, account: str, run_id: str
+    conn: Connection, scan: ScopeScan, account: str, run_id: str, disjoint: bool
 ) -> dict[str, ScopeLoad]:
+    # Batches of one fan-out scan (cost centres) hold disjoint rows of the main table.
     loads = {
         scan.resource: ScopeLoad(
-            conn, scan.resource, account=account, run_id=run_id, scope=scan.scope
+            conn,
+            scan.resource,
+            account=account,
+            run_id=run_id,
+            scope=scan.scope,
+            disjoint=disjoint,
         )
     }
     for nested in scan.nested:

@@ -125,6 +125,7 @@ class ScopeLoad:
         account: str,
         run_id: str,
         scope: Scope = Scope(None),
+        disjoint: bool = False,
     ) -> None:
         """Create the temp staging table (dropped at commit or rollback).
 
@@ -134,6 +135,9 @@ class ScopeLoad:
             account: the account the rows belong to.
             run_id: recorded on every history version written.
             scope: which stored rows a complete scan speaks for (see `missing`).
+            disjoint: this load is one of several concurrent loads of one run whose rows
+                do not overlap (the cost-centre batches of a fan-out scan): they share the
+                table's lock instead of taking turns; any other load waits for them all.
 
         Raises:
             KeyError: unknown table or scope column.
@@ -144,6 +148,7 @@ class ScopeLoad:
         self.account = account
         self.run_id = run_id
         self.scope = scope
+        self._disjoint = disjoint
         number = next(_load_numbers)
         self._staging = sql.Identifier(f"staging_{self.spec.name}_{number}")
         self._plan = sql.Identifier(f"plan_{self.spec.name}_{number}")
@@ -217,6 +222,12 @@ class ScopeLoad:
             cursor.execute(query, params)
             return [MissingRow(id=row[0], missing_since=row[1]) for row in cursor]
 
+    def restrict_scope(self, values: Iterable[int]) -> None:
+        """Narrow the scope `missing()` speaks for (scopes of a batch that did not finish)."""
+        if self.scope.column is None:
+            raise ValueError(f"{self.spec.name}: an account-wide scope cannot be narrowed")
+        self.scope = Scope(self.scope.column, tuple(values))
+
     def new_fields(self) -> list[str]:
         """Item keys staged so far that the table's spec does not know, sorted."""
         return sorted(self._keys - self.spec.known_fields)
@@ -247,10 +258,12 @@ class ScopeLoad:
             # refresh meeting a nightly scan): the plan then sees the other load's committed
             # rows, instead of both opening a history version and one failing on the
             # open-version index. Held only for apply + commit, not while pages arrive.
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%(table)s), hashtext(%(account)s))",
-                {"table": spec.name, "account": self.account},
+            lock = (
+                "SELECT pg_advisory_xact_lock_shared(hashtext(%(table)s), hashtext(%(account)s))"
+                if self._disjoint
+                else "SELECT pg_advisory_xact_lock(hashtext(%(table)s), hashtext(%(account)s))"
             )
+            cursor.execute(lock, {"table": spec.name, "account": self.account})
             # Temp tables are never auto-analysed; without statistics the planner guesses.
             cursor.execute(sql.SQL("ANALYZE {}").format(self._staging))
             cursor.execute(_template("plan").format(**names, **changed), params)
