@@ -269,35 +269,46 @@ class ScopeLoad:
             cursor.execute(_template("plan").format(**names, **changed), params)
             cursor.execute(sql.SQL("ANALYZE {}").format(self._plan))
             cursor.execute(
-                _template("history_close").format(history=self._history, plan=self._plan),
-                params,
-            )
-            cursor.execute(
-                _template("upsert").format(
-                    **names,
-                    columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns),
-                    values=sql.SQL(", ").join(typed_expression(c) for c in spec.columns),
-                    assignments=sql.SQL(", ").join(
-                        sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c.name))
-                        for c in spec.columns
-                    ),
-                ),
-                params,
-            )
-            inserted, updated = cursor.fetchone()
-            cursor.execute(_template("history_open").format(history=self._history, **names), params)
-            # Seen again: no longer a deletion candidate (the only write to unchanged rows).
-            cursor.execute(
-                _template("clear_missing").format(table=self._table, plan=self._plan),
-                params,
-            )
-            cursor.execute(
                 sql.SQL(
-                    "SELECT count(*) FILTER (WHERE action = 'unchanged'),"
-                    " count(*) FILTER (WHERE action = 'stale') FROM {}"
+                    "SELECT count(*) FILTER (WHERE action IN ('insert', 'update')),"
+                    " count(*) FILTER (WHERE action = 'update'),"
+                    " count(*) FILTER (WHERE action = 'unchanged'),"
+                    " count(*) FILTER (WHERE action = 'stale'),"
+                    " count(*) FILTER (WHERE was_missing) FROM {}"
                 ).format(self._plan)
             )
-            unchanged, stale = cursor.fetchone()
+            writes, updates, unchanged, stale, were_missing = cursor.fetchone()
+            inserted = updated = 0
+            # A nightly re-scan mostly finds nothing changed, a first load only new rows:
+            # skip the statements that would find nothing to do.
+            if updates:
+                cursor.execute(
+                    _template("history_close").format(history=self._history, plan=self._plan),
+                    params,
+                )
+            if writes:
+                cursor.execute(
+                    _template("upsert").format(
+                        **names,
+                        columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns),
+                        values=sql.SQL(", ").join(typed_expression(c) for c in spec.columns),
+                        assignments=sql.SQL(", ").join(
+                            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c.name))
+                            for c in spec.columns
+                        ),
+                    ),
+                    params,
+                )
+                inserted, updated = cursor.fetchone()
+                cursor.execute(
+                    _template("history_open").format(history=self._history, **names), params
+                )
+            if were_missing:
+                # Seen again: no longer a deletion candidate (the only write to unchanged rows).
+                cursor.execute(
+                    _template("clear_missing").format(table=self._table, plan=self._plan),
+                    params,
+                )
             cursor.execute(sql.SQL("DROP TABLE {}").format(self._plan))
             deleted = self._soft_delete(cursor, sorted(set(deleted_ids)))
             self._mark_suspects(cursor, sorted(set(suspect_ids)))
