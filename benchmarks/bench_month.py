@@ -35,7 +35,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from month.notes import METHOD
+from month.notes import METHOD, PROPOSALS
 from month.profiles import PROFILES
 from month.report import phases, row, table, workload_line, write_section
 from month.runner import StrategyResult, Workload, run_strategy
@@ -123,8 +123,9 @@ def _render(
         "",
         *verdicts(results),
         "",
-        f"Wall time {wall} s for all strategies on {platform.machine()}"
-        f" (Python {platform.python_version()}), a 2-core machine shared with other work.",
+        f"Wall time {sum(r.wall_s for r in results):.0f} s summed over the strategies on"
+        f" {platform.machine()}"
+        f" (Python {platform.python_version()}), 2 cores shared with other work.",
     ]
     text = "\n".join(lines)
     print(text)
@@ -133,7 +134,7 @@ def _render(
     if write_data:
         _save(RESULTS_DIR / f"{args.out}.json", workload, results, wall)
     if args.write_results:
-        write_section(HERE / "RESULTS.md", text + "\n\n" + METHOD)
+        write_section(HERE / "RESULTS.md", text + "\n\n" + METHOD + "\n" + PROPOSALS)
 
 
 def _save(path: Path, workload: Workload, results: list[StrategyResult], wall: float) -> None:

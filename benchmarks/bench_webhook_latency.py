@@ -28,15 +28,18 @@ build the product's sensor with another coalescing window / minimum_interval_sec
 `--in-process` runs the code location's jobs with
 the in-process executor (both through a generated code location module in the temp dir
 that loads the product's definitions and swaps only those), `--dequeue-interval` sets
-the run coordinator's dequeue_interval_seconds in the temp dagster.yaml.
+the run coordinator's dequeue_interval_seconds in the temp dagster.yaml, `--code-root`
+runs Dagster on a patched copy of the tree (pipelines/, config/, sql/).
 
     .venv/bin/python benchmarks/bench_webhook_latency.py [--changes 30] [--spacing 3]
     .venv/bin/python benchmarks/bench_webhook_latency.py --window-s 0 --in-process \
         --dequeue-interval 1 --label tuned
     .venv/bin/python benchmarks/bench_webhook_latency.py --render-only
 
-Each run writes results/webhook_latency_<label>.json and .txt; the "Webhook latency under
-dagster dev" section of RESULTS.md is rendered from every recorded label.
+Each run records its summary under its label in results/webhook_latency.json (merged
+across runs) and rewrites results/webhook_latency.txt and the "Webhook latency under
+dagster dev" section of RESULTS.md from every recorded label, followed by the analysis
+kept in results/webhook_latency.md.
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ from pipelines.warehouse.migrations import upgrade  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
+RESULTS_JSON = RESULTS_DIR / "webhook_latency.json"  # {label: summary}, merged across runs
+RESULTS_TXT = RESULTS_DIR / "webhook_latency.txt"
+RESULTS_NOTES = RESULTS_DIR / "webhook_latency.md"  # analysis appended to the section
 RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Webhook latency under dagster dev"
 ACCOUNT = "demo-a"
@@ -148,10 +154,12 @@ class Processes:
         self.log_dir = log_dir
         self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, command: list[str], env: dict[str, str], cwd: Path = ROOT
+    ) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name}.log").open("wb")
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.started.append((name, proc))
@@ -414,7 +422,10 @@ def attribute(engine: Engine, port: int, changes: list[Change]) -> dict[str, dic
             ]
             if any(p is None for p in points):
                 continue
-            change.stages = {s: b - a for s, a, b in zip(STAGES, points, points[1:], strict=True)}  # type: ignore[operator]
+            times = [float(p) for p in points]
+            change.stages = {
+                s: b - a for s, a, b in zip(STAGES, times[:-1], times[1:], strict=True)
+            }
     return runs
 
 
@@ -468,6 +479,7 @@ def summarize(
             "coalescing_window_s": 5.0 if args.window_s is None else args.window_s,
             "dequeue_interval_s": 5 if args.dequeue_interval is None else args.dequeue_interval,
             "executor": "in_process" if args.in_process else "multiprocess (default)",
+            "code": "patched copy" if args.code_root else "this tree",
             "simulator_sender_interval_s": 0.5,
             "poll_interval_s": POLL_S,
         },
@@ -503,14 +515,14 @@ def render(summary: dict[str, Any]) -> str:
     verdict = "met" if lat.get("p95", 1e9) <= GOAL_P95_S and not lat["timed_out"] else "NOT met"
     lines = [
         f"[{summary['label']}] {summary['date']}, {summary['machine']}",
-        f"  {s['changes']} changes {s['spacing_s']:g} s apart (scale {s['scale']:,});"
-        f" sensor minimum_interval {s['sensor_min_interval_s']} s, coalescing window"
+        f"  {s['changes']} changes {s['spacing_s']:g} s apart (scale {s['scale']:,})",
+        f"  sensor minimum_interval {s['sensor_min_interval_s']} s, coalescing window"
         f" {s['coalescing_window_s']:g} s, dequeue interval {s['dequeue_interval_s']} s,"
-        f" executor {s['executor']}",
+        f" executor {s['executor']}, code {s.get('code', 'this tree')}",
         f"  latency change -> warehouse: p50 {lat.get('p50', 0):.1f} s"
-        f"  p95 {lat.get('p95', 0):.1f} s"
-        f"  max {lat.get('max', 0):.1f} s  ({lat['seen']} seen, {lat['timed_out']} timed out)"
-        f"  goal p95 <= {GOAL_P95_S:g} s {verdict}",
+        f"  p95 {lat.get('p95', 0):.1f} s  max {lat.get('max', 0):.1f} s"
+        f"  ({lat['seen']} seen, {lat['timed_out']} timed out)",
+        f"  goal p95 <= {GOAL_P95_S:g} s: {verdict}",
         "  stage      p50     p95     max    mean  (seconds)",
     ]
     for stage, st in summary["stages_s"].items():
@@ -544,8 +556,9 @@ loop), worker (starting -> started: the run worker process), step (started -> st
 started: the executor), op (step started -> events done), poll (done -> seen); from
 ops.webhook_inbox and Dagster's run events (GraphQL). Percentiles are nearest-rank.
 Variants are made without editing pipelines/: a generated code location swapping the
-sensor's window or interval and the executor; the temp dagster.yaml's
-dequeue_interval_seconds."""
+sensor's window or interval and the executor, the temp dagster.yaml's
+dequeue_interval_seconds, a patched copy of the tree (`--code-root`). A negative poll
+stage: an earlier run's cost-centre listing already carried the change."""
 
 
 def write_section(body: str) -> None:
@@ -562,18 +575,19 @@ def write_section(body: str) -> None:
     RESULTS_MD.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
 
 
-def render_all() -> str:
+def load_results() -> dict[str, dict[str, Any]]:
+    if not RESULTS_JSON.exists():
+        return {}
+    return dict(json.loads(RESULTS_JSON.read_text(encoding="utf-8")))
+
+
+def render_all(results: dict[str, dict[str, Any]]) -> str:
     """Every recorded label (product first) as the RESULTS.md section body."""
-    summaries = [
-        json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted(RESULTS_DIR.glob("webhook_latency_*.json"))
-    ]
-    summaries.sort(key=lambda s: (s["label"] != "product", s["label"]))
-    blocks = "\n\n".join(render(s) for s in summaries)
-    notes = RESULTS_DIR / "webhook_latency_notes.md"
-    extra = notes.read_text(encoding="utf-8").strip() if notes.exists() else ""
+    ordered = sorted(results.values(), key=lambda s: (s["label"] != "product", s["label"]))
+    blocks = "\n\n".join(render(s) for s in ordered)
+    notes = RESULTS_NOTES.read_text(encoding="utf-8").strip() if RESULTS_NOTES.exists() else ""
     body = f"`benchmarks/bench_webhook_latency.py`. {METHOD}\n\n```\n{blocks}\n```\n"
-    return body + (f"\n{extra}\n" if extra else "")
+    return body + (f"\n{notes}\n" if notes else "")
 
 
 # ---- main ------------------------------------------------------------------------------
@@ -616,9 +630,11 @@ def _run_stack(
             encoding="utf-8",
         )
     home = dagster_home(tmp, args.dequeue_interval)
-    dagster_env = {**env, "DAGSTER_HOME": str(home), "PYTHONPATH": f"{tmp}:{ROOT}"}
+    # --code-root: Dagster (code server, run workers) imports a patched copy of the tree.
+    code_root = Path(args.code_root).resolve() if args.code_root else ROOT
+    dagster_env = {**env, "DAGSTER_HOME": str(home), "PYTHONPATH": f"{tmp}:{code_root}"}
     dagster = procs.start("dagster", [sys.executable, "-m", "dagster", "dev", "-m", module,
-        "-h", "127.0.0.1", "-p", str(dagster_port)], dagster_env)  # fmt: skip
+        "-h", "127.0.0.1", "-p", str(dagster_port)], dagster_env, cwd=code_root)  # fmt: skip
     _wait_http(f"http://127.0.0.1:{recv_port}/healthz", receiver, 60, "receiver")
 
     started = time.monotonic()
@@ -667,14 +683,18 @@ def main() -> int:
     parser.add_argument("--sensor-interval", type=int, help="variant: minimum_interval_seconds")
     parser.add_argument("--in-process", action="store_true", help="variant: in-process executor")
     parser.add_argument("--dequeue-interval", type=int, help="variant: dequeue_interval_seconds")
+    parser.add_argument(
+        "--code-root", help="variant: a patched copy of the tree (pipelines/, config/, sql/)"
+    )
     parser.add_argument("--label", help="results name (default: product, or tuned)")
     parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md only")
     args = parser.parse_args()
     if args.render_only:
-        write_section(render_all())
+        write_section(render_all(load_results()))
         return 0
     varied = args.in_process or any(
-        v is not None for v in (args.window_s, args.sensor_interval, args.dequeue_interval)
+        v is not None
+        for v in (args.window_s, args.sensor_interval, args.dequeue_interval, args.code_root)
     )
     args.label = args.label or ("tuned" if varied else "product")
     with tempfile.TemporaryDirectory(prefix="bench_latency_") as name:
@@ -685,14 +705,13 @@ def main() -> int:
         except BaseException:
             print(procs.tail(), file=sys.stderr)
             raise
-    body = render(summary)
-    print(body)
+    print(render(summary))
+    results = {**load_results(), args.label: summary}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"webhook_latency_{args.label}.json").write_text(
-        json.dumps(summary, indent=2) + "\n", encoding="utf-8"
-    )
-    (RESULTS_DIR / f"webhook_latency_{args.label}.txt").write_text(body + "\n", encoding="utf-8")
-    write_section(render_all())
+    RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    blocks = [render(s) for s in sorted(results.values(), key=lambda s: s["label"] != "product")]
+    RESULTS_TXT.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+    write_section(render_all(results))
     lat = summary["latency_s"]
     return 0 if lat["timed_out"] == 0 else 1
 

@@ -34,6 +34,7 @@ run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
   config:
+    dequeue_interval_seconds: 1  # webhook refreshes wait in the queue at most ~1 s
     max_concurrent_runs: 4
     tag_concurrency_limits:
       - key: tampuuri/account

@@ -130,9 +130,11 @@ class _Run:
         self._advance_to(end)
         self.result.calls = self.sim.counter.total(ACCOUNT)
         self.result.calls_by_phase = dict(self.phase_calls)
-        self.result.calls_by_route = {
-            f"{r['method']} {r['route']}": r["count"] for r in self.sim.transactions(ACCOUNT)
-        }
+        by_route: Counter[str] = Counter()
+        for r in self.sim.transactions(ACCOUNT):
+            status = "" if r["status"] == 200 else f" [{r['status']}]"
+            by_route[f"{r['method']} {r['route']}{status}"] += r["count"]
+        self.result.calls_by_route = dict(sorted(by_route.items()))
         # Settle: one more night (not counted) so the last day's changes get their chance.
         self._advance_to(end + NIGHTLY_AT)
         self._nightly(self.workload.days)

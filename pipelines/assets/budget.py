@@ -9,13 +9,17 @@ package for that usage, and the chart of calls per day against the package. Its 
 
 import base64
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from pipelines.budget.render import chart_png
-from pipelines.budget.report import UsageReport, usage_report
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sync.scans import ASSET_RESOURCES
+
+if TYPE_CHECKING:
+    # pandas and matplotlib load only when the budget runs: every run worker and the code
+    # server import this module, and they cost ~1 s of start-up (webhook latency).
+    from pipelines.budget.report import UsageReport
 
 GROUP = "budget"
 CHECK = "within_package"
@@ -36,6 +40,8 @@ def budget_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         tampuuri: TampuuriResource,
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        from pipelines.budget.report import usage_report
+
         account = tampuuri.account(context.partition_key, credentials=False)
         report = usage_report(warehouse.engine, account, now=datetime.now(UTC))
         return dg.MaterializeResult(
@@ -45,8 +51,10 @@ def budget_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     return call_budget
 
 
-def budget_metadata(report: UsageReport) -> dict[str, dg.MetadataValue]:
+def budget_metadata(report: "UsageReport") -> dict[str, dg.MetadataValue]:
     """The figures and the chart, as Dagster metadata."""
+    from pipelines.budget.render import chart_png
+
     chart = base64.b64encode(chart_png(report)).decode("ascii")
     figures = report.to_dict()
     return {
@@ -68,7 +76,7 @@ def budget_metadata(report: UsageReport) -> dict[str, dg.MetadataValue]:
     }
 
 
-def within_package(report: UsageReport) -> dg.AssetCheckResult:
+def within_package(report: "UsageReport") -> dg.AssetCheckResult:
     """Warn at 80 % of the included calls projected, fail at 100 %."""
     share = report.projected / report.package.included_calls if report.package.included_calls else 1
     description = (

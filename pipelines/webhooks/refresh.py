@@ -471,7 +471,20 @@ class _Refresh:
             load = ScopeLoad(conn, table, account=self.account, run_id=self.run_id)
             if items:
                 load.stage(items)
-            return load.apply(deleted_ids=deleted)
+            counts = load.apply(deleted_ids=deleted)
+            if deleted and table in LINKS_NAMING:
+                # A deleted object or party takes its links with it in Tampuuri, and no
+                # webhook says so: end them here instead of waiting for a link re-scan.
+                links = conn.execute(
+                    LINKS_NAMING[table], {"account": self.account, "ids": list(deleted)}
+                ).scalars()
+                ended = list(links)
+                if ended:
+                    link_load = ScopeLoad(
+                        conn, "osapuoli_yhteydet", account=self.account, run_id=self.run_id
+                    )
+                    counts = counts + link_load.apply(deleted_ids=ended)
+            return counts
 
     def _cost_centres_of(self, ids: list[int]) -> dict[int | None, list[int]]:
         hinted = self.hints.cost_centres.get("kohteet", {})
@@ -488,6 +501,15 @@ class _Refresh:
             return list(
                 conn.execute(ACTIVE_IN_SCOPE, {"account": self.account, "cc": cc}).scalars()
             )
+
+
+LINKS_NAMING = {
+    table: text(
+        f"SELECT id FROM tampuuri.osapuoli_yhteydet WHERE account = :account"
+        f" AND {column} = ANY(:ids) AND deleted_at IS NULL"  # column from this constant only
+    )
+    for table, column in (("kohteet", "kohde_id"), ("osapuolet", "osapuoli_id"))
+}
 
 
 def expected_calls(catalogue: Catalogue, targets: Mapping[TargetKey, Sequence[int]]) -> int:
