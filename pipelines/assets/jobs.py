@@ -14,7 +14,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from pipelines.assets.budget import GROUP as BUDGET_GROUP
-from pipelines.assets.partitions import AccountPartitions
+from pipelines.assets.partitions import AccountPartitions, per_account_requests
 from pipelines.assets.settings import DagsterSettings
 from pipelines.assets.tampuuri import ACCOUNT_TAG, GROUP, TRIGGER_TAG
 
@@ -53,16 +53,14 @@ def nightly_schedule(
     def schedule(
         context: dg.ScheduleEvaluationContext,
     ) -> Iterator[dg.RunRequest | dg.SkipReason]:
-        if partitions.problem is not None:
-            yield dg.SkipReason(f"no accounts configured: {partitions.problem}")
-            return
-        tick = context.scheduled_execution_time
-        stamp = tick.isoformat() if tick is not None else "manual"
-        for account in partitions.names:
-            yield dg.RunRequest(
+        yield from per_account_requests(
+            partitions,
+            context,
+            lambda account, stamp: dg.RunRequest(
                 run_key=f"nightly-{account}-{stamp}",
                 partition_key=account,
                 tags={ACCOUNT_TAG: account, TRIGGER_TAG: "nightly"},
-            )
+            ),
+        )
 
     return schedule

@@ -9,6 +9,7 @@ set for assets, and a code location that fails to load hides the asset graph ent
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import dagster as dg
@@ -37,3 +38,21 @@ def account_partitions() -> AccountPartitions:
     except ConfigError as exc:
         return AccountPartitions((UNCONFIGURED,), problem=str(exc))
     return AccountPartitions(tuple(a.name for a in accounts))
+
+
+def per_account_requests(
+    partitions: AccountPartitions,
+    context: dg.ScheduleEvaluationContext,
+    request: Callable[[str, str], dg.RunRequest],
+) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    """A schedule tick's requests: `request(account, tick stamp)` per account, or a skip.
+
+    The stamp makes run keys unique per tick (Dagster remembers run keys forever).
+    """
+    if partitions.problem is not None:
+        yield dg.SkipReason(f"no accounts configured: {partitions.problem}")
+        return
+    tick = context.scheduled_execution_time
+    stamp = tick.isoformat() if tick is not None else "manual"
+    for account in partitions.names:
+        yield request(account, stamp)

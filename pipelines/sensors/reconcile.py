@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from pipelines.assets.partitions import AccountPartitions
+from pipelines.assets.partitions import AccountPartitions, per_account_requests
 from pipelines.assets.settings import DagsterSettings
 from pipelines.assets.tampuuri import ACCOUNT_TAG, TRIGGER_TAG
 from pipelines.resources import TampuuriResource, WarehouseResource
@@ -82,16 +82,14 @@ def reconcile_schedule(
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     def schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
-        if partitions.problem is not None:
-            yield dg.SkipReason(f"no accounts configured: {partitions.problem}")
-            return
-        tick = context.scheduled_execution_time
-        stamp = tick.isoformat() if tick is not None else "manual"
-        for account in partitions.names:
-            yield dg.RunRequest(
+        yield from per_account_requests(
+            partitions,
+            context,
+            lambda account, stamp: dg.RunRequest(
                 run_key=f"reconcile-{account}-{stamp}",
                 run_config={"ops": {"reconcile": {"config": {"account": account}}}},
                 tags={ACCOUNT_TAG: account, TRIGGER_TAG: "reconcile"},
-            )
+            ),
+        )
 
     return schedule

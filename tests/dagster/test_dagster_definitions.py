@@ -103,6 +103,20 @@ def test_schedule_yields_one_run_request_per_account(two_accounts: dg.Definition
     assert len({r.run_key for r in requests}) == 2
 
 
+def test_reconcile_schedule_yields_one_sweep_per_account(two_accounts: dg.Definitions) -> None:
+    repo = two_accounts.get_repository_def()
+    schedule = repo.get_schedule_def("reconcile_sweep_schedule")
+    assert schedule.execution_timezone == "Europe/Helsinki"
+    tick = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
+    context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert [r.run_config["ops"]["reconcile"]["config"]["account"] for r in requests] == [
+        "acc-a",
+        "acc-b",
+    ]
+    assert {r.tags["tampuuri/trigger"] for r in requests} == {"reconcile"}
+
+
 def test_unconfigured_loads_with_a_placeholder_partition(unconfigured: dg.Definitions) -> None:
     repo = unconfigured.get_repository_def()
     node = repo.asset_graph.get(dg.AssetKey("kustannuspaikat"))
