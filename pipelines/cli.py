@@ -25,16 +25,17 @@ db_app = typer.Typer(help="The warehouse database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+_mounted: list[bool] = []
+
+
 def _mount_optional_apps() -> None:
-    """Sub-commands that live with their own concern."""
+    """Sub-commands that live with their own concern (mounted once per process)."""
+    if _mounted:
+        return
+    _mounted.append(True)
     from pipelines.budget.cli import budget_command, plan_command
     from pipelines.simulator.cli import simulator_app
     from pipelines.webhooks.cli import webhooks_app
-    from pipelines.webhooks.process import process_command
-
-    webhooks_app.command("process", help="Drain the webhook inbox once (no Dagster needed).")(
-        process_command
-    )
 
     app.add_typer(simulator_app, name="simulator", help="The local Tampuuri simulator.")
     app.add_typer(webhooks_app, name="webhooks", help="Webhook receiver and inbox.")

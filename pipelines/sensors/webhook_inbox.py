@@ -28,7 +28,7 @@ OP_NAME = "webhook_refresh"
 # 4.99 s after the last one is skipped), so ask for 1 s and get every loop.
 DEFAULT_INTERVAL_S = 1
 # The sensor coalesces by tick: the daemon's 5 s loop already groups a burst, so no extra
-# window (the `webhooks process` command, which has no ticks, keeps DEFAULT_WINDOW_S).
+# window (process_inbox_once keeps DEFAULT_WINDOW_S for callers without ticks).
 SENSOR_WINDOW_S = 0.0
 READ_LIMIT = 5000
 TRIGGER_TAG = "tampuuri/trigger"

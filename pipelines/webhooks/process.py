@@ -20,10 +20,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
 
 import httpx
-import typer
 from sqlalchemy import Engine, text
 
 from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
@@ -416,50 +414,3 @@ def _runs_finished(engine: Engine, account: str, outcome: RefreshOutcome, run_id
                 new_fields=[],
                 error="; ".join(errors) or None,
             )  # fmt: skip
-
-
-def process_command(
-    window: Annotated[
-        float, typer.Option(help="Coalescing window: events younger than this many seconds wait.")
-    ] = 0.0,
-    max_batch: Annotated[int, typer.Option(help="Distinct rows per batch.")] = DEFAULT_MAX_BATCH,
-    max_batches: Annotated[int, typer.Option(help="Stop after this many batches.")] = 100,
-) -> None:
-    """Drain the webhook inbox once: refresh what the due events name, then mark them."""
-    from rich.console import Console
-
-    from pipelines.settings import load_accounts
-    from pipelines.warehouse.engine import database_url, make_engine
-    from pipelines.warehouse.migrations import upgrade
-
-    console = Console(highlight=False)
-    try:
-        accounts = load_accounts()
-    except ConfigError as exc:
-        console.print(f"[red]configuration error: {exc}[/red]")
-        raise typer.Exit(2) from None
-    engine = make_engine(database_url())
-    upgrade(engine)
-    total = ProcessResult(run_id="")
-    seen_keys: set[str] = set()
-    for _ in range(max_batches):
-        one = process_inbox_once(engine, accounts=accounts, window_s=window, max_batch=max_batch)
-        # Nothing due, or the same batch again (all deferred or failing): stop.
-        if one.batch_key is None or one.batch_key in seen_keys:
-            break
-        seen_keys.add(one.batch_key)
-        console.print(
-            f"{one.batch_key}: {one.events} events, {one.done} done, {one.failed} failed,"
-            f" {one.dead} dead, {one.unknown} unknown, {one.deferred} deferred,"
-            f" {one.calls} calls"
-        )
-        for name, reason in one.deferred_reasons.items():
-            console.print(f"[yellow]{name}: deferred: {reason}[/yellow]")
-        total.failed += one.failed
-        total.dead += one.dead
-        if one.deferred or one.failed == one.events:
-            break
-    if not seen_keys:
-        console.print("nothing due in the webhook inbox")
-    if total.failed or total.dead:
-        raise typer.Exit(1)
