@@ -62,23 +62,25 @@ def progress_for(account: str) -> Iterator[RichProgress]:
 
 
 def summary_table(reports: Sequence[SyncReport], title: str = "Sync summary") -> Table:
+    """Per account and resource: rows new/changed/same/deleted, calls, retries, seconds,
+    and objects skipped for lack of rights (403)."""
     table = Table(title=title)
     for column in (
         "account",
         "resource",
         "mode",
         "status",
-        "inserted",
-        "updated",
-        "unchanged",
+        "new",
+        "changed",
+        "same",
         "deleted",
         "calls",
         "retries",
         "seconds",
-        "skipped (403)",
+        "403",
     ):
         numeric = column not in {"account", "resource", "mode", "status"}
-        table.add_column(column, justify="right" if numeric else "left")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
     for report in reports:
         for r in report.resources:
             table.add_row(
