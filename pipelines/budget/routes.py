@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.settings import CONFIG_DIR, ConfigError, read_yaml
+from pipelines.sync.scans import ASSET_RESOURCES, table_resource
 
 ROUTES_FILE = CONFIG_DIR / "routes.yaml"
 PAGE_SIZE = 250
-# The four assets a sync runs, in the order the engine runs them.
-ASSET_RESOURCES = ("kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset")
-# The asset `osapuolet` scans the links route (parties arrive nested); its sync_state and
-# runs are kept under the links' resource name.
-STATE_RESOURCE = {"osapuolet": "osapuoli_yhteydet"}
+__all__ = ["ASSET_RESOURCES", "ResourceFacts", "resource_facts", "state_resource"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +39,8 @@ class ResourceFacts:
 
 
 def state_resource(resource: str) -> str:
-    """The sync_state resource name of an asset resource."""
-    return STATE_RESOURCE.get(resource, resource)
+    """The sync_state resource name of an asset resource (`osapuolet` scans the links)."""
+    return table_resource(resource)
 
 
 def _field(spec: Any, key: str) -> Any:
