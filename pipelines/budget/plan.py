@@ -269,20 +269,3 @@ def plan_sync(
         full=full,
         probe_totals=probe_totals,
     )
-
-
-async def probe_plan(
-    client: Any,
-    catalogue: Any,
-    conn: Connection,
-    account: AccountConfig,
-    *,
-    resources: Sequence[str] = ASSET_RESOURCES,
-    full: bool,
-    **options: Any,
-) -> SyncPlan:
-    """`probe.probe_plan`: the plan from `Limit=1` probes (see there for the options)."""
-    # Imported here: probe.py builds on this module.
-    from pipelines.budget.probe import probe_plan as probed
-
-    return await probed(client, catalogue, conn, account, resources=resources, full=full, **options)

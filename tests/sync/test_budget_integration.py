@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from pipelines.budget.packages import BillingCycle
-from pipelines.budget.plan import plan_sync, probe_plan
+from pipelines.budget.plan import plan_sync
+from pipelines.budget.probe import probe_plan
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.client import TampuuriClient
