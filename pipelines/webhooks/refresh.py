@@ -28,8 +28,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,11 +46,13 @@ from pipelines.tampuuri.errors import (
 )
 from pipelines.tampuuri.paging import PagedScan
 from pipelines.warehouse.loader import LoadCounts, Scope, ScopeLoad
+from pipelines.webhooks.refresh_outcome import RefreshHints, RefreshOutcome, TargetOutcome
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 LINKS = "osapuoli_yhteydet"
 DEFAULT_OVERLAP = timedelta(minutes=10)
 TargetKey = tuple[str, str]  # (resource, action)
+__all__ = ["RefreshHints", "RefreshOutcome", "TargetOutcome", "expected_calls", "refresh_targets"]
 ACTIVE_COST_CENTRES_OF = text(
     "SELECT id, kustannuspaikka_id FROM tampuuri.kohteet"
     " WHERE account = :account AND id = ANY(:ids)"
@@ -59,78 +61,6 @@ ACTIVE_IN_SCOPE = text(
     "SELECT id FROM tampuuri.kohteet"
     " WHERE account = :account AND kustannuspaikka_id = :cc AND deleted_at IS NULL"
 )
-
-
-@dataclass
-class TargetOutcome:
-    """How one (resource, action) target went.
-
-    Attributes:
-        done: ids refreshed (upserted, confirmed deleted, or unchanged).
-        failed: ids whose refresh failed (the events get retried).
-        skipped: ids the API user may not read (403): kept as they are, reported.
-        unconfirmed: ids a listing did not return and no route can confirm (cost centres):
-            left as they are; the reconciliation sweep settles them.
-        strategy: what was done, e.g. "change_since", "detail", "scope_listing", "batch".
-    """
-
-    resource: str
-    action: str
-    strategy: str = ""
-    done: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    unconfirmed: list[int] = field(default_factory=list)
-    counts: LoadCounts = field(default_factory=LoadCounts)
-    calls: int = 0
-    error: str | None = None
-
-
-@dataclass
-class RefreshOutcome:
-    """What one account's targeted refresh did."""
-
-    account: str
-    targets: list[TargetOutcome] = field(default_factory=list)
-
-    @property
-    def counts(self) -> LoadCounts:
-        total = LoadCounts()
-        for target in self.targets:
-            total = total + target.counts
-        return total
-
-    @property
-    def calls(self) -> int:
-        return sum(t.calls for t in self.targets)
-
-    @property
-    def ok(self) -> bool:
-        return not any(t.failed for t in self.targets)
-
-    def failed_ids(self, resource: str) -> set[int]:
-        """Ids of `resource` whose refresh failed (any action)."""
-        return {i for t in self.targets if t.resource == resource for i in t.failed}
-
-    def target(self, resource: str, action: str) -> TargetOutcome:
-        for outcome in self.targets:
-            if (outcome.resource, outcome.action) == (resource, action):
-                return outcome
-        raise KeyError((resource, action))
-
-
-@dataclass(frozen=True)
-class RefreshHints:
-    """What the events themselves say beyond the ids.
-
-    Attributes:
-        since: per resource, the oldest event `Timestamp` (change-since scans start there,
-            minus the overlap). Missing: no change-since scan for that resource.
-        cost_centres: per resource, row id -> cost centre from ReferenceSecondaryId.
-    """
-
-    since: Mapping[str, datetime] = field(default_factory=dict)
-    cost_centres: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
 
 
 async def refresh_targets(
