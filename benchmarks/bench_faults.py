@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from results_md import write_section
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -366,20 +366,6 @@ def render(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(body: str) -> None:
-    """Replace only this benchmark's section of RESULTS.md (others own the rest)."""
-    current = (
-        RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# Benchmark results\n"
-    )
-    block = f"{SECTION}\n\n{body}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: block + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    RESULTS_MD.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=20_000)
@@ -407,7 +393,7 @@ def main() -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "faults.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         (RESULTS / "faults.txt").write_text(body + "\n", encoding="utf-8")
-        write_section(body)
+        write_section(SECTION, body, RESULTS_MD)
     bad = any(
         summary[p][k]
         for p in ("faulted", "killed")

@@ -37,9 +37,10 @@ from pathlib import Path
 
 from month.notes import METHOD, PROPOSALS
 from month.profiles import PROFILES
-from month.report import phases, row, table, workload_line, write_section
+from month.report import HEADING, phases, row, table, workload_line
 from month.runner import StrategyResult, Workload, run_strategy
 from month.verdict import verdicts
+from results_md import write_section
 
 from pipelines.warehouse.engine import database_url
 
@@ -134,7 +135,7 @@ def _render(
     if write_data:
         _save(RESULTS_DIR / f"{args.out}.json", workload, results, wall)
     if args.write_results:
-        write_section(HERE / "RESULTS.md", text + "\n\n" + METHOD + "\n" + PROPOSALS)
+        write_section(HEADING, text + "\n\n" + METHOD + "\n" + PROPOSALS, HERE / "RESULTS.md")
 
 
 def _save(path: Path, workload: Workload, results: list[StrategyResult], wall: float) -> None:

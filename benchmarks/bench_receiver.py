@@ -19,7 +19,6 @@ import asyncio
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from results_md import free_port  # noqa: E402
 
 from pipelines.warehouse.engine import (  # noqa: E402
     database_url,
@@ -128,12 +129,6 @@ def _serve(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -167,7 +162,7 @@ def main() -> int:
     proc: subprocess.Popen[bytes] | None = None
     try:
         upgrade(engine)
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "TAMPUURI_DATABASE_URL": url, "TAMPUURI_WEBHOOK_SECRET": SECRET}
         proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env)
         _wait_healthy(port, proc)

@@ -30,7 +30,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ from typing import Any
 import httpx
 import psycopg
 from psycopg import sql
+from results_md import free_port, write_section
 from sqlalchemy.engine import make_url
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -133,12 +133,6 @@ def product_child() -> None:
 
 
 # --- processes ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -382,15 +376,7 @@ def write_results_md(results: dict[str, Any], table: str) -> None:
     notes = [f"- {note}" for note in [*results.get("notes", []), *results.get("findings", [])]]
     header = f"`benchmarks/bench_sync.py`, {results['date']}, {results['machine']}."
     body = "\n".join([SECTION, "", header, SECTION_INTRO, "", "```", table, "```", "", *notes])
-    body = body.rstrip() + "\n"
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start < 0:
-        text = text.rstrip() + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("\n" + text[end + 1 :] if end >= 0 else "")
-    RESULTS_MD.write_text(text, encoding="utf-8")
+    write_section(SECTION, body.removeprefix(SECTION), RESULTS_MD)
 
 
 def goal_notes(scales: dict[str, Any]) -> list[str]:

@@ -50,9 +50,7 @@ import itertools
 import json
 import os
 import platform
-import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -72,6 +70,8 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from results_md import free_port, write_section  # noqa: E402
 
 from pipelines.dagster_dev import LOCAL_INSTANCE  # noqa: E402
 from pipelines.warehouse.engine import (  # noqa: E402
@@ -141,12 +141,6 @@ class Change:
 
 
 # ---- processes -------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Processes:
     """Subprocesses in their own process groups, stopped (group-wide) at exit."""
 
@@ -561,20 +555,6 @@ dequeue_interval_seconds, a patched copy of the tree (`--code-root`). A negative
 stage: an earlier run's cost-centre listing already carried the change."""
 
 
-def write_section(body: str) -> None:
-    """Replace only this benchmark's section of RESULTS.md, re-read right before writing."""
-    current = (
-        RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# Benchmark results\n"
-    )
-    block = f"{SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: block + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    RESULTS_MD.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def load_results() -> dict[str, dict[str, Any]]:
     if not RESULTS_JSON.exists():
         return {}
@@ -608,7 +588,7 @@ def _run_stack(
     args: argparse.Namespace, tmp: Path, procs: Processes, engine: Engine, db_url: str
 ) -> dict[str, Any]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("TAMPUURI_", "DAGSTER_"))}
-    sim_port, recv_port, dagster_port = _free_port(), _free_port(), _free_port()
+    sim_port, recv_port, dagster_port = free_port(), free_port(), free_port()
     sim_env = {**base_env, **{f"TAMPUURI_{k.upper()}": v for k, v in SIM_CREDENTIALS.items()}}
     sim = procs.start("simulator", [str(BIN / "tampuuri-sync"), "simulator", "serve",
         "--host", "127.0.0.1", "--port", str(sim_port), "--scale", str(args.scale),
@@ -690,7 +670,7 @@ def main() -> int:
     parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md only")
     args = parser.parse_args()
     if args.render_only:
-        write_section(render_all(load_results()))
+        write_section(SECTION, render_all(load_results()), RESULTS_MD)
         return 0
     varied = args.in_process or any(
         v is not None
@@ -711,7 +691,7 @@ def main() -> int:
     RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     blocks = [render(s) for s in sorted(results.values(), key=lambda s: s["label"] != "product")]
     RESULTS_TXT.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
-    write_section(render_all(results))
+    write_section(SECTION, render_all(results), RESULTS_MD)
     lat = summary["latency_s"]
     return 0 if lat["timed_out"] == 0 else 1
 

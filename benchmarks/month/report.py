@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 from month.runner import StrategyResult, Workload
@@ -71,22 +69,6 @@ def phases(results: list[StrategyResult]) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(result.calls_by_phase.items()) if v)
         lines.append(f"| {result.profile} | {result.calls} = {parts} |")
     return "\n".join(lines)
-
-
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) only this benchmark's section of RESULTS.md.
-
-    Other sections belong to other benchmarks: the file is re-read right before writing
-    and everything outside this heading's section is kept byte for byte.
-    """
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    section = f"{HEADING}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
 
 
 def workload_line(workload: Workload, result: StrategyResult) -> str:
