@@ -84,36 +84,6 @@ class _ScanResult:
     newest: datetime | None = None
 
 
-async def run_scope_scan(
-    scan: ScopeScan,
-    *,
-    client: TampuuriClient,
-    catalogue: Catalogue,
-    engine: Engine,
-    account: str,
-    run_id: str,
-    page_concurrency: int,
-    max_passes: int,
-    on_page: Callable[[int], None],
-) -> ScopeOutcome:
-    """Scan one scope and commit it; raises (after rolling back) when the scan fails.
-
-    403 or 404 on the scope itself raise too (`TampuuriForbidden`, `TampuuriNotFound`).
-    """
-    return await run_scope_batch(
-        [scan],
-        client=client,
-        catalogue=catalogue,
-        engine=engine,
-        account=account,
-        run_id=run_id,
-        page_concurrency=page_concurrency,
-        max_passes=max_passes,
-        on_page=on_page,
-        tolerate_scope_errors=False,
-    )
-
-
 async def run_scope_batch(
     scans: Sequence[ScopeScan],
     *,
@@ -134,6 +104,8 @@ async def run_scope_batch(
     pays that once. A scope answering 403 is skipped (its rows kept) and one answering 404
     is gone (its rows become deletion candidates); any other failure rolls the whole batch
     back and raises. Deletions are only looked for within the scopes scanned completely.
+    `tolerate_scope_errors=False` (a single targeted scan): 403 and 404 on the scope raise
+    (`TampuuriForbidden`, `TampuuriNotFound`) instead of being recorded.
     `disjoint`: the batch is one of several concurrent batches of one fan-out scan, whose
     rows do not overlap: their loads may apply side by side (see `ScopeLoad`).
     """

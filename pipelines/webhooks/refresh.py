@@ -9,7 +9,7 @@ Per (resource, action) the cheapest way the route catalogue offers is taken:
 - kustannuspaikat: a change-since list scan (its detail route `kohteet/{id}` answers the
   *object* shape, not the list shape, so it must never overwrite a cost-centre row).
 - kohteet: ids grouped by cost centre; `scope_listing_threshold` or more refreshes in one
-  cost centre -> one complete scope scan (`run_scope_scan`, deletions confirmed as in the
+  cost centre -> one complete scope scan (`run_scope_batch`, deletions confirmed as in the
   nightly sync); otherwise one detail call per id (200 upsert, 404 soft delete, 403
   skipped and reported).
 - osapuolet: the batch route, ceil(n / max_ids) calls; returned -> upsert, absent -> delete.
@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from pipelines.sync.scope_scan import NestedRows, ScopeOutcome, ScopeScan, run_scope_scan
+from pipelines.sync.scope_scan import NestedRows, ScopeOutcome, ScopeScan, run_scope_batch
 from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import (
@@ -327,8 +327,8 @@ class _Refresh:
         return [i for i in members if i not in seen and i not in in_scope]
 
     async def _scan(self, scan: ScopeScan) -> ScopeOutcome:
-        return await run_scope_scan(
-            scan,
+        return await run_scope_batch(
+            [scan],
             client=self.client,
             catalogue=self.catalogue,
             engine=self.engine,
@@ -337,6 +337,7 @@ class _Refresh:
             page_concurrency=self.page_concurrency,
             max_passes=self.max_passes,
             on_page=lambda rows: None,
+            tolerate_scope_errors=False,
         )
 
     async def _change_since_items(self, routes: ResourceRoutes) -> list[dict[str, Any]]:
