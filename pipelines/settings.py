@@ -106,6 +106,11 @@ class BudgetSettings(_Strict):
     # Full re-scans of fan-out scopes are spread so that every scope is re-scanned within
     # this many days.
     full_scan_period_days: int = Field(default=7, ge=1)
+    # An account-wide list whose Total drifted (rows deleted without a webhook, such as
+    # links) is re-scanned in full at most once per this many days; a drift seen sooner
+    # is reported and waits. 1: every night (deletions show within a day); the frugal
+    # profile spreads it over the billing cycle.
+    list_rescan_period_days: int = Field(default=1, ge=1)
 
 
 class AccountConfig(_Strict):

@@ -5,9 +5,12 @@ webhook at all (a deleted notice, a changed link), so a periodic sweep must find
 
 1. one `Limit=1` probe per account-wide list (cost centres, links, notices): the API's
    `Total` against the warehouse's active rows; a difference means rows were added or
-   deleted unseen, and that resource gets a full re-scan (which also finds deletions);
-2. the change-since incremental for resources whose list declares one and did not drift
-   (it catches updates, which do not move `Total`);
+   deleted unseen, and that resource gets a full re-scan (which also finds deletions),
+   unless its last full scan is younger than the account's `list_rescan_period_days`:
+   then the drift is reported as deferred and waits for that (the frugal profile's way
+   of not paying a whole link list every night for a deleted link);
+2. the change-since incremental for resources whose list declares one and was not
+   re-scanned (it catches updates, which do not move `Total`);
 3. objects (`kohteet`, no change-since filter): a budget-shaped share of the stalest cost
    centres (`budget.shaping.choose_scopes`, by `ops.sync_state.last_full_scan_at`).
 
@@ -22,7 +25,7 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine, text
@@ -52,7 +55,9 @@ class ReconcileReport:
 
     Attributes:
         totals: per probed resource, (API Total, active warehouse rows).
-        drifted: resources whose counts differed (re-scanned in full).
+        drifted: resources whose counts differed.
+        deferred: drifted resources not re-scanned tonight (their last full scan is
+            younger than `list_rescan_period_days`).
         incremental: resources synced with their change-since filter.
         cost_centres: the cost centres whose objects were re-scanned.
         calls: every call of the sweep (probes, scans, confirmations, retries).
@@ -63,6 +68,7 @@ class ReconcileReport:
     run_id: str
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)
     drifted: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
     incremental: list[str] = field(default_factory=list)
     cost_centres: list[int] = field(default_factory=list)
     calls: int = 0
@@ -97,7 +103,7 @@ def reconcile_account(
             (`shaping.nightly_share`); None: only the floor.
         settings: sync tunables.
         run_id: recorded on call records, runs and history.
-        now: the clock (stalest-first choice).
+        now: the clock (stalest-first choice, list re-scan periods).
     """
     catalogue = catalogue or load_catalogue()
     settings = settings or load_sync_settings()
@@ -114,10 +120,14 @@ def reconcile_account(
         )
     report.calls = len(report.totals)
     report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
+    clock = now or datetime.now(UTC)
+    # Nightly sweeps start at about the same time: half a day of slack keeps a 1-day
+    # period from skipping every other night.
+    fresh_after = clock - timedelta(days=account.budget.list_rescan_period_days, hours=-12)
+    report.deferred = _rescanned_recently(engine, account, report.drifted, fresh_after)
+    rescans = [r for r in report.drifted if r not in report.deferred]
     report.incremental = [
-        r
-        for r in PROBED
-        if r not in report.drifted and catalogue.resources[r].change_since is not None
+        r for r in PROBED if r not in rescans and catalogue.resources[r].change_since is not None
     ]
 
     def sync(
@@ -143,12 +153,12 @@ def reconcile_account(
         report.reports.append(result)
         report.calls += result.calls
 
-    if report.drifted:
-        sync(tuple(PROBED[r] for r in report.drifted), True)
+    if rescans:
+        sync(tuple(PROBED[r] for r in rescans), True)
     if report.incremental:
         sync(tuple(PROBED[r] for r in report.incremental), False)
     report.cost_centres = _stalest_cost_centres(
-        engine, account, allowance=allowance or 0, now=now or datetime.now(UTC)
+        engine, account, allowance=allowance or 0, now=clock
     )
     if report.cost_centres:
         sync(("kohteet",), True, tuple(report.cost_centres))
@@ -183,6 +193,21 @@ async def _probe(
                 ours = conn.execute(ACTIVE_ROWS[resource], {"a": account.name}).scalar_one()
             totals[resource] = (api, int(ours))
     return totals
+
+
+def _rescanned_recently(
+    engine: Engine, account: AccountConfig, resources: list[str], since: datetime
+) -> list[str]:
+    """The resources whose account-wide list was last scanned in full after `since`."""
+    if not resources:
+        return []
+    with engine.connect() as conn:
+        states = {r: state.scope_states(conn, account.name, r).get("") for r in resources}
+    return [
+        r
+        for r, s in states.items()
+        if s is not None and s.last_full_scan_at is not None and s.last_full_scan_at > since
+    ]
 
 
 def _stalest_cost_centres(

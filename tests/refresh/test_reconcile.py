@@ -62,10 +62,11 @@ def test_reconcile_after_a_lost_bundle_restores_parity_cheaply(engine):
         transport=world.transport,
         environ=world.environ,
         settings=FAST,
-        now=world.clock.now,
+        now=world.clock.now + timedelta(days=1),  # the next night's sweep
     )
     assert report.ok
     assert sorted(report.drifted) == ["ilmoitukset", "osapuoli_yhteydet"]
+    assert report.deferred == []
     assert report.incremental == ["kustannuspaikat"]
     # The coverage floor of the stalest cost centres, the stalest one among them.
     n_ccs = len(sim.items(ACCOUNT, "kustannuspaikat"))
@@ -74,3 +75,45 @@ def test_reconcile_after_a_lost_bundle_restores_parity_cheaply(engine):
     assert_parity(world.engine, sim, ACCOUNT)
     assert report.calls == world.calls()
     assert report.calls < minimum_full_sync_calls(sim, ACCOUNT)
+
+
+def test_a_drifted_list_waits_for_its_rescan_period(engine):
+    """With list_rescan_period_days = 30 a deleted link (no webhook) is not worth a whole
+    link list every night: the drift is reported as deferred until the period is up."""
+    world = make_world(engine, scale=2500)
+    sim = world.sim
+    budget = world.account.budget.model_copy(update={"list_rescan_period_days": 30})
+    account = world.account.model_copy(update={"budget": budget})
+    link = sim.items(ACCOUNT, "osapuoli_yhteydet")[0]["Id"]
+    sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "delete", id=link)
+    n_ccs = len(sim.items(ACCOUNT, "kustannuspaikat"))
+
+    def sweep(days: int):
+        sim.counter.reset()
+        report = reconcile_account(
+            world.engine,
+            account,
+            transport=world.transport,
+            environ=world.environ,
+            settings=FAST,
+            now=world.clock.now + timedelta(days=days),
+        )
+        assert report.ok
+        return report
+
+    tonight = sweep(1)
+    assert tonight.drifted == tonight.deferred == ["osapuoli_yhteydet"]
+    assert tonight.incremental == ["kustannuspaikat", "ilmoitukset"]
+    # 3 probes, 2 one-page incrementals, one listing per cost centre of the share.
+    assert world.calls() == tonight.calls == 3 + 2 + nightly_share(n_ccs, 7)
+    assert world.scalar(
+        "SELECT deleted_at IS NULL FROM tampuuri.osapuoli_yhteydet WHERE id = :id", id=link
+    )
+
+    later = sweep(30)
+    assert later.drifted == ["osapuoli_yhteydet"] and later.deferred == []
+    assert world.calls() == later.calls
+    assert_parity(world.engine, sim, ACCOUNT)
+    assert world.scalar(
+        "SELECT deleted_at IS NOT NULL FROM tampuuri.osapuoli_yhteydet WHERE id = :id", id=link
+    )
