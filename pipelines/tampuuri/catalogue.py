@@ -33,6 +33,7 @@ _RESOURCE_KEYS = frozenset(
         "batch",
         "nested",
         "scope_filter",
+        "ordered_by_id",
     }
 )
 
@@ -97,6 +98,9 @@ class ResourceRoutes:
     change_since: str | None = None
     scope_filter: str | None = None
     nested: Mapping[str, str] = field(default_factory=dict)
+    # The list comes in ascending id order and new rows get higher ids: rows added since
+    # the warehouse's newest one can be read from the list's end (`tampuuri.tail`).
+    ordered_by_id: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,11 @@ def _resource(name: str, body: Any, fail: Any) -> ResourceRoutes:
     changed_field = _text(body, "changed_field", key, fail)
     if change_since is not None and list_route is None:
         raise fail(f"{key}.change_since", "needs a list route")
+    ordered_by_id = body.get("ordered_by_id", False)
+    if not isinstance(ordered_by_id, bool):
+        raise fail(f"{key}.ordered_by_id", "must be true or false")
+    if ordered_by_id and (list_route is None or fan_out is not None):
+        raise fail(f"{key}.ordered_by_id", "needs an account-wide list route")
     return ResourceRoutes(
         name=name,
         id_field=cast(str, id_field),
@@ -212,6 +221,7 @@ def _resource(name: str, body: Any, fail: Any) -> ResourceRoutes:
         change_since=change_since,
         scope_filter=_text(body, "scope_filter", key, fail),
         nested=dict(nested),
+        ordered_by_id=ordered_by_id,
     )
 
 

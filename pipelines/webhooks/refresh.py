@@ -13,9 +13,11 @@ Per (resource, action) the cheapest way the route catalogue offers is taken:
   nightly sync); otherwise one detail call per id (200 upsert, 404 soft delete, 403
   skipped and reported).
 - osapuolet: the batch route, ceil(n / max_ids) calls; returned -> upsert, absent -> delete.
-- osapuoli_yhteydet (refresh_links): one `KohdeId`-filtered link scan per object; the
-  nested parties are upserted, never deleted (the links of one object do not speak for
-  a party's existence).
+- osapuoli_yhteydet (refresh_links, "a new link"): where the catalogue says the list is
+  `ordered_by_id`, ONE read of the list's end (`tampuuri.tail`) brings every link newer
+  than the warehouse's newest, however many objects the events named; when that read
+  cannot prove it saw them all, one `KohdeId`-filtered link scan per object. Nested
+  parties are upserted, never deleted (links do not speak for a party's existence).
 
 Every write goes through `ScopeLoad`, the nightly sync's loader: same history, same
 freshness guard (an older `Muokattu` never overwrites a newer row, so an event that
@@ -45,6 +47,7 @@ from pipelines.tampuuri.errors import (
     TampuuriNotFound,
 )
 from pipelines.tampuuri.paging import PagedScan
+from pipelines.tampuuri.tail import read_tail
 from pipelines.warehouse.loader import LoadCounts, Scope, ScopeLoad
 from pipelines.webhooks.refresh_outcome import RefreshHints, RefreshOutcome, TargetOutcome
 
@@ -56,6 +59,10 @@ __all__ = ["RefreshHints", "RefreshOutcome", "TargetOutcome", "expected_calls", 
 ACTIVE_COST_CENTRES_OF = text(
     "SELECT id, kustannuspaikka_id FROM tampuuri.kohteet"
     " WHERE account = :account AND id = ANY(:ids)"
+)
+LINK_EXTENT = text(
+    "SELECT max(id), count(*) FILTER (WHERE deleted_at IS NULL)"
+    " FROM tampuuri.osapuoli_yhteydet WHERE account = :account"
 )
 ACTIVE_IN_SCOPE = text(
     "SELECT id FROM tampuuri.kohteet"
@@ -264,8 +271,10 @@ class _Refresh:
             await self._details(target, routes, sorted(singles))
 
     async def _links(self, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]) -> None:
-        """One KohdeId-filtered link scan per object; nested parties upserted, not deleted."""
+        """New links from the list's end, else one KohdeId-filtered scan per object."""
         assert routes.list is not None and routes.scope_filter is not None
+        if routes.ordered_by_id and await self._links_from_tail(target, routes, ids):
+            return
         target.strategy = "filtered_listing"
         nested = tuple(
             NestedRows(table=table, field=field_name, find_deletions=False)
@@ -287,6 +296,35 @@ class _Refresh:
                 continue
             target.counts = target.counts + result.counts
             target.done.append(object_id)
+
+    async def _links_from_tail(
+        self, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]
+    ) -> bool:
+        """One read of the link list's end; False when it cannot prove completeness."""
+        assert routes.list is not None
+        newest, known = await asyncio.to_thread(self._link_extent)
+        if newest is None:
+            return False
+        try:
+            read = await read_tail(
+                self.client,
+                routes.list,
+                newest_id=newest,
+                known_rows=known,
+                id_field=routes.id_field,
+                page_size=self.catalogue.max_page_size,
+            )
+        except TampuuriForbidden:
+            return False  # no right to the whole list: the per-object scans skip and report
+        if not read.complete:
+            target.fallback = read.reason
+            return False
+        target.strategy = "tail"
+        target.counts = target.counts + await asyncio.to_thread(
+            self._write_with_nested, routes, read.items
+        )
+        target.done.extend(ids)
+        return True
 
     # ---- building blocks -----------------------------------------------------------------
     async def _scope_listing(
@@ -417,6 +455,33 @@ class _Refresh:
                     counts = counts + link_load.apply(deleted_ids=ended)
             return counts
 
+    def _write_with_nested(self, routes: ResourceRoutes, items: list[dict[str, Any]]) -> LoadCounts:
+        """Upsert items and the rows nested in them (no deletions), in one transaction."""
+        if not items:
+            return LoadCounts()
+        with self.engine.begin() as conn:
+            load = ScopeLoad(conn, routes.name, account=self.account, run_id=self.run_id)
+            load.stage(items)
+            counts = load.apply()
+            for table, field_name in routes.nested.items():
+                nested = [
+                    row
+                    for item in items
+                    if isinstance(row := item.get(field_name), dict)
+                    and isinstance(row.get("Id"), int)
+                ]
+                if nested:
+                    nested_load = ScopeLoad(conn, table, account=self.account, run_id=self.run_id)
+                    nested_load.stage(nested)
+                    nested_load.apply()
+            return counts
+
+    def _link_extent(self) -> tuple[int | None, int]:
+        """(newest link id ever stored, active links) of the account."""
+        with self.engine.connect() as conn:
+            newest, active = conn.execute(LINK_EXTENT, {"account": self.account}).one()
+        return newest, int(active)
+
     def _cost_centres_of(self, ids: list[int]) -> dict[int | None, list[int]]:
         hinted = self.hints.cost_centres.get("kohteet", {})
         with self.engine.connect() as conn:
@@ -451,7 +516,9 @@ def expected_calls(catalogue: Catalogue, targets: Mapping[TargetKey, Sequence[in
         routes = catalogue.resources.get(resource)
         if routes is None or n == 0:
             continue
-        if action == "refresh_links" or resource == "kohteet":
+        if action == "refresh_links" and routes.ordered_by_id:
+            calls += 1  # one read of the list's end
+        elif action == "refresh_links" or resource == "kohteet":
             calls += n
         elif routes.batch is not None and routes.batch.max_ids:
             calls += math.ceil(n / routes.batch.max_ids)

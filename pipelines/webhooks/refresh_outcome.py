@@ -19,12 +19,16 @@ class TargetOutcome:
         skipped: ids the API user may not read (403): kept as they are, reported.
         unconfirmed: ids a listing did not return and no route can confirm (cost centres):
             left as they are; the reconciliation sweep settles them.
-        strategy: what was done, e.g. "change_since", "detail", "scope_listing", "batch".
+        strategy: what was done, e.g. "change_since", "detail", "scope_listing", "batch",
+            "tail".
+        fallback: why a cheaper strategy was given up for this one (e.g. a read of a
+            list's end that could not prove it saw every new row).
     """
 
     resource: str
     action: str
     strategy: str = ""
+    fallback: str = ""
     done: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)

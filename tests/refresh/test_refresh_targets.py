@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pipelines.simulator import FaultConfig
+from tests.sync.helpers import assert_parity
 
 from .conftest import ACCOUNT, World
 
@@ -236,3 +237,49 @@ def test_new_link_refreshes_the_objects_links_and_a_cost_centre_by_listing(world
         o=obj,
     )
     assert set(stored) == expected
+
+
+def _new_links(world: World, n: int) -> list[dict]:
+    """n new links, each on its own apartment, with their notifications."""
+    objects = [o["Id"] for o in world.sim.items(ACCOUNT, "kohteet") if o["Metaname"] == "huoneisto"]
+    parties = [p["Id"] for p in world.sim.items(ACCOUNT, "osapuolet")]
+    events: list[dict] = []
+    for obj, party in zip(objects[:n], parties[-n:], strict=True):
+        _tick(world)
+        events += world.change(
+            "osapuoli_yhteydet", "insert", fields={"OsapuoliId": party, "KohdeId": obj}
+        )
+    return events
+
+
+def test_new_links_on_many_objects_cost_one_read_of_the_lists_end(world: World):
+    events = _new_links(world, 12)
+    # One more link whose notification was lost: the same read brings it too.
+    lost = _new_links(world, 1)
+    assert len(events) == 12 and len(lost) == 1
+    world.deliver(events)
+    result = world.process()
+    assert (result.done, result.failed) == (12, 0)
+    assert world.calls_by_route() == {("GET", "osapuolet/yhteydet/selaa", 200): 1}
+    assert result.counts.inserted == 13
+    assert_parity(world.engine, world.sim, ACCOUNT)
+
+
+def test_a_read_of_the_end_that_cannot_prove_completeness_falls_back(world: World, monkeypatch):
+    # Links deleted unseen move the list's end left of where the warehouse expects it;
+    # with a margin smaller than the shift the read starts past the newest known link,
+    # could have skipped new ones, and the refresh scans each object instead.
+    monkeypatch.setattr("pipelines.tampuuri.tail.DEFAULT_MARGIN", 2)
+    for link in world.sim.items(ACCOUNT, "osapuoli_yhteydet")[-5:]:
+        world.change("osapuoli_yhteydet", "delete", id=link["Id"])
+    events = _new_links(world, 3)
+    world.deliver(events)
+    result = world.process()
+    assert (result.done, result.failed) == (3, 0)
+    assert world.calls_by_route() == {("GET", "osapuolet/yhteydet/selaa", 200): 1 + 3}
+    stored = world.scalar(
+        "SELECT count(*) FROM tampuuri.osapuoli_yhteydet WHERE account = :a AND id > :n",
+        a=ACCOUNT,
+        n=max(link["Id"] for link in world.sim.items(ACCOUNT, "osapuoli_yhteydet")) - 3,
+    )
+    assert stored == 3
