@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=Workload.scale)
     parser.add_argument("--seed", type=int, default=Workload.seed)
     parser.add_argument("--changes-per-day", type=int, default=Workload.changes_per_day)
+    parser.add_argument("--new-notices-per-day", type=int, default=Workload.new_notices_per_day)
     parser.add_argument("--miss-rate", type=float, default=Workload.miss_rate)
     parser.add_argument("--profiles", nargs="+", default=list(PROFILES), choices=list(PROFILES))
     parser.add_argument("--url", default=None, help="PostgreSQL server URL (scratch databases)")
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         scale=args.scale,
         days=args.days,
         changes_per_day=args.changes_per_day,
+        new_notices_per_day=args.new_notices_per_day,
         miss_rate=args.miss_rate,
     )
     server_url = args.url or database_url()
@@ -115,7 +117,8 @@ def _render(
 ) -> None:
     lines = [
         workload_line(workload, results[0]),
-        f"{workload.days} simulated days x {workload.changes_per_day} changes/day,"
+        f"{workload.days} simulated days x {workload.changes_per_day} changes/day"
+        f" ({workload.new_notices_per_day} of them new notices),"
         f" {workload.miss_rate:.0%} of notifications lost; calls scaled x30/{workload.days}.",
         "",
         table(results),

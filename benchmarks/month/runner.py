@@ -20,6 +20,8 @@ import math
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,8 +40,10 @@ from month.world import (
     transport,
 )
 from pipelines.settings import load_sync_settings
+from pipelines.simulator.random_changes import RANDOM_MIX, Mix
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.reconcile import reconcile_account
+from pipelines.sync.report import SyncReport
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.webhooks.events import load_event_mapping
 from pipelines.webhooks.inbox import store_bundle
@@ -52,6 +56,17 @@ WORKDAY = (timedelta(hours=6), timedelta(hours=22))  # changes happen in this pa
 STAMP_ARRIVAL = text(
     "UPDATE ops.webhook_inbox SET received_at = :at WHERE event_id > :after RETURNING event_id"
 )
+# Likewise the sync stamps ops.sync_state.last_full_scan_at with the database clock; the
+# sweep compares it with its `now` (stalest cost centres, list re-scan periods), so every
+# step's stamps are moved to the simulated instant it ran at.
+DB_CLOCK = text("SELECT clock_timestamp()")
+STAMP_SCANS = text(
+    "UPDATE ops.sync_state SET last_full_scan_at = :at WHERE last_full_scan_at >= :since"
+)
+# The reference portfolio's 3,000 notices a month: new notices are drawn apart from the
+# day's other changes, which follow the simulator's realistic mix without new notices.
+NEW_NOTICE: Mix = ((1, "ilmoitukset", "insert"),)
+OTHER_CHANGES: Mix = tuple(m for m in RANDOM_MIX if m[1:] != ("ilmoitukset", "insert"))
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class Workload:
     scale: int = 51_700
     days: int = 7
     changes_per_day: int = 150
+    # Of the day's changes, this many are new notices (3,000 a month).
+    new_notices_per_day: int = 100
     miss_rate: float = 0.02
 
 
@@ -103,7 +120,9 @@ class _Run:
         self.clock = SimClock(MONTH_START)
         self.sim = make_simulator(workload.seed, workload.scale, self.clock)
         self.transport = transport(self.sim)
-        self.account, self.environ = account_for(self.sim, profile.reconcile_period_days)
+        self.account, self.environ = account_for(
+            self.sim, profile.reconcile_period_days, profile.list_rescan_period_days
+        )
         self.catalogue = load_catalogue()
         self.settings = load_sync_settings()
         self.mapping = load_event_mapping()
@@ -124,9 +143,9 @@ class _Run:
             day_start = MONTH_START + timedelta(days=day)
             self._advance_to(day_start + NIGHTLY_AT)
             self._nightly(day)
-            for index, at in enumerate(self._change_times(day)):
+            for index, (at, mix) in enumerate(self._change_plan(day)):
                 self._advance_to(at)
-                self._change(at, day * 100_000 + index)
+                self._change(at, day * 100_000 + index, mix)
         self._advance_to(end)
         self.result.calls = self.sim.counter.total(ACCOUNT)
         self.result.calls_by_phase = dict(self.phase_calls)
@@ -163,13 +182,21 @@ class _Run:
         self.sim.counter.reset()
         self.phase_calls.clear()
 
-    def _change_times(self, day: int) -> list[datetime]:
-        rng = random.Random(f"{self.workload.seed}:change-times:{day}")
+    def _change_plan(self, day: int) -> list[tuple[datetime, Mix]]:
+        """The day's change times (uniform over the working day) and what each draws from."""
+        workload = self.workload
+        rng = random.Random(f"{workload.seed}:change-times:{day}")
         start, stop = WORKDAY
         span = (stop - start).total_seconds()
         base = MONTH_START + timedelta(days=day) + start
-        offsets = sorted(rng.uniform(0, span) for _ in range(self.workload.changes_per_day))
-        return [base + timedelta(seconds=round(o, 3)) for o in offsets]
+        offsets = sorted(rng.uniform(0, span) for _ in range(workload.changes_per_day))
+        new_notices = min(workload.new_notices_per_day, workload.changes_per_day)
+        mixes = [NEW_NOTICE] * new_notices + [OTHER_CHANGES] * (len(offsets) - new_notices)
+        rng.shuffle(mixes)
+        return [
+            (base + timedelta(seconds=round(o, 3)), mix)
+            for o, mix in zip(offsets, mixes, strict=True)
+        ]
 
     def _advance_to(self, when: datetime) -> None:
         """Run every sensor tick due up to `when`, then set the clock to `when`."""
@@ -183,9 +210,9 @@ class _Run:
         self.clock.set(when)
 
     # ---- changes and webhooks ------------------------------------------------------------
-    def _change(self, at: datetime, number: int) -> None:
+    def _change(self, at: datetime, number: int, mix: Mix) -> None:
         seed = self.workload.seed * 1_000_003 + number
-        for result in self.sim.random_changes(ACCOUNT, 1, seed=seed):
+        for result in self.sim.random_changes(ACCOUNT, 1, seed=seed, mix=mix):
             # Every notification draws, in every strategy, so all see the same misses.
             delivered = [
                 n for n in result.notifications if self.miss_rng.random() >= self.workload.miss_rate
@@ -247,25 +274,22 @@ class _Run:
     def _reconcile(self) -> None:
         """The product's sweep: probes, incrementals, drifted re-scans, stalest cost centres."""
         before = self.sim.counter.total(ACCOUNT)
-        report = reconcile_account(
-            self.engine,
-            self.account,
-            catalogue=self.catalogue,
-            transport=self.transport,
-            environ=self.environ,
-            settings=self.settings,
-            # Not the simulated clock: the sweep orders cost centres by
-            # ops.sync_state.last_full_scan_at, which the database stamps with its own
-            # now(); a simulated `now` in the past would clamp every scan to "just done"
-            # and pick the same cost centres every night. Wall time is monotonic too.
-            now=None,
-        )
+        with self._scans_in_simulated_time():
+            report = reconcile_account(
+                self.engine,
+                self.account,
+                catalogue=self.catalogue,
+                transport=self.transport,
+                environ=self.environ,
+                settings=self.settings,
+                now=self.clock.now,
+            )
         if not report.ok:
             self.result.sync_failures.append(f"reconcile at {self.clock.now:%m-%d %H:%M}")
         spent = self.sim.counter.total(ACCOUNT) - before
         self.reconcile_log.append(
             {"at": self.clock.now.isoformat(), "calls": spent, "drifted": report.drifted,
-             "cost_centres": len(report.cost_centres)}
+             "deferred": report.deferred, "cost_centres": len(report.cost_centres)}
         )  # fmt: skip
         self.phase_calls["reconcile"] += spent
 
@@ -278,7 +302,31 @@ class _Run:
         cost_centres: tuple[int, ...] | None = None,
     ) -> None:
         before = self.sim.counter.total(ACCOUNT)
-        report = run_sync(
+        with self._scans_in_simulated_time():
+            report = self._run_sync(resources, full=full, phase=phase, cost_centres=cost_centres)
+        if not report.ok:
+            failed = [f"{r.resource}: {r.error}" for r in report.resources if not r.ok]
+            self.result.sync_failures.append(f"{phase} at {self.clock.now:%m-%d %H:%M}: {failed}")
+        self.phase_calls[phase] += self.sim.counter.total(ACCOUNT) - before
+
+    @contextmanager
+    def _scans_in_simulated_time(self) -> Iterator[None]:
+        """Move the full-scan stamps the step writes from the database clock to simulated time."""
+        with self.engine.connect() as conn:
+            since = conn.execute(DB_CLOCK).scalar_one()
+        yield
+        with self.engine.begin() as conn:
+            conn.execute(STAMP_SCANS, {"at": self.clock.now, "since": since})
+
+    def _run_sync(
+        self,
+        resources: tuple[str, ...],
+        *,
+        full: bool,
+        phase: str,
+        cost_centres: tuple[int, ...] | None,
+    ) -> SyncReport:
+        return run_sync(
             self.engine,
             SyncRequest(
                 self.account,
@@ -296,10 +344,6 @@ class _Run:
             transport=self.transport,
             environ=self.environ,
         )
-        if not report.ok:
-            failed = [f"{r.resource}: {r.error}" for r in report.resources if not r.ok]
-            self.result.sync_failures.append(f"{phase} at {self.clock.now:%m-%d %H:%M}: {failed}")
-        self.phase_calls[phase] += self.sim.counter.total(ACCOUNT) - before
 
 
 def run_strategy(profile: Profile, workload: Workload, server_url: str) -> StrategyResult:

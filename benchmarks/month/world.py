@@ -64,11 +64,14 @@ def make_simulator(seed: int, scale: int, clock: SimClock) -> Simulator:
     return Simulator(SimulatorConfig(seed=seed, scale=scale, accounts=(ACCOUNT,)), clock=clock)
 
 
-def account_for(sim: Simulator, period_days: int = 0) -> tuple[AccountConfig, dict[str, str]]:
+def account_for(
+    sim: Simulator, period_days: int = 0, list_rescan_days: int = 1
+) -> tuple[AccountConfig, dict[str, str]]:
     """An AccountConfig for the simulator account and the environment holding its secrets.
 
     `period_days` (> 0) is the budget's `full_scan_period_days`: the reconciliation sweep
-    re-scans every cost centre's objects within that many nights.
+    re-scans every cost centre's objects within that many nights. `list_rescan_days` is
+    its `list_rescan_period_days`.
 
     The secrets only live in this in-memory mapping handed to `run_sync(environ=...)`.
     """
@@ -87,7 +90,10 @@ def account_for(sim: Simulator, period_days: int = 0) -> tuple[AccountConfig, di
             # what they spend. (The guard reads the wall-clock billing cycle, which in
             # compressed time would see a week's calls in a few minutes and defer.)
             "package": "business",
-            "budget": {"full_scan_period_days": max(1, period_days)},
+            "budget": {
+                "full_scan_period_days": max(1, period_days),
+                "list_rescan_period_days": list_rescan_days,
+            },
         }
     )
     return account, environ

@@ -28,7 +28,7 @@ from pipelines.simulator.dates import ticks_from_datetime
 from pipelines.simulator.faults import FaultInjector
 from pipelines.simulator.generator import Factory, generate_cost_centre, plan_cost_centres
 from pipelines.simulator.pools import build_pools
-from pipelines.simulator.random_changes import random_change
+from pipelines.simulator.random_changes import RANDOM_MIX, Mix, random_change
 from pipelines.simulator.routes_admin import admin_routes
 from pipelines.simulator.routes_api import api_endpoint
 from pipelines.simulator.store import AccountStore
@@ -184,9 +184,12 @@ class Simulator:
         return result
 
     def random_changes(
-        self, account: str, count: int, seed: int | None = None
+        self, account: str, count: int, seed: int | None = None, mix: Mix = RANDOM_MIX
     ) -> list[ChangeResult]:
-        """`count` realistic random changes; the same seed gives the same changes."""
+        """`count` realistic random changes; the same seed gives the same changes.
+
+        `mix`: (weight, resource, op) to draw from; default the realistic `RANDOM_MIX`.
+        """
         changer = self._changers[account]
         rng = random.Random(seed) if seed is not None else self._stream_rng
         saved = changer.factory.rng
@@ -198,7 +201,7 @@ class Simulator:
             while len(results) < count and attempts < count * 20:
                 attempts += 1
                 with changer.store.lock:  # the stream and the admin API may race
-                    result = random_change(changer, rng, self.now_ticks())
+                    result = random_change(changer, rng, self.now_ticks(), mix)
                 if result is not None:
                     self.webhooks.enqueue(account, result.notifications)
                     results.append(result)

@@ -24,10 +24,15 @@ RANDOM_MIX: tuple[tuple[int, str, str], ...] = (
 )
 
 
-def random_change(changer: Changer, rng: random.Random, ticks: int) -> ChangeResult | None:
-    """One random change drawn from `RANDOM_MIX`, or None when no target fits."""
-    weights = [w for w, _, _ in RANDOM_MIX]
-    _, resource, op = rng.choices(RANDOM_MIX, weights)[0]
+Mix = tuple[tuple[int, str, str], ...]
+
+
+def random_change(
+    changer: Changer, rng: random.Random, ticks: int, mix: Mix = RANDOM_MIX
+) -> ChangeResult | None:
+    """One random change drawn from `mix` (default `RANDOM_MIX`), or None when no target fits."""
+    weights = [w for w, _, _ in mix]
+    _, resource, op = rng.choices(mix, weights)[0]
     store = changer.store
     if op == "insert":
         return changer.apply(resource, op, ticks)

@@ -107,6 +107,14 @@ _DELETE = object()
         ),
         (_set("resources.kohteet.id_field", _DELETE), "resources.kohteet.id_field: is required"),
         (
+            _set("resources.osapuoli_yhteydet.ordered_by_id", "yes"),
+            "resources.osapuoli_yhteydet.ordered_by_id: must be true or false",
+        ),
+        (
+            _set("resources.kohteet.ordered_by_id", True),
+            "resources.kohteet.ordered_by_id: needs an account-wide list route",
+        ),
+        (
             _set("resources.osapuolet.batch.ids_field", _DELETE),
             "resources.osapuolet.batch.ids_field: is required on a batch route",
         ),
