@@ -14,7 +14,7 @@ from pipelines.assets.settings import load_dagster_settings
 from pipelines.assets.tampuuri import tampuuri_assets
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sensors.reconcile import reconcile_job, reconcile_schedule
-from pipelines.sensors.webhook_inbox import webhook_inbox_sensor, webhook_refresh_job
+from pipelines.sensors.webhook_inbox import build_webhook_inbox_sensor, webhook_refresh_job
 
 
 @dg.definitions
@@ -30,6 +30,10 @@ def defs() -> dg.Definitions:
             nightly_schedule(job, accounts, settings),
             reconcile_schedule(accounts, settings),
         ],
-        sensors=[webhook_inbox_sensor],
+        sensors=[
+            build_webhook_inbox_sensor(
+                interval_s=settings.webhook_interval_s, window_s=settings.webhook_window_s
+            )
+        ],
         resources={"warehouse": WarehouseResource(), "tampuuri": TampuuriResource()},
     )

@@ -41,7 +41,7 @@ def nightly_schedule(
     partitions: AccountPartitions,
     settings: DagsterSettings,
 ) -> dg.ScheduleDefinition:
-    """One run request per account, at `nightly_cron` in `timezone`."""
+    """One run request per account that polls (no webhooks), at `nightly_cron` in `timezone`."""
 
     @dg.schedule(
         name=NIGHTLY_SCHEDULE,
@@ -61,6 +61,7 @@ def nightly_schedule(
                 partition_key=account,
                 tags={ACCOUNT_TAG: account, TRIGGER_TAG: "nightly"},
             ),
+            polling_only=True,
         )
 
     return schedule

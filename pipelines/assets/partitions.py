@@ -25,6 +25,8 @@ class AccountPartitions:
 
     names: tuple[str, ...]
     problem: str | None = None
+    # Accounts whose changes arrive by webhooks (no nightly polling sync).
+    webhook_accounts: frozenset[str] = frozenset()
 
     @property
     def definition(self) -> dg.StaticPartitionsDefinition:
@@ -37,22 +39,34 @@ def account_partitions() -> AccountPartitions:
         accounts = load_accounts()
     except ConfigError as exc:
         return AccountPartitions((UNCONFIGURED,), problem=str(exc))
-    return AccountPartitions(tuple(a.name for a in accounts))
+    return AccountPartitions(
+        tuple(a.name for a in accounts),
+        webhook_accounts=frozenset(a.name for a in accounts if a.webhooks),
+    )
 
 
 def per_account_requests(
     partitions: AccountPartitions,
     context: dg.ScheduleEvaluationContext,
     request: Callable[[str, str], dg.RunRequest],
+    *,
+    polling_only: bool = False,
 ) -> Iterator[dg.RunRequest | dg.SkipReason]:
     """A schedule tick's requests: `request(account, tick stamp)` per account, or a skip.
 
     The stamp makes run keys unique per tick (Dagster remembers run keys forever).
+    `polling_only`: leave out the accounts whose changes arrive by webhooks.
     """
     if partitions.problem is not None:
         yield dg.SkipReason(f"no accounts configured: {partitions.problem}")
         return
     tick = context.scheduled_execution_time
     stamp = tick.isoformat() if tick is not None else "manual"
-    for account in partitions.names:
+    skipped = partitions.webhook_accounts if polling_only else frozenset()
+    accounts = [a for a in partitions.names if a not in skipped]
+    if not accounts:
+        yield dg.SkipReason(
+            "every account gets its changes by webhooks; the reconciliation sweep covers them"
+        )
+    for account in accounts:
         yield request(account, stamp)

@@ -1,4 +1,4 @@
-"""Dagster-side settings: the nightly schedule, run timeout and freshness bound.
+"""Dagster-side settings: schedules, run timeout, freshness bound and the webhook sensor.
 
 They live in `config/schedules.yaml` (section `dagster:`); unknown keys are an error naming
 the key, as in `pipelines.settings`.
@@ -23,6 +23,11 @@ class DagsterSettings:
     timezone: str = "Europe/Helsinki"
     max_runtime_s: int = 4 * 3600
     freshness_hours: float = 26.0
+    # The webhook inbox sensor: how often it looks (Dagster's daemon loops every 5 s, so
+    # 1 means every loop) and how old an event must be before it is refreshed. The frugal
+    # profile batches about hourly: interval 3540, window 60.
+    webhook_interval_s: int = 1
+    webhook_window_s: float = 0.0
 
 
 def load_dagster_settings(path: Path | None = None) -> DagsterSettings:

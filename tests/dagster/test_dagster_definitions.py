@@ -33,7 +33,9 @@ DEPS = {
 }
 
 
-def _accounts_file(tmp_path: Path, names: tuple[str, ...]) -> Path:
+def _accounts_file(
+    tmp_path: Path, names: tuple[str, ...], webhooks: tuple[str, ...] = ()
+) -> Path:
     accounts = [
         {
             "name": name,
@@ -42,6 +44,7 @@ def _accounts_file(tmp_path: Path, names: tuple[str, ...]) -> Path:
                 k: f"UNSET_{k.upper()}"
                 for k in ("api_key", "customer_name", "account_name", "username", "password")
             },
+            "webhooks": name in webhooks,
         }
         for name in names
     ]
@@ -103,6 +106,31 @@ def test_schedule_yields_one_run_request_per_account(two_accounts: dg.Definition
     assert len({r.run_key for r in requests}) == 2
 
 
+def test_accounts_with_webhooks_are_left_to_the_sweep_at_night(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts = _accounts_file(tmp_path, ("acc-a", "acc-b"), webhooks=("acc-b",))
+    monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(accounts))
+    repo = definitions.defs().get_repository_def()
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 3, 2, tzinfo=UTC), repository_def=repo
+    )
+    nightly = repo.get_schedule_def("nightly_sync_schedule").evaluate_tick(context)
+    assert [r.partition_key for r in nightly.run_requests or []] == ["acc-a"]
+    sweep = repo.get_schedule_def("reconcile_sweep_schedule").evaluate_tick(context)
+    assert len(sweep.run_requests or []) == 2
+
+    everyone = _accounts_file(tmp_path, ("acc-a", "acc-b"), webhooks=("acc-a", "acc-b"))
+    monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(everyone))
+    repo = definitions.defs().get_repository_def()
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 3, 2, tzinfo=UTC), repository_def=repo
+    )
+    result = repo.get_schedule_def("nightly_sync_schedule").evaluate_tick(context)
+    assert not result.run_requests
+    assert "webhooks" in (result.skip_message or "")
+
+
 def test_reconcile_schedule_yields_one_sweep_per_account(two_accounts: dg.Definitions) -> None:
     repo = two_accounts.get_repository_def()
     schedule = repo.get_schedule_def("reconcile_sweep_schedule")
@@ -161,3 +189,20 @@ def test_production_instance_config_is_valid(tmp_path: Path) -> None:
     }
     assert config["run_monitoring"]["enabled"] is True
     assert "postgres" in config["storage"]
+
+
+def test_the_webhook_sensor_follows_config_schedules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped sensor looks every daemon loop; the frugal profile's hourly batches
+    are a config edit."""
+    monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(_accounts_file(tmp_path, ("acc-a",))))
+    shipped = definitions.defs().get_sensor_def("webhook_inbox_sensor")
+    assert shipped.minimum_interval_seconds == 1
+    schedules = tmp_path / "schedules.yaml"
+    schedules.write_text(
+        "dagster:\n  webhook_interval_s: 3540\n  webhook_window_s: 60\n", encoding="utf-8"
+    )
+    monkeypatch.setattr("pipelines.assets.settings.SCHEDULES_FILE", schedules)
+    frugal = definitions.defs().get_sensor_def("webhook_inbox_sensor")
+    assert frugal.minimum_interval_seconds == 3540
