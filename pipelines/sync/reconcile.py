@@ -8,7 +8,10 @@ webhook at all (a deleted notice, a changed link), so a periodic sweep must find
    deleted unseen, and that resource gets a full re-scan (which also finds deletions),
    unless its last full scan is younger than the account's `list_rescan_period_days`:
    then the drift is reported as deferred and waits for that (the frugal profile's way
-   of not paying a whole link list every night for a deleted link);
+   of not paying a whole link list every night for a deleted link). A list the catalogue
+   marks `ordered_by_id` is first searched instead (`drift.locate_drift`: its end, then
+   a bisection for the deleted rows, a few calls); only when that cannot account for the
+   drift is it re-read in full;
 2. the change-since incremental for resources whose list declares one and was not
    re-scanned (it catches updates, which do not move `Total`);
 3. objects (`kohteet`, no change-since filter): a budget-shaped share of the stalest cost
@@ -28,16 +31,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, TextClause, text
 
 from pipelines.budget.shaping import choose_scopes
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.api_session import api_session
+from pipelines.sync.drift import DriftLocation, locate_drift
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.report import SyncReport
-from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
+from pipelines.sync.targeted_load import load_rows
+from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes, load_catalogue
 from pipelines.tampuuri.paging import probe_total
 from pipelines.warehouse import state
+from pipelines.warehouse.tables import TABLES
 
 TRIGGER = "reconcile"
 # Catalogue resource probed -> the sync (asset) resource that re-scans it.
@@ -58,6 +64,8 @@ class ReconcileReport:
         drifted: resources whose counts differed.
         deferred: drifted resources not re-scanned tonight (their last full scan is
             younger than `list_rescan_period_days`).
+        located: drifted resources searched instead of re-read (`drift.locate_drift`),
+            with what the search found; those not settled were re-read in full.
         incremental: resources synced with their change-since filter.
         cost_centres: the cost centres whose objects were re-scanned.
         calls: every call of the sweep (probes, scans, confirmations, retries).
@@ -69,6 +77,7 @@ class ReconcileReport:
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)
     drifted: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
+    located: dict[str, DriftLocation] = field(default_factory=dict)
     incremental: list[str] = field(default_factory=list)
     cost_centres: list[int] = field(default_factory=list)
     calls: int = 0
@@ -126,6 +135,14 @@ def reconcile_account(
     fresh_after = clock - timedelta(days=account.budget.list_rescan_period_days, hours=-12)
     report.deferred = _rescanned_recently(engine, account, report.drifted, fresh_after)
     rescans = [r for r in report.drifted if r not in report.deferred]
+    for resource in [r for r in rescans if catalogue.resources[r].ordered_by_id]:
+        located = asyncio.run(
+            _locate(engine, account, catalogue, transport, environ, report, settings, resource)
+        )
+        report.located[resource] = located
+        report.calls += located.calls
+        if located.settled:
+            rescans.remove(resource)
     report.incremental = [
         r for r in PROBED if r not in rescans and catalogue.resources[r].change_since is not None
     ]
@@ -193,6 +210,58 @@ async def _probe(
                 ours = conn.execute(ACTIVE_ROWS[resource], {"a": account.name}).scalar_one()
             totals[resource] = (api, int(ours))
     return totals
+
+
+async def _locate(
+    engine: Engine,
+    account: AccountConfig,
+    catalogue: Catalogue,
+    transport: httpx.AsyncBaseTransport | None,
+    environ: Mapping[str, str] | None,
+    report: ReconcileReport,
+    settings: SyncSettings,
+    resource: str,
+) -> DriftLocation:
+    """Search a drifted ordered list for its new and deleted rows, and write what it found."""
+    routes = catalogue.resources[resource]
+    with engine.connect() as conn:
+        rows = conn.execute(_active_rows_with_scope(routes), {"a": account.name}).all()
+    known = [row_id for row_id, _ in rows]
+    scope_values = {row_id: value for row_id, value in rows}
+    async with api_session(
+        engine,
+        account,
+        settings=settings,
+        trigger=TRIGGER,
+        run_id=report.run_id,
+        transport=transport,
+        environ=environ,
+    ) as client:
+        located = await locate_drift(
+            client, routes, known, scope_values, page_size=catalogue.max_page_size
+        )
+    if located.settled:
+        with engine.begin() as conn:
+            load_rows(
+                conn,
+                routes,
+                account=account.name,
+                run_id=report.run_id,
+                items=[*located.new_items, *located.alive],
+                deleted_ids=located.deleted,
+                suspect_ids=located.suspect,
+            )
+    return located
+
+
+def _active_rows_with_scope(routes: ResourceRoutes) -> TextClause:
+    """Active ids of the list's table, ascending, with the scope filter's column (or NULL)."""
+    spec = TABLES[routes.name]
+    column = next((c.name for c in spec.columns if c.field == routes.scope_filter), "NULL")
+    return text(
+        f"SELECT id, {column} FROM tampuuri.{spec.name}"  # identifiers from TABLES only
+        " WHERE account = :a AND deleted_at IS NULL ORDER BY id"
+    )
 
 
 def _rescanned_recently(

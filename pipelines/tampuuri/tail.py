@@ -39,12 +39,14 @@ class TailRead:
         items: rows whose id is above the newest known id, in list order.
         complete: the read covered the whole end of the list (see the module docstring).
         calls: pages requested.
+        total: the list's Total as the read saw it (None: nothing was read).
         reason: why the read is not complete (for logs and outcomes).
     """
 
     items: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
     calls: int = 0
+    total: int | None = None
     reason: str = ""
 
 
@@ -84,7 +86,7 @@ async def read_tail(
         page = await paged._fetch(offset, page_size, 1)
         read.calls += 1
         if total is None:
-            total = page.total
+            total = read.total = page.total
         elif page.total != total:
             read.reason = f"Total moved from {total} to {page.total} during the read"
             return read

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from pipelines.sync.scope_scan import NestedRows, ScopeOutcome, ScopeScan, run_scope_batch
+from pipelines.sync.targeted_load import load_rows
 from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import (
@@ -457,24 +458,8 @@ class _Refresh:
 
     def _write_with_nested(self, routes: ResourceRoutes, items: list[dict[str, Any]]) -> LoadCounts:
         """Upsert items and the rows nested in them (no deletions), in one transaction."""
-        if not items:
-            return LoadCounts()
         with self.engine.begin() as conn:
-            load = ScopeLoad(conn, routes.name, account=self.account, run_id=self.run_id)
-            load.stage(items)
-            counts = load.apply()
-            for table, field_name in routes.nested.items():
-                nested = [
-                    row
-                    for item in items
-                    if isinstance(row := item.get(field_name), dict)
-                    and isinstance(row.get("Id"), int)
-                ]
-                if nested:
-                    nested_load = ScopeLoad(conn, table, account=self.account, run_id=self.run_id)
-                    nested_load.stage(nested)
-                    nested_load.apply()
-            return counts
+            return load_rows(conn, routes, account=self.account, run_id=self.run_id, items=items)
 
     def _link_extent(self) -> tuple[int | None, int]:
         """(newest link id ever stored, active links) of the account."""

@@ -5,13 +5,17 @@ restores parity with the simulator, spending fewer calls than a full sync would.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 from datetime import timedelta
 
 import httpx
 from sqlalchemy import text
 
 from pipelines.budget.shaping import nightly_share
+from pipelines.sync.drift import worth_locating
 from pipelines.sync.reconcile import reconcile_account
+from pipelines.tampuuri.catalogue import load_catalogue
 from tests.sync.helpers import assert_parity, minimum_full_sync_calls
 
 from .conftest import ACCOUNT, FAST, make_world
@@ -117,3 +121,74 @@ def test_a_drifted_list_waits_for_its_rescan_period(engine):
     assert world.scalar(
         "SELECT deleted_at IS NOT NULL FROM tampuuri.osapuoli_yhteydet WHERE id = :id", id=link
     )
+
+
+def _small_pages():
+    # Pages of 25 rows: the bisection has many pages to search at a small scale.
+    return dataclasses.replace(load_catalogue(), max_page_size=25)
+
+
+def test_deleted_links_are_found_by_bisection_not_a_full_rescan(engine):
+    world = make_world(engine, scale=2500)
+    sim = world.sim
+    links = sim.items(ACCOUNT, "osapuoli_yhteydet")
+    pages = math.ceil(len(links) / 25)
+    gone = [links[137]["Id"], links[len(links) - 40]["Id"]]
+    for link in gone:
+        sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "delete", id=link)
+    # A new link whose webhook was lost: the read of the list's end brings it.
+    sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "insert", fields={})
+    sim.counter.reset()
+    report = reconcile_account(
+        world.engine,
+        world.account,
+        catalogue=_small_pages(),
+        transport=world.transport,
+        environ=world.environ,
+        settings=FAST,
+        now=world.clock.now + timedelta(days=1),
+    )
+    assert report.ok
+    located = report.located["osapuoli_yhteydet"]
+    assert located.settled and sorted(located.deleted) == sorted(gone)
+    assert len(located.new_items) == 1
+    # The end, at most ~log2(pages) reads per deletion, one KohdeId re-scan per deletion.
+    assert located.calls <= 1 + 1 + 2 * math.ceil(math.log2(pages)) + 2 < pages
+    # No full re-scan of the link list ran (links are synced by the osapuolet asset).
+    assert all(rr.resource != "osapuolet" for r in report.reports for rr in r.resources)
+    assert report.calls == world.calls()
+    assert_parity(world.engine, sim, ACCOUNT)
+
+
+def test_drift_the_search_cannot_explain_falls_back_to_a_full_rescan(engine):
+    world = make_world(engine, scale=2500)
+    sim = world.sim
+    links = sim.items(ACCOUNT, "osapuoli_yhteydet")
+    for link in links[10:40]:  # too many deletions for a search to pay off
+        sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "delete", id=link["Id"])
+    sim.counter.reset()
+    report = reconcile_account(
+        world.engine,
+        world.account,
+        catalogue=_small_pages(),
+        transport=world.transport,
+        environ=world.environ,
+        settings=FAST,
+        now=world.clock.now + timedelta(days=1),
+    )
+    assert report.ok
+    located = report.located["osapuoli_yhteydet"]
+    # The end read starts too late (30 deletions > its margin of 24 rows): given up
+    # after that one call, and the list is re-read in full.
+    assert not located.settled and "newest known row" in located.reason
+    assert located.calls == 1
+    assert report.calls == world.calls()
+    assert_parity(world.engine, sim, ACCOUNT)
+
+
+def test_a_search_is_chosen_only_when_it_beats_the_full_list():
+    # 79 pages (the reference portfolio's links): up to 9 deletions of ~8 calls each.
+    assert worth_locating(1, 79) and worth_locating(9, 79)
+    assert not worth_locating(10, 79)
+    assert not worth_locating(1, 4)
+    assert not worth_locating(0, 79)
