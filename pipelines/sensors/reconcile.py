@@ -46,6 +46,19 @@ def reconcile(
     metadata: dict[str, dg.MetadataValue] = {
         "calls": dg.MetadataValue.int(report.calls),
         "drifted": dg.MetadataValue.text(", ".join(report.drifted) or "none"),
+        "drift_deferred": dg.MetadataValue.text(", ".join(report.deferred) or "none"),
+        "drift_located": dg.MetadataValue.json(
+            {
+                resource: {
+                    "settled": found.settled,
+                    "new_rows": len(found.new_items),
+                    "deleted": len(found.deleted),
+                    "calls": found.calls,
+                    "reason": found.reason,
+                }
+                for resource, found in report.located.items()
+            }
+        ),
         "incremental": dg.MetadataValue.text(", ".join(report.incremental) or "none"),
         "cost_centres_rescanned": dg.MetadataValue.int(len(report.cost_centres)),
         "totals (api, warehouse)": dg.MetadataValue.json(

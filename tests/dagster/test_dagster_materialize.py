@@ -218,3 +218,35 @@ def test_failed_sync_is_a_dagster_failure_after_its_run_row(
             {"run": result.run_id},
         ).all()
     assert [(r.resource, r.status) for r in rows] == [("kustannuspaikat", "failed")]
+
+
+def test_reconcile_job_reports_drift_it_leaves_to_the_next_night(
+    defs: dg.Definitions, resources, sim: Simulator, engine: Engine
+) -> None:
+    """The sweep job right after a sync: a link deleted in Tampuuri (no webhook exists for
+    it) drifts the link list, which was read in full minutes ago, so the sweep defers it
+    (list_rescan_period_days) and says so in the run's metadata, with the calls it spent."""
+    account = ACCOUNTS[0]
+    assert _run(defs, resources, account).success
+    link = sim.items(account, "osapuoli_yhteydet")[0]["Id"]
+    sim.apply_change(account, "osapuoli_yhteydet", "delete", id=link)
+    before = _transactions(sim, account)
+    result = defs.get_job_def("reconcile_sweep").execute_in_process(
+        run_config={"ops": {"reconcile": {"config": {"account": account}}}},
+        resources=resources,
+    )
+    assert result.success
+    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = {k: v.value for k, v in output.event_specific_data.metadata.items()}
+    assert metadata["drifted"] == metadata["drift_deferred"] == "osapuoli_yhteydet"
+    assert metadata["calls"] == result.output_for_node("reconcile")
+    assert metadata["calls"] == _transactions(sim, account) - before
+    with engine.connect() as conn:
+        active = conn.execute(
+            text(
+                "SELECT deleted_at IS NULL FROM tampuuri.osapuoli_yhteydet"
+                " WHERE account = :a AND id = :id"
+            ),
+            {"a": account, "id": link},
+        ).scalar_one()
+    assert active
