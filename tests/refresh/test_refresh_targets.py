@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pipelines.simulator import FaultConfig
+from pipelines.webhooks import process
 from tests.sync.helpers import assert_parity
 
 from .conftest import ACCOUNT, World
@@ -283,3 +284,30 @@ def test_a_read_of_the_end_that_cannot_prove_completeness_falls_back(world: Worl
         n=max(link["Id"] for link in world.sim.items(ACCOUNT, "osapuoli_yhteydet")) - 3,
     )
     assert stored == 3
+
+
+def test_the_batch_estimate_the_guard_sees_equals_the_calls_made(world: World, monkeypatch):
+    """The webhook path's plan before run: what `expected_calls` tells the budget guard
+    equals what the refresh then spends, for a batch of every kind of target."""
+    seen: list[int] = []
+    real_hook = process.budget_hook
+
+    def recording_hook(engine, account, catalogue, calls, now):
+        seen.append(calls)
+        return real_hook(engine, account, catalogue, calls, now)
+
+    monkeypatch.setattr(process, "budget_hook", recording_hook)
+    notices = [n["Id"] for n in world.sim.items(ACCOUNT, "ilmoitukset")[:3]]
+    parties = [p["Id"] for p in world.sim.items(ACCOUNT, "osapuolet")[:2]]
+    cc = world.sim.items(ACCOUNT, "kustannuspaikat")[0]["Id"]
+    events = [e for n in notices for e in _burst(world, "ilmoitukset", n, 1)]
+    events += _burst(world, "kohteet", _leaf_object(world)["Id"], 1)
+    events += [e for p in parties for e in _burst(world, "osapuolet", p, 1)]
+    events += _burst(world, "kustannuspaikat", cc, 1)
+    events += _new_links(world, 3)
+    world.deliver(events)
+    result = world.process(check_budget=True)
+    assert (result.done, result.failed) == (len(events), 0)
+    # Notices: one change-since list; the object: one detail; parties: one batch;
+    # the cost centre: one change-since list; three new links: one read of the end.
+    assert seen == [5] and world.calls() == result.calls == 5
