@@ -10,6 +10,12 @@ A `ScopeLoad` lives inside the caller's transaction (`with engine.begin() as con
 4. `apply(deleted_ids=..., suspect_ids=...)` writes everything in a few set-based
    statements and returns exact counts.
 
+Two fast paths write new rows without planning against stored ones (`insert_new.sql`):
+when none of the staged ids is stored (checked under the table lock at apply: a first
+load), and, for a load made with `stream=True`, a few pages at a time while the scan runs
+when the account has no row in the table at all (the first load of an account-wide list:
+the database work then overlaps the HTTP fetching instead of following it).
+
 The caller commits staging, rows, history and the cursor (state.py) together, or rolls all
 back. SQL templates live in `sql/loader/`; identifiers come only from `tables.TABLES`.
 
@@ -24,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -34,11 +40,20 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from pipelines.settings import PROJECT_ROOT
-from pipelines.warehouse.tables import TABLES, TableSpec, freshness_expressions, typed_expression
+from pipelines.warehouse.tables import (
+    TABLES,
+    Column,
+    TableSpec,
+    freshness_expressions,
+    typed_expression,
+)
 
 SQL_DIR = PROJECT_ROOT / "sql" / "loader"
 SCHEMA = "tampuuri"
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+# A streaming load writes staging out once it holds this many rows: per row, a few pages
+# per statement cost about what one set-based write of everything does.
+STREAM_ROWS = 5000
 # A unique suffix per load: one transaction may hold several loads (links and the parties
 # nested in them), even of the same table.
 _load_numbers = itertools.count(1)
@@ -99,6 +114,16 @@ def row_hash(payload: bytes) -> str:
     return hashlib.md5(payload, usedforsecurity=False).hexdigest()
 
 
+def _copy_line(item_id: int, payload: bytes) -> bytes:
+    """One staging row in COPY's text format: id, data, row_hash.
+
+    The canonical JSON holds no raw tab, newline or NUL (JSON escapes control characters),
+    so the only byte COPY would misread is the backslash of JSON's own escapes: doubled.
+    """
+    data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
+    return b"%d\t%b\t%b\n" % (item_id, data, row_hash(payload).encode())
+
+
 def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
@@ -107,6 +132,13 @@ def _without_nul(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_without_nul(v) for v in value]
     return value
+
+
+def _assignments(columns: Sequence[Column]) -> sql.Composable:
+    """`c = EXCLUDED.c` for each typed column (the ON CONFLICT update of a row)."""
+    return sql.SQL(", ").join(
+        sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c.name)) for c in columns
+    )
 
 
 @cache
@@ -126,6 +158,7 @@ class ScopeLoad:
         run_id: str,
         scope: Scope = Scope(None),
         disjoint: bool = False,
+        stream: bool = False,
     ) -> None:
         """Create the temp staging table (dropped at commit or rollback).
 
@@ -138,6 +171,10 @@ class ScopeLoad:
             disjoint: this load is one of several concurrent loads of one run whose rows
                 do not overlap (the cost-centre batches of a fan-out scan): they share the
                 table's lock instead of taking turns; any other load waits for them all.
+            stream: write rows as they are staged when the account has no row in the table
+                yet (never with `disjoint`). The table lock is then held from the first
+                page to commit, and the load must be the only one of its table in the
+                transaction (`missing()` relies on every stored row being its own).
 
         Raises:
             KeyError: unknown table or scope column.
@@ -156,6 +193,10 @@ class ScopeLoad:
         self._history = sql.Identifier(SCHEMA, self.spec.history)
         self._keys: set[str] = set()
         self._applied = False
+        # None: not decided yet (streaming starts, or not, with the first staged rows).
+        self._streaming: bool | None = None if stream and not disjoint else False
+        self._streamed = 0  # rows inserted so far while streaming
+        self._unwritten = 0  # rows staged since staging was last written (streaming)
         raw = conn.connection.driver_connection
         assert raw is not None
         self._raw: Any = raw
@@ -178,7 +219,7 @@ class ScopeLoad:
         self._check_open()
         copy_sql = sql.SQL("COPY {} (id, data, row_hash) FROM STDIN").format(self._staging)
         keys = self._keys
-        rows: list[tuple[int, str, str]] = []
+        rows: list[bytes] = []
         for position, item in enumerate(items):
             item_id = item.get("Id") if isinstance(item, Mapping) else None
             if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
@@ -194,12 +235,58 @@ class ScopeLoad:
                     f"encodable as JSON: {error}"
                 ) from None
             keys.update(item)
-            rows.append((item_id, payload.decode(), row_hash(payload)))
+            rows.append(_copy_line(item_id, payload))
+        if not rows:
+            return 0
         # Validate the whole page first so that a bad item leaves staging untouched.
-        with self._raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+        with self._raw.cursor() as cursor:
+            if self._streaming is None:
+                self._streaming = self._start_streaming(cursor)
+            with cursor.copy(copy_sql) as copy:
+                copy.write(b"".join(rows))
+            self._unwritten += len(rows)
+            if self._streaming and self._unwritten >= STREAM_ROWS:
+                self._write_streamed(cursor)
         return len(rows)
+
+    def _write_streamed(self, cursor: Any) -> None:
+        """Write what staging holds (the pages since the last write), then empty it."""
+        if self._unwritten:
+            self._streamed += self._insert_new(cursor)
+            cursor.execute(sql.SQL("TRUNCATE {}").format(self._staging))
+            self._unwritten = 0
+
+    def _start_streaming(self, cursor: Any) -> bool:
+        """Whether the account has no row in the table: then pages are written as staged.
+
+        Checked without the lock first (the common case, rows stored: no lock taken while
+        pages arrive), then again under it; the lock is held to commit from then on, so no
+        other load can write the account's rows while this one streams.
+        """
+        params = {"account": self.account}
+        if self._any_row(cursor, params):
+            return False
+        self._lock(cursor)
+        return not self._any_row(cursor, params)
+
+    def _any_row(self, cursor: Any, params: Mapping[str, Any]) -> bool:
+        statement = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE account = %(account)s)")
+        cursor.execute(statement.format(self._table), params)
+        return bool(cursor.fetchone()[0])
+
+    def _insert_new(self, cursor: Any) -> int:
+        """Write every staged row as new (insert_new.sql); returns how many were inserted."""
+        columns = self.spec.columns
+        statement = _template("insert_new").format(
+            table=self._table,
+            history=self._history,
+            source=self._staging,
+            columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
+            values=sql.SQL(", ").join(typed_expression(c) for c in columns),
+            assignments=_assignments(columns),
+        )
+        cursor.execute(statement, {"account": self.account, "run_id": self.run_id})
+        return int(cursor.fetchone()[0])
 
     def missing(self) -> list[MissingRow]:
         """Active rows in the scope that are not in staging, ascending id.
@@ -208,6 +295,8 @@ class ScopeLoad:
         missing too. Rows of other accounts, and outside the scope, are never listed.
         """
         self._check_open()
+        if self._streaming:
+            return []  # every row of the account in the table was written by this load
         params: dict[str, Any] = {"account": self.account}
         scope_filter: sql.Composable = sql.SQL("")
         if self.scope.column is not None:
@@ -249,72 +338,91 @@ class ScopeLoad:
         """
         self._check_open()
         self._applied = True
+        with self._raw.cursor() as cursor:
+            self._lock(cursor)
+            if self._streaming:
+                self._write_streamed(cursor)
+                counts = LoadCounts(inserted=self._streamed)
+            elif self._any_stored(cursor):
+                counts = self._plan_and_write(cursor)
+            else:  # nothing staged is stored yet: all inserts, no plan needed
+                counts = LoadCounts(inserted=self._insert_new(cursor))
+            deleted = self._soft_delete(cursor, sorted(set(deleted_ids)))
+            self._mark_suspects(cursor, sorted(set(suspect_ids)))
+        return replace(counts, deleted=deleted)
+
+    def _lock(self, cursor: Any) -> None:
+        """Serialise loads of one account's table from here to commit.
+
+        A webhook refresh meeting a nightly scan: the plan then sees the other load's
+        committed rows, instead of both opening a history version and one failing on the
+        open-version index. Taken at apply (held for apply + commit, not while pages
+        arrive), except by a streaming load, which takes it at its first page.
+        """
+        lock = (
+            "SELECT pg_advisory_xact_lock_shared(hashtext(%(table)s), hashtext(%(account)s))"
+            if self._disjoint
+            else "SELECT pg_advisory_xact_lock(hashtext(%(table)s), hashtext(%(account)s))"
+        )
+        cursor.execute(lock, {"table": self.spec.name, "account": self.account})
+
+    def _any_stored(self, cursor: Any) -> bool:
+        # Temp tables are never auto-analysed; without statistics the planner guesses
+        # (here: hashing the whole table to probe a few staged ids).
+        cursor.execute(sql.SQL("ANALYZE {}").format(self._staging))
+        statement = _template("any_stored").format(staging=self._staging, table=self._table)
+        cursor.execute(statement, {"account": self.account})
+        return bool(cursor.fetchone()[0])
+
+    def _plan_and_write(self, cursor: Any) -> LoadCounts:
+        """Classify staged rows against stored ones (plan.sql), then write what changed.
+
+        Call after `_any_stored` (which analyses staging).
+        """
         params = {"account": self.account, "run_id": self.run_id}
         spec = self.spec
         names = {"plan": self._plan, "staging": self._staging, "table": self._table}
-        changed = freshness_expressions(spec)
-        with self._raw.cursor() as cursor:
-            # Loads of one account's table are serialised from here to commit (a webhook
-            # refresh meeting a nightly scan): the plan then sees the other load's committed
-            # rows, instead of both opening a history version and one failing on the
-            # open-version index. Held only for apply + commit, not while pages arrive.
-            lock = (
-                "SELECT pg_advisory_xact_lock_shared(hashtext(%(table)s), hashtext(%(account)s))"
-                if self._disjoint
-                else "SELECT pg_advisory_xact_lock(hashtext(%(table)s), hashtext(%(account)s))"
-            )
-            cursor.execute(lock, {"table": spec.name, "account": self.account})
-            # Temp tables are never auto-analysed; without statistics the planner guesses.
-            cursor.execute(sql.SQL("ANALYZE {}").format(self._staging))
-            cursor.execute(_template("plan").format(**names, **changed), params)
-            cursor.execute(sql.SQL("ANALYZE {}").format(self._plan))
-            cursor.execute(
-                sql.SQL(
-                    "SELECT count(*) FILTER (WHERE action IN ('insert', 'update')),"
-                    " count(*) FILTER (WHERE action = 'update'),"
-                    " count(*) FILTER (WHERE action = 'unchanged'),"
-                    " count(*) FILTER (WHERE action = 'stale'),"
-                    " count(*) FILTER (WHERE was_missing) FROM {}"
-                ).format(self._plan)
-            )
-            writes, updates, unchanged, stale, were_missing = cursor.fetchone()
-            inserted = updated = 0
-            # A nightly re-scan mostly finds nothing changed, a first load only new rows:
-            # skip the statements that would find nothing to do.
-            if updates:
-                cursor.execute(
-                    _template("history_close").format(history=self._history, plan=self._plan),
-                    params,
-                )
-            if writes:
-                cursor.execute(
-                    _template("upsert").format(
-                        **names,
-                        columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns),
-                        values=sql.SQL(", ").join(typed_expression(c) for c in spec.columns),
-                        assignments=sql.SQL(", ").join(
-                            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c.name))
-                            for c in spec.columns
-                        ),
-                    ),
-                    params,
-                )
-                inserted, updated = cursor.fetchone()
-                cursor.execute(
-                    _template("history_open").format(history=self._history, **names), params
-                )
-            if were_missing:
-                # Seen again: no longer a deletion candidate (the only write to unchanged rows).
-                cursor.execute(
-                    _template("clear_missing").format(table=self._table, plan=self._plan),
-                    params,
-                )
-            cursor.execute(sql.SQL("DROP TABLE {}").format(self._plan))
-            deleted = self._soft_delete(cursor, sorted(set(deleted_ids)))
-            self._mark_suspects(cursor, sorted(set(suspect_ids)))
-        return LoadCounts(
-            inserted=inserted, updated=updated, unchanged=unchanged, deleted=deleted, stale=stale
+        # Staging was analysed by _any_stored, the plan needs it too.
+        cursor.execute(_template("plan").format(**names, **freshness_expressions(spec)), params)
+        cursor.execute(sql.SQL("ANALYZE {}").format(self._plan))
+        cursor.execute(
+            sql.SQL(
+                "SELECT count(*) FILTER (WHERE action IN ('insert', 'update')),"
+                " count(*) FILTER (WHERE action = 'update'),"
+                " count(*) FILTER (WHERE action = 'unchanged'),"
+                " count(*) FILTER (WHERE action = 'stale'),"
+                " count(*) FILTER (WHERE was_missing) FROM {}"
+            ).format(self._plan)
         )
+        writes, updates, unchanged, stale, were_missing = cursor.fetchone()
+        inserted = updated = 0
+        # A nightly re-scan mostly finds nothing changed: skip the statements that would
+        # find nothing to do.
+        if updates:
+            cursor.execute(
+                _template("history_close").format(history=self._history, plan=self._plan),
+                params,
+            )
+        if writes:
+            cursor.execute(
+                _template("upsert").format(
+                    **names,
+                    columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns),
+                    values=sql.SQL(", ").join(typed_expression(c) for c in spec.columns),
+                    assignments=_assignments(spec.columns),
+                ),
+                params,
+            )
+            inserted, updated = cursor.fetchone()
+            cursor.execute(_template("history_open").format(history=self._history, **names), params)
+        if were_missing:
+            # Seen again: no longer a deletion candidate (the only write to unchanged rows).
+            cursor.execute(
+                _template("clear_missing").format(table=self._table, plan=self._plan),
+                params,
+            )
+        cursor.execute(sql.SQL("DROP TABLE {}").format(self._plan))
+        return LoadCounts(inserted=inserted, updated=updated, unchanged=unchanged, stale=stale)
 
     def _soft_delete(self, cursor: Any, ids: list[int]) -> int:
         if not ids:

@@ -12,6 +12,7 @@ Two kinds of writes, two kinds of transactions:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -163,6 +164,30 @@ def get_cursor(conn: Connection, account: str, resource: str, scope: str = "") -
     return cast(datetime | None, cursor)
 
 
+@dataclass(frozen=True)
+class ScopeStateWrite:
+    """What one scan of one scope saw, to record (see `save_scope_state`)."""
+
+    account: str
+    resource: str
+    scope: str = ""
+    cursor: datetime | None = None
+    total: int | None = None
+    full_scan: bool = False
+    success: bool = True
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "resource": self.resource,
+            "scope": self.scope,
+            "cursor": self.cursor if self.success else None,
+            "total": self.total,
+            "full_scan": self.full_scan,
+            "success": self.success,
+        }
+
+
 def save_scope_state(
     conn: Connection,
     *,
@@ -183,18 +208,14 @@ def save_scope_state(
         full_scan: a complete scan that could find deletions (sets last_full_scan_at).
         success: the scan succeeded (sets last_success_at).
     """
-    conn.execute(
-        _SAVE_SCOPE_STATE,
-        {
-            "account": account,
-            "resource": resource,
-            "scope": scope,
-            "cursor": cursor if success else None,
-            "total": total,
-            "full_scan": full_scan,
-            "success": success,
-        },
-    )
+    write = ScopeStateWrite(account, resource, scope, cursor, total, full_scan, success)
+    save_scope_states(conn, [write])
+
+
+def save_scope_states(conn: Connection, writes: Sequence[ScopeStateWrite]) -> None:
+    """`save_scope_state` for many scopes at once (a batch of cost centres): one round trip."""
+    if writes:
+        conn.execute(_SAVE_SCOPE_STATE, [write.params() for write in writes])
 
 
 def scope_states(conn: Connection, account: str, resource: str) -> dict[str, ScopeState]:
