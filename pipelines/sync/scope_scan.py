@@ -184,9 +184,10 @@ async def run_scope_batch(
                 suspect_ids=confirmation.suspect,
             )
             outcome.counts = outcome.counts + counts
-        for result in results:
-            if result.scan.record_state and not result.forbidden:
-                await asyncio.to_thread(_save_state, conn, account, result)
+        writes = [
+            _state_write(account, r) for r in results if r.scan.record_state and not r.forbidden
+        ]
+        await asyncio.to_thread(state.save_scope_states, conn, writes)
         await asyncio.to_thread(transaction.commit)
     except BaseException:
         await asyncio.to_thread(conn.rollback)
@@ -218,10 +219,9 @@ async def _confirm(
     return confirmation
 
 
-def _save_state(conn: Connection, account: str, result: _ScanResult) -> None:
+def _state_write(account: str, result: _ScanResult) -> state.ScopeStateWrite:
     scan = result.scan
-    state.save_scope_state(
-        conn,
+    return state.ScopeStateWrite(
         account=account,
         resource=scan.state_resource or scan.resource,
         scope=scan.state_scope,
@@ -236,7 +236,12 @@ def _save_state(conn: Connection, account: str, result: _ScanResult) -> None:
 def _open_loads(
     conn: Connection, scan: ScopeScan, account: str, run_id: str, disjoint: bool
 ) -> dict[str, ScopeLoad]:
+    # A commit lost in a crash only means a rerun: the cursors commit with their rows, so
+    # the warehouse still converges. Not waiting for the WAL flush saves each load's commit.
+    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
     # Batches of one fan-out scan (cost centres) hold disjoint rows of the main table.
+    # Every other load is the only one of its table here: on a first load it streams
+    # (writes pages as they arrive, see ScopeLoad).
     loads = {
         scan.resource: ScopeLoad(
             conn,
@@ -245,10 +250,13 @@ def _open_loads(
             run_id=run_id,
             scope=scan.scope,
             disjoint=disjoint,
+            stream=not disjoint,
         )
     }
     for nested in scan.nested:
-        loads[nested.table] = ScopeLoad(conn, nested.table, account=account, run_id=run_id)
+        loads[nested.table] = ScopeLoad(
+            conn, nested.table, account=account, run_id=run_id, stream=True
+        )
     return loads
 
 
