@@ -367,22 +367,17 @@ class ScopeLoad:
         cursor.execute(lock, {"table": self.spec.name, "account": self.account})
 
     def _any_stored(self, cursor: Any) -> bool:
-        # Temp tables are never auto-analysed; without statistics the planner guesses
-        # (here: hashing the whole table to probe a few staged ids).
-        cursor.execute(sql.SQL("ANALYZE {}").format(self._staging))
         statement = _template("any_stored").format(staging=self._staging, table=self._table)
         cursor.execute(statement, {"account": self.account})
         return bool(cursor.fetchone()[0])
 
     def _plan_and_write(self, cursor: Any) -> LoadCounts:
-        """Classify staged rows against stored ones (plan.sql), then write what changed.
-
-        Call after `_any_stored` (which analyses staging).
-        """
+        """Classify staged rows against stored ones (plan.sql), then write what changed."""
         params = {"account": self.account, "run_id": self.run_id}
         spec = self.spec
         names = {"plan": self._plan, "staging": self._staging, "table": self._table}
-        # Staging was analysed by _any_stored, the plan needs it too.
+        # Temp tables are never auto-analysed; without statistics the planner guesses.
+        cursor.execute(sql.SQL("ANALYZE {}").format(self._staging))
         cursor.execute(_template("plan").format(**names, **freshness_expressions(spec)), params)
         cursor.execute(sql.SQL("ANALYZE {}").format(self._plan))
         cursor.execute(
