@@ -23,7 +23,7 @@ from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import TampuuriForbidden, TampuuriNotFound
 from pipelines.tampuuri.paging import PagedScan
 from pipelines.warehouse import state
-from pipelines.warehouse.loader import LoadCounts, MissingRow, Scope, ScopeLoad
+from pipelines.warehouse.loader import EncodedPage, LoadCounts, MissingRow, Scope, ScopeLoad
 from pipelines.warehouse.tables import TABLES
 
 ItemFilter = Callable[[Mapping[str, Any]], bool]
@@ -134,8 +134,10 @@ async def run_scope_batch(
                 async for page in paged.pages():
                     items = [i for i in page.items if scan.keep is None or scan.keep(i)]
                     result.newest = _newest(items, scan.changed_field, result.newest)
+                    # Encoded here, while the connection may still be busy with the last page.
+                    encoded = _encode(loads, scan, items)
                     async with staging:
-                        await asyncio.to_thread(_stage, loads, scan, items)
+                        await asyncio.to_thread(_stage, loads, encoded)
                     on_page(len(page.items))
             except TampuuriForbidden:
                 if not tolerate_scope_errors:
@@ -288,14 +290,21 @@ def _finds_deletions(scan: ScopeScan, table: str) -> bool:
     return any(n.table == table and n.find_deletions for n in scan.nested)
 
 
-def _stage(
+def _encode(
     loads: Mapping[str, ScopeLoad], scan: ScopeScan, items: Sequence[dict[str, Any]]
-) -> None:
-    loads[scan.resource].stage(items)
+) -> list[EncodedPage]:
+    """A page's items for the scan's table, and the rows nested in them for theirs."""
+    pages = [loads[scan.resource].encode(items)]
     for nested in scan.nested:
         inner = [i[nested.field] for i in items if isinstance(i.get(nested.field), dict)]
         if inner:
-            loads[nested.table].stage(inner)
+            pages.append(loads[nested.table].encode(inner))
+    return pages
+
+
+def _stage(loads: Mapping[str, ScopeLoad], pages: Sequence[EncodedPage]) -> None:
+    for page in pages:
+        loads[page.table].stage(page)
 
 
 def _newest(

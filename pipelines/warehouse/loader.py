@@ -82,6 +82,16 @@ class MissingRow:
 
 
 @dataclass(frozen=True)
+class EncodedPage:
+    """Items validated and encoded for one table's staging (`ScopeLoad.encode`)."""
+
+    table: str
+    lines: bytes  # COPY text: id, data, row_hash per line
+    rows: int
+    keys: frozenset[str]  # the item keys seen (for `new_fields`)
+
+
+@dataclass(frozen=True)
 class LoadCounts:
     """What a load did; `stale` rows were older than the stored version and not written."""
 
@@ -209,17 +219,18 @@ class ScopeLoad:
             ).format(self._staging)
         )
 
-    def stage(self, items: Sequence[Mapping[str, Any]]) -> int:
-        """COPY items into staging; returns how many were staged.
+    def encode(self, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
+        """Validate and encode items for `stage` (canonical JSON, hash, COPY lines).
+
+        Pure CPU, no database: a caller may encode the next page while the connection is
+        still busy with the previous one.
 
         Raises:
             ValueError: an item has no integer `Id` or cannot be encoded; the message names
                 its position in `items` (never its content: it may hold personal data).
         """
-        self._check_open()
-        copy_sql = sql.SQL("COPY {} (id, data, row_hash) FROM STDIN").format(self._staging)
-        keys = self._keys
-        rows: list[bytes] = []
+        keys: set[str] = set()
+        lines: list[bytes] = []
         for position, item in enumerate(items):
             item_id = item.get("Id") if isinstance(item, Mapping) else None
             if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
@@ -235,19 +246,32 @@ class ScopeLoad:
                     f"encodable as JSON: {error}"
                 ) from None
             keys.update(item)
-            rows.append(_copy_line(item_id, payload))
-        if not rows:
+            lines.append(_copy_line(item_id, payload))
+        return EncodedPage(self.spec.name, b"".join(lines), len(lines), frozenset(keys))
+
+    def stage(self, items: Sequence[Mapping[str, Any]] | EncodedPage) -> int:
+        """COPY items (or a page `encode` made) into staging; returns how many were staged.
+
+        Raises:
+            ValueError: as `encode`; a bad item leaves staging untouched.
+        """
+        self._check_open()
+        page = items if isinstance(items, EncodedPage) else self.encode(items)
+        if page.table != self.spec.name:
+            raise ValueError(f"{self.spec.name}: a page encoded for {page.table} was staged")
+        self._keys.update(page.keys)
+        if not page.rows:
             return 0
-        # Validate the whole page first so that a bad item leaves staging untouched.
+        copy_sql = sql.SQL("COPY {} (id, data, row_hash) FROM STDIN").format(self._staging)
         with self._raw.cursor() as cursor:
             if self._streaming is None:
                 self._streaming = self._start_streaming(cursor)
             with cursor.copy(copy_sql) as copy:
-                copy.write(b"".join(rows))
-            self._unwritten += len(rows)
+                copy.write(page.lines)
+            self._unwritten += page.rows
             if self._streaming and self._unwritten >= STREAM_ROWS:
                 self._write_streamed(cursor)
-        return len(rows)
+        return page.rows
 
     def _write_streamed(self, cursor: Any) -> None:
         """Write what staging holds (the pages since the last write), then empty it."""
