@@ -106,11 +106,16 @@ class BudgetSettings(_Strict):
     # Full re-scans of fan-out scopes are spread so that every scope is re-scanned within
     # this many days.
     full_scan_period_days: int = Field(default=7, ge=1)
-    # An account-wide list whose Total drifted (rows deleted without a webhook, such as
-    # links) is re-scanned in full at most once per this many days; a drift seen sooner
-    # is reported and waits. 1: every night (deletions show within a day); the frugal
-    # profile spreads it over the billing cycle.
-    list_rescan_period_days: int = Field(default=1, ge=1)
+    # The reconciliation sweep re-reads an account-wide list in full once per this many
+    # days when the list has no change-since filter (links, which carry the parties: a
+    # party change whose webhook was lost shows by then), or when its Total drifted and
+    # the drift could not be settled sooner.
+    list_rescan_period_days: int = Field(default=7, ge=1)
+    # What the sweep does the night a list's Total drifts (rows deleted without a webhook,
+    # such as links): "locate" searches an ordered list for the deleted rows (a few calls)
+    # or else re-reads it in full, so deletions show within a day; "wait" leaves the drift
+    # to the list's periodic re-read (the frugal profile).
+    on_drift: Literal["locate", "wait"] = "locate"
 
 
 class AccountConfig(_Strict):

@@ -10,13 +10,17 @@ How it was measured (`benchmarks/bench_month.py`, modules in `benchmarks/month/`
   scale that gives 300 cost centres (the number that drives the per-cost-centre object
   scans, the dominant cost) gives the apartments and parties listed above, not 12,000 and
   25,000. With 25,000 parties the link list would be about 100 pages instead of 79, so
-  every strategy that scans links would spend about 21 calls more per link scan.
-- Time is simulated and compressed: 7 days, not 30; calls are counted over the 7 days
-  (after an uncounted initial full load) and multiplied by 30/7. Each day: the nightly job
-  at 02:00, then the day's changes at random times between 06:00 and 22:00
-  (`Simulator.random_changes`, the simulator's realistic mix: about 60 % notice changes,
-  so about 2,700 notice changes a month), each change firing its webhook notifications.
-  2 % of notifications are lost (never reach the inbox), the same ones in every strategy.
+  every strategy that scans links in full would spend about 21 calls more per link scan.
+- Time is simulated and compressed: every day of the month is run (30 days: nothing is
+  extrapolated, so once-a-month work such as a monthly link re-scan is counted as often
+  as it happens), after an uncounted initial full load. Each day: the nightly job at
+  02:00, then 150 changes at random times between 06:00 and 22:00: 100 new notices (the
+  reference's 3,000 a month) and 50 drawn from the simulator's realistic mix without new
+  notices (`Simulator.random_changes`: notice status changes, object edits, party edits,
+  new links, rare deletes of objects, parties and links), each change firing its webhook
+  notifications (about 150 a day; a deleted link fires none, a deleted building one per
+  object). 2 % of notifications are lost (never reach the inbox), the same ones in every
+  strategy.
 - Every strategy runs on a fresh simulator (same seed, same changes) and a fresh scratch
   warehouse. Every call is a real HTTP request to the simulator and counted by its
   transaction counter; writes go through the product's loader.
@@ -24,11 +28,14 @@ How it was measured (`benchmarks/bench_month.py`, modules in `benchmarks/month/`
   and processed at each sensor tick by the product's `process_inbox_once` (coalescing
   window, targeted refresh). Nightly job of the webhook strategies: the product's
   `reconcile_account` (Limit=1 probes of the account-wide lists, change-since
-  incrementals, a full re-scan of any list whose Total drifted, the stalest
-  ceil(300 / full_scan_period_days) cost centres' objects). The budget guard never binds:
-  the account is on the Business package and webhook batches skip the check. The guard
-  reads the wall-clock billing cycle, so in compressed time it would see a week's calls
-  spent in minutes and defer runs; the strategies are compared on what they spend.
+  incrementals, a drifted list searched by bisection or re-read in full at most once per
+  `list_rescan_period_days`, the stalest ceil(300 / full_scan_period_days) cost centres'
+  objects). The sync stamps `ops.sync_state.last_full_scan_at` with the database clock;
+  the runner moves those stamps to the simulated instant, as it does the inbox's arrival
+  times, so the sweep's periods run in simulated time. The budget guard never binds: the
+  account is on the Business package and webhook batches skip the check. The guard reads
+  the wall-clock billing cycle, so in compressed time it would see a month's calls spent
+  in minutes and defer runs; the strategies are compared on what they spend.
 - Freshness: after every step that writes the warehouse, each outstanding change is
   checked; it is fresh at the first check where the warehouse row equals the simulator's
   current row (or both say it is gone). Processing takes no simulated time. Changes still

@@ -63,6 +63,20 @@ DB_CLOCK = text("SELECT clock_timestamp()")
 STAMP_SCANS = text(
     "UPDATE ops.sync_state SET last_full_scan_at = :at WHERE last_full_scan_at >= :since"
 )
+# The month starts in the sweep's steady state, not the day after a first load: cost
+# centres' last full reads spread evenly over their period, every list last read in full
+# half its period ago (so a monthly read falls inside the month once, as it would).
+SPREAD_OBJECT_SCANS = text(
+    "UPDATE ops.sync_state s SET last_full_scan_at ="
+    " :start - make_interval(secs => :period_s * r.rank / r.n)"
+    " FROM (SELECT scope, row_number() OVER (ORDER BY scope::bigint) - 1 AS rank,"
+    " count(*) OVER () AS n FROM ops.sync_state WHERE resource = 'kohteet') r"
+    " WHERE s.resource = 'kohteet' AND s.scope = r.scope"
+)
+AGE_LIST_SCANS = text(
+    "UPDATE ops.sync_state SET last_full_scan_at = :start - make_interval(secs => :age_s)"
+    " WHERE scope = ''"
+)
 # The reference portfolio's 3,000 notices a month: new notices are drawn apart from the
 # day's other changes, which follow the simulator's realistic mix without new notices.
 NEW_NOTICE: Mix = ((1, "ilmoitukset", "insert"),)
@@ -121,7 +135,10 @@ class _Run:
         self.sim = make_simulator(workload.seed, workload.scale, self.clock)
         self.transport = transport(self.sim)
         self.account, self.environ = account_for(
-            self.sim, profile.reconcile_period_days, profile.list_rescan_period_days
+            self.sim,
+            profile.reconcile_period_days,
+            profile.list_rescan_period_days,
+            profile.on_drift,
         )
         self.catalogue = load_catalogue()
         self.settings = load_sync_settings()
@@ -178,6 +195,19 @@ class _Run:
             1 for o in self.sim.items(ACCOUNT, "kohteet") if o["Metaname"] == "huoneisto"
         )
         self._sync("initial", ALL_RESOURCES, full=True)
+        day = 86_400
+        with self.engine.begin() as conn:
+            conn.execute(
+                SPREAD_OBJECT_SCANS,
+                {
+                    "start": MONTH_START,
+                    "period_s": max(1, self.profile.reconcile_period_days) * day,
+                },
+            )
+            conn.execute(
+                AGE_LIST_SCANS,
+                {"start": MONTH_START, "age_s": self.profile.list_rescan_period_days * day / 2},
+            )
         self.result.initial_load_calls = self.sim.counter.total(ACCOUNT)
         self.sim.counter.reset()
         self.phase_calls.clear()
@@ -288,9 +318,15 @@ class _Run:
             self.result.sync_failures.append(f"reconcile at {self.clock.now:%m-%d %H:%M}")
         spent = self.sim.counter.total(ACCOUNT) - before
         self.reconcile_log.append(
-            {"at": self.clock.now.isoformat(), "calls": spent, "drifted": report.drifted,
-             "deferred": report.deferred, "cost_centres": len(report.cost_centres)}
-        )  # fmt: skip
+            {
+                "at": self.clock.now.isoformat(),
+                "calls": spent,
+                "drifted": report.drifted,
+                "deferred": report.deferred,
+                "reread": report.rescanned,
+                "cost_centres": len(report.cost_centres),
+            }
+        )
         self.phase_calls["reconcile"] += spent
 
     def _sync(

@@ -68,12 +68,12 @@ def _decomposition(result: StrategyResult, naive: StrategyResult | None) -> str:
     per_change = result.calls_by_phase.get("webhooks", 0) / max(1, result.changes)
     runs = result.reconcile_runs[: result.days]  # the last one is the uncounted settle night
     drifted = sum(1 for r in runs if r.get("drifted"))
-    rescanned = sum(1 for r in runs if set(r.get("drifted", ())) - set(r.get("deferred", ())))
+    reread = sum(1 for r in runs if r.get("reread"))
     line = (
         f"- {result.profile}: webhook refreshes {webhooks:,}/month"
         f" ({per_change:.2f} calls per change, {result.webhook_batches} batches in"
         f" {result.days} d), reconciliation {reconcile:,}/month (a list drifted on"
-        f" {drifted} of {len(runs)} nights and was re-read in full on {rescanned})"
+        f" {drifted} of {len(runs)} nights; a list was re-read in full on {reread})"
     )
     if naive is not None:
         line += f"; a fifth of naive is {naive.calls_per_month / 5:,.0f}/month"

@@ -65,13 +65,13 @@ def make_simulator(seed: int, scale: int, clock: SimClock) -> Simulator:
 
 
 def account_for(
-    sim: Simulator, period_days: int = 0, list_rescan_days: int = 1
+    sim: Simulator, period_days: int = 0, list_rescan_days: int = 7, on_drift: str = "locate"
 ) -> tuple[AccountConfig, dict[str, str]]:
     """An AccountConfig for the simulator account and the environment holding its secrets.
 
     `period_days` (> 0) is the budget's `full_scan_period_days`: the reconciliation sweep
     re-scans every cost centre's objects within that many nights. `list_rescan_days` is
-    its `list_rescan_period_days`.
+    its `list_rescan_period_days`, `on_drift` its `on_drift`.
 
     The secrets only live in this in-memory mapping handed to `run_sync(environ=...)`.
     """
@@ -93,6 +93,7 @@ def account_for(
             "budget": {
                 "full_scan_period_days": max(1, period_days),
                 "list_rescan_period_days": list_rescan_days,
+                "on_drift": on_drift,
             },
         }
     )

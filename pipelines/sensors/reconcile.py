@@ -47,6 +47,7 @@ def reconcile(
         "calls": dg.MetadataValue.int(report.calls),
         "drifted": dg.MetadataValue.text(", ".join(report.drifted) or "none"),
         "drift_deferred": dg.MetadataValue.text(", ".join(report.deferred) or "none"),
+        "lists_reread": dg.MetadataValue.text(", ".join(report.rescanned) or "none"),
         "drift_located": dg.MetadataValue.json(
             {
                 resource: {

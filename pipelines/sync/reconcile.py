@@ -5,13 +5,14 @@ webhook at all (a deleted notice, a changed link), so a periodic sweep must find
 
 1. one `Limit=1` probe per account-wide list (cost centres, links, notices): the API's
    `Total` against the warehouse's active rows; a difference means rows were added or
-   deleted unseen, and that resource gets a full re-scan (which also finds deletions),
-   unless its last full scan is younger than the account's `list_rescan_period_days`:
-   then the drift is reported as deferred and waits for that (the frugal profile's way
-   of not paying a whole link list every night for a deleted link). A list the catalogue
-   marks `ordered_by_id` is first searched instead (`drift.locate_drift`: its end, then
-   a bisection for the deleted rows, a few calls); only when that cannot account for the
-   drift is it re-read in full;
+   deleted unseen. A list is re-read in full when its periodic read is due (its last
+   full read is older than the account's `list_rescan_period_days`, and it drifted or has
+   no change-since filter: the link list carries the parties, whose lost updates nothing
+   else would catch). Otherwise a drifted list is, by the account's `on_drift`: searched
+   ("locate": for a list the catalogue marks `ordered_by_id`, `drift.locate_drift` reads
+   its end and finds the deleted rows by bisection, a few calls; only what that cannot
+   account for is re-read in full), or left to its periodic read ("wait": reported as
+   deferred; the frugal profile's way of not paying a whole link list for a deleted link);
 2. the change-since incremental for resources whose list declares one and was not
    re-scanned (it catches updates, which do not move `Total`);
 3. objects (`kohteet`, no change-since filter): a budget-shaped share of the stalest cost
@@ -62,8 +63,9 @@ class ReconcileReport:
     Attributes:
         totals: per probed resource, (API Total, active warehouse rows).
         drifted: resources whose counts differed.
-        deferred: drifted resources not re-scanned tonight (their last full scan is
-            younger than `list_rescan_period_days`).
+        deferred: drifted resources left to their periodic full read (`on_drift: wait`).
+        rescanned: resources whose list was re-read in full (periodic read due, or drift
+            a search could not settle).
         located: drifted resources searched instead of re-read (`drift.locate_drift`),
             with what the search found; those not settled were re-read in full.
         incremental: resources synced with their change-since filter.
@@ -77,6 +79,7 @@ class ReconcileReport:
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)
     drifted: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
+    rescanned: list[str] = field(default_factory=list)
     located: dict[str, DriftLocation] = field(default_factory=dict)
     incremental: list[str] = field(default_factory=list)
     cost_centres: list[int] = field(default_factory=list)
@@ -133,16 +136,28 @@ def reconcile_account(
     # Nightly sweeps start at about the same time: half a day of slack keeps a 1-day
     # period from skipping every other night.
     fresh_after = clock - timedelta(days=account.budget.list_rescan_period_days, hours=-12)
-    report.deferred = _rescanned_recently(engine, account, report.drifted, fresh_after)
-    rescans = [r for r in report.drifted if r not in report.deferred]
-    for resource in [r for r in rescans if catalogue.resources[r].ordered_by_id]:
-        located = asyncio.run(
-            _locate(engine, account, catalogue, transport, environ, report, settings, resource)
-        )
-        report.located[resource] = located
-        report.calls += located.calls
-        if located.settled:
-            rescans.remove(resource)
+    recent = _rescanned_recently(engine, account, list(report.totals), fresh_after)
+    rescans: list[str] = []
+    for resource in report.totals:
+        routes = catalogue.resources[resource]
+        drifted = resource in report.drifted
+        if resource not in recent and (drifted or routes.change_since is None):
+            rescans.append(resource)  # its periodic full read is due
+        elif not drifted:
+            continue
+        elif account.budget.on_drift == "wait":
+            report.deferred.append(resource)
+        elif routes.ordered_by_id:
+            located = asyncio.run(
+                _locate(engine, account, catalogue, transport, environ, report, settings, resource)
+            )
+            report.located[resource] = located
+            report.calls += located.calls
+            if not located.settled:
+                rescans.append(resource)
+        else:
+            rescans.append(resource)
+    report.rescanned = rescans
     report.incremental = [
         r for r in PROBED if r not in rescans and catalogue.resources[r].change_since is not None
     ]
@@ -266,17 +281,17 @@ def _active_rows_with_scope(routes: ResourceRoutes) -> TextClause:
 
 def _rescanned_recently(
     engine: Engine, account: AccountConfig, resources: list[str], since: datetime
-) -> list[str]:
+) -> set[str]:
     """The resources whose account-wide list was last scanned in full after `since`."""
     if not resources:
-        return []
+        return set()
     with engine.connect() as conn:
         states = {r: state.scope_states(conn, account.name, r).get("") for r in resources}
-    return [
+    return {
         r
         for r, s in states.items()
         if s is not None and s.last_full_scan_at is not None and s.last_full_scan_at > since
-    ]
+    }
 
 
 def _stalest_cost_centres(

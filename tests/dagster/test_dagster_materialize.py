@@ -220,12 +220,12 @@ def test_failed_sync_is_a_dagster_failure_after_its_run_row(
     assert [(r.resource, r.status) for r in rows] == [("kustannuspaikat", "failed")]
 
 
-def test_reconcile_job_reports_drift_it_leaves_to_the_next_night(
+def test_reconcile_job_settles_a_deleted_link_and_reports_it(
     defs: dg.Definitions, resources, sim: Simulator, engine: Engine
 ) -> None:
-    """The sweep job right after a sync: a link deleted in Tampuuri (no webhook exists for
-    it) drifts the link list, which was read in full minutes ago, so the sweep defers it
-    (list_rescan_period_days) and says so in the run's metadata, with the calls it spent."""
+    """The sweep job after a sync: a link deleted in Tampuuri (no webhook exists for it)
+    drifts the link list; the sweep settles it the same night and its metadata says what
+    it found and spent."""
     account = ACCOUNTS[0]
     assert _run(defs, resources, account).success
     link = sim.items(account, "osapuoli_yhteydet")[0]["Id"]
@@ -238,15 +238,19 @@ def test_reconcile_job_reports_drift_it_leaves_to_the_next_night(
     assert result.success
     (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = {k: v.value for k, v in output.event_specific_data.metadata.items()}
-    assert metadata["drifted"] == metadata["drift_deferred"] == "osapuoli_yhteydet"
+    assert metadata["drifted"] == "osapuoli_yhteydet"
+    assert metadata["drift_deferred"] == "none"
+    # A one-page list: searching it would not be cheaper than reading it again.
+    located = metadata["drift_located"]["osapuoli_yhteydet"]
+    assert located["settled"] is False and "cheaper" in located["reason"]
     assert metadata["calls"] == result.output_for_node("reconcile")
     assert metadata["calls"] == _transactions(sim, account) - before
     with engine.connect() as conn:
-        active = conn.execute(
+        deleted = conn.execute(
             text(
-                "SELECT deleted_at IS NULL FROM tampuuri.osapuoli_yhteydet"
+                "SELECT deleted_at IS NOT NULL FROM tampuuri.osapuoli_yhteydet"
                 " WHERE account = :a AND id = :id"
             ),
             {"a": account, "id": link},
         ).scalar_one()
-    assert active
+    assert deleted

@@ -10,6 +10,7 @@ import math
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from pipelines.budget.shaping import nightly_share
@@ -71,7 +72,11 @@ def test_reconcile_after_a_lost_bundle_restores_parity_cheaply(engine):
     assert report.ok
     assert sorted(report.drifted) == ["ilmoitukset", "osapuoli_yhteydet"]
     assert report.deferred == []
-    assert report.incremental == ["kustannuspaikat"]
+    # Both drifts are explained by one read of each list's end (no deletions); the
+    # notices' change-since incremental then catches the updated notice.
+    assert sorted(report.located) == ["ilmoitukset", "osapuoli_yhteydet"]
+    assert all(found.settled and found.calls == 1 for found in report.located.values())
+    assert report.incremental == ["kustannuspaikat", "ilmoitukset"]
     # The coverage floor of the stalest cost centres, the stalest one among them.
     n_ccs = len(sim.items(ACCOUNT, "kustannuspaikat"))
     assert len(report.cost_centres) == nightly_share(n_ccs, 7) < n_ccs
@@ -82,11 +87,14 @@ def test_reconcile_after_a_lost_bundle_restores_parity_cheaply(engine):
 
 
 def test_a_drifted_list_waits_for_its_rescan_period(engine):
-    """With list_rescan_period_days = 30 a deleted link (no webhook) is not worth a whole
-    link list every night: the drift is reported as deferred until the period is up."""
+    """The frugal setting (on_drift "wait", list_rescan_period_days 30): a deleted link
+    (no webhook) is not worth searching every night: the drift is reported as deferred
+    until the link list's monthly full read."""
     world = make_world(engine, scale=2500)
     sim = world.sim
-    budget = world.account.budget.model_copy(update={"list_rescan_period_days": 30})
+    budget = world.account.budget.model_copy(
+        update={"list_rescan_period_days": 30, "on_drift": "wait"}
+    )
     account = world.account.model_copy(update={"budget": budget})
     link = sim.items(ACCOUNT, "osapuoli_yhteydet")[0]["Id"]
     sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "delete", id=link)
@@ -192,3 +200,35 @@ def test_a_search_is_chosen_only_when_it_beats_the_full_list():
     assert not worth_locating(10, 79)
     assert not worth_locating(1, 4)
     assert not worth_locating(0, 79)
+
+
+def test_a_lost_party_update_shows_at_the_link_lists_periodic_read(engine):
+    """Parties have no list of their own: they arrive nested in links, which have no
+    change-since filter. A party change whose webhook was lost moves no Total, so the
+    sweep re-reads the link list once per list_rescan_period_days (default 7) even
+    without drift."""
+    world = make_world(engine, scale=300)
+    sim = world.sim
+    party = sim.items(ACCOUNT, "osapuolet")[0]["Id"]
+    world.clock.now += timedelta(seconds=1)
+    sim.apply_change(ACCOUNT, "osapuolet", "update", id=party)  # its webhook is lost
+
+    def sweep(days: int):
+        sim.counter.reset()
+        report = reconcile_account(
+            world.engine,
+            world.account,
+            transport=world.transport,
+            environ=world.environ,
+            settings=FAST,
+            now=world.clock.now + timedelta(days=days),
+        )
+        assert report.ok and report.drifted == [] and report.calls == world.calls()
+        return report
+
+    assert all(rr.resource != "osapuolet" for r in sweep(3).reports for rr in r.resources)
+    with pytest.raises(AssertionError):  # the party is still stale
+        assert_parity(world.engine, sim, ACCOUNT)
+    week = sweep(8)
+    assert any(rr.resource == "osapuolet" for r in week.reports for rr in r.resources)
+    assert_parity(world.engine, sim, ACCOUNT)
