@@ -45,7 +45,8 @@ from pipelines.warehouse.tables import (
     Column,
     TableSpec,
     freshness_expressions,
-    typed_expression,
+    staged_converter,
+    staged_expression,
 )
 
 SQL_DIR = PROJECT_ROOT / "sql" / "loader"
@@ -124,14 +125,18 @@ def row_hash(payload: bytes) -> str:
     return hashlib.md5(payload, usedforsecurity=False).hexdigest()
 
 
-def _copy_line(item_id: int, payload: bytes) -> bytes:
-    """One staging row in COPY's text format: id, data, row_hash.
+def _copy_line(item_id: int, payload: bytes, typed: Sequence[str | None]) -> bytes:
+    """One staging row in COPY's text format: id, data, row_hash, the staged typed values.
 
     The canonical JSON holds no raw tab, newline or NUL (JSON escapes control characters),
     so the only byte COPY would misread is the backslash of JSON's own escapes: doubled.
+    Typed values are digits, signs, dates and times (`staged_value`): nothing to escape.
     """
     data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
-    return b"%d\t%b\t%b\n" % (item_id, data, row_hash(payload).encode())
+    line = b"%d\t%b\t%b" % (item_id, data, row_hash(payload).encode())
+    for value in typed:
+        line += b"\t\\N" if value is None else b"\t" + value.encode()
+    return line + b"\n"
 
 
 def _without_nul(value: Any) -> Any:
@@ -210,13 +215,25 @@ class ScopeLoad:
         raw = conn.connection.driver_connection
         assert raw is not None
         self._raw: Any = raw
-        # seq orders the stagings: the last staged copy of an id wins.
+        # seq orders the stagings: the last staged copy of an id wins. The typed values
+        # Python could convert for certain ride along (tables.staged_value).
+        staged = self.spec.staged_columns
         self._execute(
             sql.SQL(
                 "CREATE TEMP TABLE {} (seq bigint GENERATED ALWAYS AS IDENTITY,"
-                " id bigint NOT NULL, data jsonb NOT NULL, row_hash text NOT NULL)"
+                " id bigint NOT NULL, data jsonb NOT NULL, row_hash text NOT NULL{})"
                 " ON COMMIT DROP"
-            ).format(self._staging)
+            ).format(
+                self._staging,
+                sql.SQL("").join(
+                    sql.SQL(", {} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type))
+                    for c in staged
+                ),
+            )
+        )
+        self._copy_sql = sql.SQL("COPY {} (id, data, row_hash{}) FROM STDIN").format(
+            self._staging,
+            sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c.name)) for c in staged),
         )
 
     def encode(self, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
@@ -231,6 +248,7 @@ class ScopeLoad:
         """
         keys: set[str] = set()
         lines: list[bytes] = []
+        staged = [(c.field, staged_converter(c)) for c in self.spec.staged_columns]
         for position, item in enumerate(items):
             item_id = item.get("Id") if isinstance(item, Mapping) else None
             if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
@@ -246,7 +264,8 @@ class ScopeLoad:
                     f"encodable as JSON: {error}"
                 ) from None
             keys.update(item)
-            lines.append(_copy_line(item_id, payload))
+            typed = [convert(item.get(field)) for field, convert in staged]
+            lines.append(_copy_line(item_id, payload, typed))
         return EncodedPage(self.spec.name, b"".join(lines), len(lines), frozenset(keys))
 
     def stage(self, items: Sequence[Mapping[str, Any]] | EncodedPage) -> int:
@@ -262,11 +281,10 @@ class ScopeLoad:
         self._keys.update(page.keys)
         if not page.rows:
             return 0
-        copy_sql = sql.SQL("COPY {} (id, data, row_hash) FROM STDIN").format(self._staging)
         with self._raw.cursor() as cursor:
             if self._streaming is None:
                 self._streaming = self._start_streaming(cursor)
-            with cursor.copy(copy_sql) as copy:
+            with cursor.copy(self._copy_sql) as copy:
                 copy.write(page.lines)
             self._unwritten += page.rows
             if self._streaming and self._unwritten >= STREAM_ROWS:
@@ -306,7 +324,7 @@ class ScopeLoad:
             history=self._history,
             source=self._staging,
             columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
-            values=sql.SQL(", ").join(typed_expression(c) for c in columns),
+            values=sql.SQL(", ").join(staged_expression(c) for c in columns),
             assignments=_assignments(columns),
         )
         cursor.execute(statement, {"account": self.account, "run_id": self.run_id})
@@ -427,7 +445,7 @@ class ScopeLoad:
                 _template("upsert").format(
                     **names,
                     columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns),
-                    values=sql.SQL(", ").join(typed_expression(c) for c in spec.columns),
+                    values=sql.SQL(", ").join(staged_expression(c) for c in spec.columns),
                     assignments=_assignments(spec.columns),
                 ),
                 params,

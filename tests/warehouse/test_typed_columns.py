@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from pipelines.warehouse.tables import TABLES
+from pipelines.warehouse.tables import TABLES, staged_value, typed_expression
 
 COMMON = {
     "account", "id", "data", "row_hash", "first_seen_at", "synced_at", "changed_at",
@@ -188,3 +188,87 @@ def test_ilmoitukset_typed_values(load, fetch):
          Decimal("120.50"), 77, 1, datetime(2025, 4, 1, 5, 0, tzinfo=UTC),
          datetime(2025, 4, 2, 6, 30, 0, 500000, tzinfo=UTC)),
     ]  # fmt: skip
+
+
+# Shapes the loader converts in Python (tables.staged_value) and shapes it leaves to SQL.
+SHAPES = {
+    "ParentId": [
+        5,
+        -5,
+        0,
+        "42",
+        "007",
+        " 42 ",
+        "4 2",
+        10**18 - 1,
+        10**18,
+        -(10**17),
+        1.0,
+        True,
+        "1e3",
+        "٣",
+        None,
+        {"a": 1},
+    ],
+    "HuoneistotyyppiId": [3, 2147483647, 2147483648, -2147483648, -2147483649, "12", False],
+    "Huoneistoala": [54, "54,5", "54.50", "-3", " 60 ", "1,2,3", 54.5, "", "5,", 2**63 - 1, True],
+    "Muokattu": [
+        "2025-04-20T00:37:45.8617613+03:00",
+        "2025-04-20T00:37:45Z",
+        "2025-04-20T00:37:45+0300",
+        "2025-04-20T00:37:45.1-02:30",
+        "2025-01-15T12:00:00.1234567",
+        "2025-04-20",
+        "2025-04-20T24:00:00+03:00",
+        "2025-12-31T23:59:60+02:00",
+        "2025-04-20T00:37:45+15:00",
+        "2025-04-20 00:37:45+03:00",
+        "20250420T003745+03:00",
+        "eilen",
+        20250420,
+    ],
+}
+BOOLEANS = [True, False, "true", " TRUE ", "False", "kyllä", 1, 0, None]
+DATES = ["2020-02-01T00:00:00", "2020-02-01", "2020-02-01xyz", "2020-2-1",
+         "20200201", 20200201, None]  # fmt: skip
+
+
+def test_staged_typed_values_equal_the_sql_casts(load, engine):
+    """Typed values converted in Python equal what 0001's casts make of `data`, row by row."""
+    shapes = [(field, value) for field, values in SHAPES.items() for value in values]
+    items = [{"Id": i, field: value} for i, (field, value) in enumerate(shapes, start=1)]
+    links = [
+        {"Id": i + 1, "OsapuoliId": value, "KohdeId": str(value),
+         "Alkupvm": DATES[i % len(DATES)], "Loppupvm": DATES[-1 - i % len(DATES)]}
+        for i, value in enumerate(BOOLEANS + DATES)
+    ]  # fmt: skip
+    parties = [{"Id": i, "Turvakielto": b, "YritysId": b} for i, b in enumerate(BOOLEANS, 1)]
+    assert load("kohteet", items).inserted == len(items)
+    assert load("osapuoli_yhteydet", links).inserted == len(links)
+    assert load("osapuolet", parties).inserted == len(parties)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        for table in ("kohteet", "osapuoli_yhteydet", "osapuolet"):
+            columns = [c for c in TABLES[table].columns if c.cast != "text"]
+            stored = ", ".join(c.name for c in columns)
+            recast = ", ".join(typed_expression(c, "t").as_string(raw) for c in columns)
+            differing = conn.execute(
+                text(
+                    f"SELECT t.id FROM tampuuri.{table} t"
+                    f" WHERE ROW({stored}) IS DISTINCT FROM ROW({recast}) ORDER BY t.id"
+                )
+            ).all()
+            assert differing == [], table
+
+
+def test_only_common_shapes_are_converted_in_python():
+    kohteet = {c.field: c for c in TABLES["kohteet"].columns}
+    assert staged_value(kohteet["ParentId"], 5) == "5"
+    assert staged_value(kohteet["ParentId"], True) is None  # left to SQL
+    assert staged_value(kohteet["Huoneistoala"], "54,5") == "54.5"
+    assert staged_value(kohteet["Huoneistoala"], 54.5) is None
+    assert staged_value(kohteet["HuoneistotyyppiId"], 2147483648) is None
+    muokattu = kohteet["Muokattu"]
+    assert staged_value(muokattu, "2025-04-20T00:37:45.8617613+03:00") is not None
+    assert staged_value(muokattu, "2025-01-15T12:00:00.1234567") is None  # Helsinki: SQL
+    assert staged_value(muokattu, "2025-02-30T00:00:00+02:00") is None  # no such day
