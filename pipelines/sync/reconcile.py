@@ -28,6 +28,7 @@ import asyncio
 import math
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,7 @@ from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.report import SyncReport
 from pipelines.sync.targeted_load import load_rows
 from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes, load_catalogue
+from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.paging import probe_total
 from pipelines.warehouse import state
 from pipelines.warehouse.tables import TABLES
@@ -117,19 +119,22 @@ def reconcile_account(
         run_id: recorded on call records, runs and history.
         now: the clock (stalest-first choice, list re-scan periods).
     """
-    catalogue = catalogue or load_catalogue()
-    settings = settings or load_sync_settings()
-    report = ReconcileReport(
-        account=account.name, run_id=run_id or f"reconcile-{uuid.uuid4().hex[:12]}"
+    sweep = _Sweep(
+        engine=engine,
+        account=account,
+        catalogue=catalogue or load_catalogue(),
+        settings=settings or load_sync_settings(),
+        transport=transport,
+        environ=environ,
+        report=ReconcileReport(
+            account=account.name, run_id=run_id or f"reconcile-{uuid.uuid4().hex[:12]}"
+        ),
     )
-    if account.scope:
-        # The API's Total counts the whole account; a scoped warehouse holds a part of it,
-        # so probes cannot detect drift: rely on change-since and the object share.
-        report.totals = {}
-    else:
-        report.totals = asyncio.run(
-            _probe(engine, account, catalogue, transport, environ, report, settings)
-        )
+    report = sweep.report
+    if not account.scope:
+        # A scoped warehouse holds a part of what the API's Totals count: probes cannot
+        # detect its drift; change-since and the object share keep it fresh.
+        report.totals = asyncio.run(sweep.probe())
     report.calls = len(report.totals)
     report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
     clock = now or datetime.now(UTC)
@@ -137,136 +142,123 @@ def reconcile_account(
     # period from skipping every other night.
     fresh_after = clock - timedelta(days=account.budget.list_rescan_period_days, hours=-12)
     recent = _rescanned_recently(engine, account, list(report.totals), fresh_after)
-    rescans: list[str] = []
     for resource in report.totals:
-        routes = catalogue.resources[resource]
+        routes = sweep.catalogue.resources[resource]
         drifted = resource in report.drifted
         if resource not in recent and (drifted or routes.change_since is None):
-            rescans.append(resource)  # its periodic full read is due
+            report.rescanned.append(resource)  # its periodic full read is due
         elif not drifted:
             continue
         elif account.budget.on_drift == "wait":
             report.deferred.append(resource)
         elif routes.ordered_by_id:
-            located = asyncio.run(
-                _locate(engine, account, catalogue, transport, environ, report, settings, resource)
-            )
-            report.located[resource] = located
+            located = report.located[resource] = asyncio.run(sweep.locate(resource))
             report.calls += located.calls
             if not located.settled:
-                rescans.append(resource)
+                report.rescanned.append(resource)
         else:
-            rescans.append(resource)
-    report.rescanned = rescans
+            report.rescanned.append(resource)
     report.incremental = [
-        r for r in PROBED if r not in rescans and catalogue.resources[r].change_since is not None
+        r
+        for r in PROBED
+        if r not in report.rescanned and sweep.catalogue.resources[r].change_since is not None
     ]
-
-    def sync(
-        resources: tuple[str, ...], full: bool, cost_centres: tuple[int, ...] | None = None
-    ) -> None:
-        request = SyncRequest(
-            account,
-            resources,
-            full=full,
-            trigger=TRIGGER,
-            run_id=report.run_id,
-            priority="reconcile",
-            cost_centres=cost_centres,
-        )
-        result = run_sync(
-            engine,
-            request,
-            catalogue=catalogue,
-            settings=settings,
-            transport=transport,
-            environ=environ,
-        )
-        report.reports.append(result)
-        report.calls += result.calls
-
-    if rescans:
-        sync(tuple(PROBED[r] for r in rescans), True)
+    if report.rescanned:
+        sweep.sync(tuple(PROBED[r] for r in report.rescanned), full=True)
     if report.incremental:
-        sync(tuple(PROBED[r] for r in report.incremental), False)
+        sweep.sync(tuple(PROBED[r] for r in report.incremental), full=False)
     report.cost_centres = _stalest_cost_centres(
         engine, account, allowance=allowance or 0, now=clock
     )
     if report.cost_centres:
-        sync(("kohteet",), True, tuple(report.cost_centres))
+        sweep.sync(("kohteet",), full=True, cost_centres=tuple(report.cost_centres))
     return report
 
 
-async def _probe(
-    engine: Engine,
-    account: AccountConfig,
-    catalogue: Catalogue,
-    transport: httpx.AsyncBaseTransport | None,
-    environ: Mapping[str, str] | None,
-    report: ReconcileReport,
-    settings: SyncSettings,
-) -> dict[str, tuple[int, int]]:
-    totals: dict[str, tuple[int, int]] = {}
-    async with api_session(
-        engine,
-        account,
-        settings=settings,
-        trigger=TRIGGER,
-        run_id=report.run_id,
-        transport=transport,
-        environ=environ,
-    ) as client:
-        for resource in PROBED:
-            route = catalogue.resources[resource].list
-            if route is None:
-                continue
-            api = await probe_total(client, route)
-            with engine.connect() as conn:
-                ours = conn.execute(ACTIVE_ROWS[resource], {"a": account.name}).scalar_one()
-            totals[resource] = (api, int(ours))
-    return totals
+@dataclass
+class _Sweep:
+    """One account's sweep: what its probes, searches and syncs share."""
 
+    engine: Engine
+    account: AccountConfig
+    catalogue: Catalogue
+    settings: SyncSettings
+    transport: httpx.AsyncBaseTransport | None
+    environ: Mapping[str, str] | None
+    report: ReconcileReport
 
-async def _locate(
-    engine: Engine,
-    account: AccountConfig,
-    catalogue: Catalogue,
-    transport: httpx.AsyncBaseTransport | None,
-    environ: Mapping[str, str] | None,
-    report: ReconcileReport,
-    settings: SyncSettings,
-    resource: str,
-) -> DriftLocation:
-    """Search a drifted ordered list for its new and deleted rows, and write what it found."""
-    routes = catalogue.resources[resource]
-    with engine.connect() as conn:
-        rows = conn.execute(_active_rows_with_scope(routes), {"a": account.name}).all()
-    known = [row_id for row_id, _ in rows]
-    scope_values = {row_id: value for row_id, value in rows}
-    async with api_session(
-        engine,
-        account,
-        settings=settings,
-        trigger=TRIGGER,
-        run_id=report.run_id,
-        transport=transport,
-        environ=environ,
-    ) as client:
-        located = await locate_drift(
-            client, routes, known, scope_values, page_size=catalogue.max_page_size
+    def session(self) -> AbstractAsyncContextManager[TampuuriClient]:
+        return api_session(
+            self.engine,
+            self.account,
+            settings=self.settings,
+            trigger=TRIGGER,
+            run_id=self.report.run_id,
+            transport=self.transport,
+            environ=self.environ,
         )
-    if located.settled:
-        with engine.begin() as conn:
-            load_rows(
-                conn,
-                routes,
-                account=account.name,
-                run_id=report.run_id,
-                items=[*located.new_items, *located.alive],
-                deleted_ids=located.deleted,
-                suspect_ids=located.suspect,
+
+    async def probe(self) -> dict[str, tuple[int, int]]:
+        """Per account-wide list: (the API's Total from a Limit=1 call, active rows)."""
+        totals: dict[str, tuple[int, int]] = {}
+        async with self.session() as client:
+            for resource in PROBED:
+                route = self.catalogue.resources[resource].list
+                if route is None:
+                    continue
+                api = await probe_total(client, route)
+                with self.engine.connect() as conn:
+                    ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name})
+                    totals[resource] = (api, int(ours.scalar_one()))
+        return totals
+
+    async def locate(self, resource: str) -> DriftLocation:
+        """Search a drifted ordered list for its new and deleted rows; write what it found."""
+        routes = self.catalogue.resources[resource]
+        with self.engine.connect() as conn:
+            rows = conn.execute(_active_rows_with_scope(routes), {"a": self.account.name}).all()
+        known = [row_id for row_id, _ in rows]
+        scope_values = {row_id: value for row_id, value in rows}
+        async with self.session() as client:
+            located = await locate_drift(
+                client, routes, known, scope_values, page_size=self.catalogue.max_page_size
             )
-    return located
+        if located.settled:
+            with self.engine.begin() as conn:
+                load_rows(
+                    conn,
+                    routes,
+                    account=self.account.name,
+                    run_id=self.report.run_id,
+                    items=[*located.new_items, *located.alive],
+                    deleted_ids=located.deleted,
+                    suspect_ids=located.suspect,
+                )
+        return located
+
+    def sync(
+        self, resources: tuple[str, ...], *, full: bool, cost_centres: tuple[int, ...] | None = None
+    ) -> None:
+        """A re-scan through `run_sync` (its own admission by the budget guard)."""
+        request = SyncRequest(
+            self.account,
+            resources,
+            full=full,
+            trigger=TRIGGER,
+            run_id=self.report.run_id,
+            priority="reconcile",
+            cost_centres=cost_centres,
+        )
+        result = run_sync(
+            self.engine,
+            request,
+            catalogue=self.catalogue,
+            settings=self.settings,
+            transport=self.transport,
+            environ=self.environ,
+        )
+        self.report.reports.append(result)
+        self.report.calls += result.calls
 
 
 def _active_rows_with_scope(routes: ResourceRoutes) -> TextClause:

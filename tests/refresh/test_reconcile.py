@@ -22,6 +22,19 @@ from tests.sync.helpers import assert_parity, minimum_full_sync_calls
 from .conftest import ACCOUNT, FAST, make_world
 
 
+def _sweep(world, days: float, **kwargs):
+    """The sweep `days` after the world's clock, on the world's simulator."""
+    return reconcile_account(
+        world.engine,
+        kwargs.pop("account", world.account),
+        transport=world.transport,
+        environ=world.environ,
+        settings=FAST,
+        now=world.clock.now + timedelta(days=days),
+        **kwargs,
+    )
+
+
 class DownTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("receiver down", request=request)
@@ -61,14 +74,7 @@ def test_reconcile_after_a_lost_bundle_restores_parity_cheaply(engine):
     assert world.scalar("SELECT count(*) FROM ops.webhook_inbox") == 0
 
     sim.counter.reset()
-    report = reconcile_account(
-        world.engine,
-        world.account,
-        transport=world.transport,
-        environ=world.environ,
-        settings=FAST,
-        now=world.clock.now + timedelta(days=1),  # the next night's sweep
-    )
+    report = _sweep(world, 1)  # the next night's sweep
     assert report.ok
     assert sorted(report.drifted) == ["ilmoitukset", "osapuoli_yhteydet"]
     assert report.deferred == []
@@ -102,14 +108,7 @@ def test_a_drifted_list_waits_for_its_rescan_period(engine):
 
     def sweep(days: int):
         sim.counter.reset()
-        report = reconcile_account(
-            world.engine,
-            account,
-            transport=world.transport,
-            environ=world.environ,
-            settings=FAST,
-            now=world.clock.now + timedelta(days=days),
-        )
+        report = _sweep(world, days, account=account)
         assert report.ok
         return report
 
@@ -147,15 +146,7 @@ def test_deleted_links_are_found_by_bisection_not_a_full_rescan(engine):
     # A new link whose webhook was lost: the read of the list's end brings it.
     sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "insert", fields={})
     sim.counter.reset()
-    report = reconcile_account(
-        world.engine,
-        world.account,
-        catalogue=_small_pages(),
-        transport=world.transport,
-        environ=world.environ,
-        settings=FAST,
-        now=world.clock.now + timedelta(days=1),
-    )
+    report = _sweep(world, 1, catalogue=_small_pages())
     assert report.ok
     located = report.located["osapuoli_yhteydet"]
     assert located.settled and sorted(located.deleted) == sorted(gone)
@@ -175,15 +166,7 @@ def test_drift_the_search_cannot_explain_falls_back_to_a_full_rescan(engine):
     for link in links[10:40]:  # too many deletions for a search to pay off
         sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "delete", id=link["Id"])
     sim.counter.reset()
-    report = reconcile_account(
-        world.engine,
-        world.account,
-        catalogue=_small_pages(),
-        transport=world.transport,
-        environ=world.environ,
-        settings=FAST,
-        now=world.clock.now + timedelta(days=1),
-    )
+    report = _sweep(world, 1, catalogue=_small_pages())
     assert report.ok
     located = report.located["osapuoli_yhteydet"]
     # The end read starts too late (30 deletions > its margin of 24 rows): given up
@@ -215,14 +198,7 @@ def test_a_lost_party_update_shows_at_the_link_lists_periodic_read(engine):
 
     def sweep(days: int):
         sim.counter.reset()
-        report = reconcile_account(
-            world.engine,
-            world.account,
-            transport=world.transport,
-            environ=world.environ,
-            settings=FAST,
-            now=world.clock.now + timedelta(days=days),
-        )
+        report = _sweep(world, days)
         assert report.ok and report.drifted == [] and report.calls == world.calls()
         return report
 
