@@ -130,15 +130,16 @@ async def run_scope_batch(
                 concurrency=page_concurrency,
                 max_passes=max_passes,
             )
+            stager = _Stager(loads, staging)
             try:
-                async for page in paged.pages():
-                    items = [i for i in page.items if scan.keep is None or scan.keep(i)]
-                    result.newest = _newest(items, scan.changed_field, result.newest)
-                    # Encoded here, while the connection may still be busy with the last page.
-                    encoded = _encode(loads, scan, items)
-                    async with staging:
-                        await asyncio.to_thread(_stage, loads, encoded)
-                    on_page(len(page.items))
+                try:
+                    async for page in paged.pages():
+                        items = [i for i in page.items if scan.keep is None or scan.keep(i)]
+                        result.newest = _newest(items, scan.changed_field, result.newest)
+                        await stager.stage(_encode(loads, scan, items))
+                        on_page(len(page.items))
+                finally:
+                    await stager.drain()
             except TampuuriForbidden:
                 if not tolerate_scope_errors:
                     raise
@@ -288,6 +289,32 @@ def _finds_deletions(scan: ScopeScan, table: str) -> bool:
     if table == scan.resource:
         return True
     return any(n.table == table and n.find_deletions for n in scan.nested)
+
+
+class _Stager:
+    """Stages one scan's pages in order, each while the scan fetches and encodes the next.
+
+    At most one page is in flight: `stage` first waits for the previous one. `drain` waits
+    for the last (and raises its error, if any).
+    """
+
+    def __init__(self, loads: Mapping[str, ScopeLoad], connection: asyncio.Lock) -> None:
+        self._loads = loads
+        self._connection = connection  # one connection: one page at a time over all scans
+        self._pending: asyncio.Task[None] | None = None
+
+    async def stage(self, pages: Sequence[EncodedPage]) -> None:
+        await self.drain()
+        self._pending = asyncio.create_task(self._stage(pages))
+
+    async def drain(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def _stage(self, pages: Sequence[EncodedPage]) -> None:
+        async with self._connection:
+            await asyncio.to_thread(_stage, self._loads, pages)
 
 
 def _encode(

@@ -294,7 +294,7 @@ class ScopeLoad:
     def _write_streamed(self, cursor: Any) -> None:
         """Write what staging holds (the pages since the last write), then empty it."""
         if self._unwritten:
-            self._streamed += self._insert_new(cursor)
+            self._streamed += self._insert_new(cursor, repeats=self._any_stored(cursor))
             cursor.execute(sql.SQL("TRUNCATE {}").format(self._staging))
             self._unwritten = 0
 
@@ -316,16 +316,27 @@ class ScopeLoad:
         cursor.execute(statement.format(self._table), params)
         return bool(cursor.fetchone()[0])
 
-    def _insert_new(self, cursor: Any) -> int:
-        """Write every staged row as new (insert_new.sql); returns how many were inserted."""
+    def _insert_new(self, cursor: Any, *, repeats: bool) -> int:
+        """Write every staged row as new (insert_new.sql); returns how many were inserted.
+
+        Args:
+            repeats: some staged ids are stored, by this streaming load itself: overwrite
+                them (ON CONFLICT) instead of inserting; else plain inserts.
+        """
         columns = self.spec.columns
+        row_conflict: sql.Composable = sql.SQL("")
+        version_conflict: sql.Composable = sql.SQL("")
+        if repeats:
+            row_conflict = _template("overwrite_row").format(assignments=_assignments(columns))
+            version_conflict = _template("overwrite_version")
         statement = _template("insert_new").format(
             table=self._table,
             history=self._history,
             source=self._staging,
             columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
             values=sql.SQL(", ").join(staged_expression(c) for c in columns),
-            assignments=_assignments(columns),
+            row_conflict=row_conflict,
+            version_conflict=version_conflict,
         )
         cursor.execute(statement, {"account": self.account, "run_id": self.run_id})
         return int(cursor.fetchone()[0])
@@ -388,7 +399,7 @@ class ScopeLoad:
             elif self._any_stored(cursor):
                 counts = self._plan_and_write(cursor)
             else:  # nothing staged is stored yet: all inserts, no plan needed
-                counts = LoadCounts(inserted=self._insert_new(cursor))
+                counts = LoadCounts(inserted=self._insert_new(cursor, repeats=False))
             deleted = self._soft_delete(cursor, sorted(set(deleted_ids)))
             self._mark_suspects(cursor, sorted(set(suspect_ids)))
         return replace(counts, deleted=deleted)
