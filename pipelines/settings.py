@@ -106,10 +106,10 @@ class BudgetSettings(_Strict):
     # Full re-scans of fan-out scopes are spread so that every scope is re-scanned within
     # this many days.
     full_scan_period_days: int = Field(default=7, ge=1)
-    # The reconciliation sweep re-reads an account-wide list in full once per this many
-    # days when the list has no change-since filter (links, which carry the parties: a
-    # party change whose webhook was lost shows by then), or when its Total drifted and
-    # the drift could not be settled sooner.
+    # The reconciliation sweep re-reads an account-wide list without a change-since
+    # filter in full once per this many days (links, which carry the parties: a party
+    # change whose webhook was lost shows by then); with on_drift "wait", a drifted list
+    # waits for this read.
     list_rescan_period_days: int = Field(default=7, ge=1)
     # What the sweep does the night a list's Total drifts (rows deleted without a webhook,
     # such as links): "locate" searches an ordered list for the deleted rows (a few calls)

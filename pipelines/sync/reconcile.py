@@ -5,17 +5,19 @@ webhook at all (a deleted notice, a changed link), so a periodic sweep must find
 
 1. one `Limit=1` probe per account-wide list (cost centres, links, notices): the API's
    `Total` against the warehouse's active rows; a difference means rows were added or
-   deleted unseen. A list is re-read in full when its periodic read is due (its last
-   full read is older than the account's `list_rescan_period_days`, and it drifted or has
-   no change-since filter: the link list carries the parties, whose lost updates nothing
-   else would catch). Otherwise a drifted list is, by the account's `on_drift`: searched
-   ("locate": for a list the catalogue marks `ordered_by_id`, `drift.locate_drift` reads
-   its end and finds the deleted rows by bisection, a few calls; only what that cannot
-   account for is re-read in full), or left to its periodic read ("wait": reported as
-   deferred; the frugal profile's way of not paying a whole link list for a deleted link);
-2. the change-since incremental for resources whose list declares one and was not
-   re-scanned (it catches updates, which do not move `Total`);
-3. objects (`kohteet`, no change-since filter): a budget-shaped share of the stalest cost
+   deleted unseen;
+2. the change-since incremental of the lists that declare one: it catches updates (which
+   do not move `Total`) and rows added whose webhook was lost, so what drift remains
+   after it is deletions. A list without a change-since filter is re-read in full once
+   its periodic read is due (its last full read is older than the account's
+   `list_rescan_period_days`): the link list carries the parties, whose lost updates
+   nothing else would catch;
+3. a list still drifted is, by the account's `on_drift`: searched ("locate": for a list
+   the catalogue marks `ordered_by_id`, `drift.locate_drift` reads its end and finds the
+   deleted rows by bisection, a few calls; only what that cannot account for is re-read
+   in full), or left to its periodic full read ("wait": reported as deferred until then;
+   the frugal profile's way of not paying a whole link list for a deleted link);
+4. objects (`kohteet`, no change-since filter): a budget-shaped share of the stalest cost
    centres (`budget.shaping.choose_scopes`, by `ops.sync_state.last_full_scan_at`).
 
 Re-scans go through `run_sync` (same loader, history, deletion confirmation, ledger) with
@@ -142,31 +144,35 @@ def reconcile_account(
     # period from skipping every other night.
     fresh_after = clock - timedelta(days=account.budget.list_rescan_period_days, hours=-12)
     recent = _rescanned_recently(engine, account, list(report.totals), fresh_after)
-    for resource in report.totals:
-        routes = sweep.catalogue.resources[resource]
-        drifted = resource in report.drifted
-        if resource not in recent and (drifted or routes.change_since is None):
-            report.rescanned.append(resource)  # its periodic full read is due
-        elif not drifted:
+    report.rescanned = [
+        r  # lists without change-since: their periodic full read is due
+        for r in report.totals
+        if r not in recent and sweep.catalogue.resources[r].change_since is None
+    ]
+    report.incremental = [
+        r
+        for r in PROBED
+        if r not in report.rescanned and sweep.catalogue.resources[r].change_since is not None
+    ]
+    if report.incremental:
+        # First: they catch updates, and rows added whose webhook was lost (which also
+        # move Total), so what drift remains after them is deletions.
+        sweep.sync(tuple(PROBED[r] for r in report.incremental), full=False)
+    for resource in [r for r in report.drifted if r not in report.rescanned]:
+        if resource in report.incremental and not sweep.still_drifted(resource):
             continue
-        elif account.budget.on_drift == "wait":
-            report.deferred.append(resource)
-        elif routes.ordered_by_id:
+        if account.budget.on_drift == "wait":
+            # Left to the list's periodic full read, done tonight if it is due.
+            (report.deferred if resource in recent else report.rescanned).append(resource)
+        elif sweep.catalogue.resources[resource].ordered_by_id:
             located = report.located[resource] = asyncio.run(sweep.locate(resource))
             report.calls += located.calls
             if not located.settled:
                 report.rescanned.append(resource)
         else:
             report.rescanned.append(resource)
-    report.incremental = [
-        r
-        for r in PROBED
-        if r not in report.rescanned and sweep.catalogue.resources[r].change_since is not None
-    ]
     if report.rescanned:
         sweep.sync(tuple(PROBED[r] for r in report.rescanned), full=True)
-    if report.incremental:
-        sweep.sync(tuple(PROBED[r] for r in report.incremental), full=False)
     report.cost_centres = _stalest_cost_centres(
         engine, account, allowance=allowance or 0, now=clock
     )
@@ -211,6 +217,12 @@ class _Sweep:
                     ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name})
                     totals[resource] = (api, int(ours.scalar_one()))
         return totals
+
+    def still_drifted(self, resource: str) -> bool:
+        """Whether the probe's Total still differs from the active rows (after a sync)."""
+        with self.engine.connect() as conn:
+            ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name}).scalar_one()
+        return int(ours) != self.report.totals[resource][0]
 
     async def locate(self, resource: str) -> DriftLocation:
         """Search a drifted ordered list for its new and deleted rows; write what it found."""
