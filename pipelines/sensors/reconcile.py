@@ -14,7 +14,7 @@ from pipelines.assets.partitions import AccountPartitions, per_account_requests
 from pipelines.assets.settings import DagsterSettings
 from pipelines.assets.tampuuri import ACCOUNT_TAG, TRIGGER_TAG
 from pipelines.resources import TampuuriResource, WarehouseResource
-from pipelines.sync.reconcile import reconcile_account
+from pipelines.sync.reconcile import PROBED, ReconcileReport, reconcile_account
 
 RECONCILE_JOB = "reconcile_sweep"
 RECONCILE_SCHEDULE = "reconcile_sweep_schedule"
@@ -66,6 +66,7 @@ def reconcile(
             {k: list(v) for k, v in report.totals.items()}
         ),
     }
+    _log_materializations(context, report)
     if not report.ok:
         errors = [r.error for s in report.reports for r in s.resources if r.error]
         deferred = [s.deferred_reason for s in report.reports if s.deferred_reason]
@@ -75,6 +76,42 @@ def reconcile(
             metadata=metadata,
         )
     return dg.Output(report.calls, metadata=metadata)
+
+
+def _log_materializations(context: dg.OpExecutionContext, report: ReconcileReport) -> None:
+    """Record what the sweep wrote as materialisations of the account's asset partitions:
+    an account kept fresh by webhooks and the sweep has no nightly asset run, and the
+    asset view should still show when its tables last changed."""
+    for sync in report.reports:
+        for resource in sync.resources:
+            if resource.ok:
+                context.log_event(
+                    dg.AssetMaterialization(
+                        asset_key=resource.resource,
+                        partition=report.account,
+                        description=f"reconciliation sweep ({resource.mode})",
+                        metadata={
+                            "inserted": resource.counts.inserted,
+                            "updated": resource.counts.updated,
+                            "deleted": resource.counts.deleted,
+                            "calls": resource.calls,
+                        },
+                    )
+                )
+    for listed, found in report.located.items():
+        if found.settled and (found.new_items or found.deleted):
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key=PROBED[listed],
+                    partition=report.account,
+                    description="reconciliation sweep (drift located)",
+                    metadata={
+                        "inserted": len(found.new_items),
+                        "deleted": len(found.deleted),
+                        "calls": found.calls,
+                    },
+                )
+            )
 
 
 @dg.job(name=RECONCILE_JOB, tags={TRIGGER_TAG: "reconcile"})

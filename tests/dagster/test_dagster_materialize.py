@@ -245,6 +245,12 @@ def test_reconcile_job_settles_a_deleted_link_and_reports_it(
     assert located["settled"] is False and "cheaper" in located["reason"]
     assert metadata["calls"] == result.output_for_node("reconcile")
     assert metadata["calls"] == _transactions(sim, account) - before
+    # What the sweep wrote shows on the account's asset partitions.
+    materialized = {
+        (m.asset_key.to_user_string(), m.partition, m.metadata["deleted"].value)
+        for m in result.asset_materializations_for_node("reconcile")
+    }
+    assert ("osapuolet", account, 1) in materialized
     with engine.connect() as conn:
         deleted = conn.execute(
             text(
