@@ -47,6 +47,7 @@ def reconcile(
         "calls": dg.MetadataValue.int(report.calls),
         "drifted": dg.MetadataValue.text(", ".join(report.drifted) or "none"),
         "drift_deferred": dg.MetadataValue.text(", ".join(report.deferred) or "none"),
+        "budget_guard": dg.MetadataValue.text("; ".join(report.guard_notes) or "none"),
         "lists_reread": dg.MetadataValue.text(", ".join(report.rescanned) or "none"),
         "drift_located": dg.MetadataValue.json(
             {
@@ -69,7 +70,8 @@ def reconcile(
     _log_materializations(context, report)
     if not report.ok:
         errors = [r.error for s in report.reports for r in s.resources if r.error]
-        deferred = [s.deferred_reason for s in report.reports if s.deferred_reason]
+        deferred = [report.deferred_reason] if report.deferred_reason else []
+        deferred += [s.deferred_reason for s in report.reports if s.deferred_reason]
         raise dg.Failure(
             description=f"{account.name}: reconciliation incomplete: "
             + "; ".join([*deferred, *errors])[:2000],

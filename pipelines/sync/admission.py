@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from pipelines.budget.guard import Priority, decide, used_calls
+from pipelines.budget.model import ResourcePlan, ScopePlan, SyncPlan
 from pipelines.budget.packages import BillingCycle, Package, load_packages, package_for
 from pipelines.budget.plan import plan_sync
 from pipelines.settings import AccountConfig
@@ -85,6 +86,42 @@ def admit(
         chosen.expected_calls,
         decision.allowed_calls,
     )
+
+
+def admit_calls(
+    engine: Engine,
+    account: AccountConfig,
+    calls: int,
+    *,
+    priority: Priority,
+    label: str,
+    now: datetime,
+) -> str | None:
+    """Whether `calls` more calls under `priority` fit the cycle; the guard's reason if not.
+
+    For work that is not a planned sync (a webhook batch, the sweep's probes and drift
+    searches): `calls` is its estimate, `label` names it in the reason.
+    """
+    scope = ScopePlan(scope="", calls=calls, total=None, basis="unknown")
+    plan = SyncPlan(
+        account=account.name,
+        full=False,
+        resources=(ResourcePlan(label, calls, (scope,), "unknown", mode="incremental"),),
+    )
+    cycle = BillingCycle.for_account(account, now)
+    with engine.connect() as conn:
+        used = used_calls(conn, account, cycle)
+    decision = decide(
+        plan,
+        priority=priority,
+        used_calls=used,
+        package=package_for(account, load_packages()),
+        account_budget=account.budget,
+        now=now,
+        cycle=cycle,
+        daily_incremental=0,
+    )
+    return decision.reason if decision.action == "defer" else None
 
 
 def record_package(conn: Connection, account: str, package: Package) -> None:

@@ -39,6 +39,7 @@ from sqlalchemy import Engine, TextClause, text
 
 from pipelines.budget.shaping import choose_scopes
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
+from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
 from pipelines.sync.drift import DriftLocation, locate_drift
 from pipelines.sync.engine import SyncRequest, run_sync
@@ -70,6 +71,10 @@ class ReconcileReport:
         deferred: drifted resources left to their periodic full read (`on_drift: wait`).
         rescanned: resources whose list was re-read in full (periodic read due, or drift
             a search could not settle).
+        deferred_reason: the budget guard's reason when the whole sweep was deferred
+            before its first call.
+        guard_notes: the guard's reasons for searches it deferred (the resources are in
+            `deferred`); re-scans carry theirs in their own reports.
         located: drifted resources searched instead of re-read (`drift.locate_drift`),
             with what the search found; those not settled were re-read in full.
         incremental: resources synced with their change-since filter.
@@ -84,6 +89,8 @@ class ReconcileReport:
     drifted: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
     rescanned: list[str] = field(default_factory=list)
+    deferred_reason: str | None = None
+    guard_notes: list[str] = field(default_factory=list)
     located: dict[str, DriftLocation] = field(default_factory=dict)
     incremental: list[str] = field(default_factory=list)
     cost_centres: list[int] = field(default_factory=list)
@@ -92,7 +99,7 @@ class ReconcileReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.reports)
+        return self.deferred_reason is None and all(r.ok for r in self.reports)
 
 
 def reconcile_account(
@@ -133,13 +140,16 @@ def reconcile_account(
         ),
     )
     report = sweep.report
+    clock = now or datetime.now(UTC)
     if not account.scope:
         # A scoped warehouse holds a part of what the API's Totals count: probes cannot
         # detect its drift; change-since and the object share keep it fresh.
+        report.deferred_reason = sweep.admit(len(PROBED), "reconcile_probes", clock)
+        if report.deferred_reason:
+            return report
         report.totals = asyncio.run(sweep.probe())
     report.calls = len(report.totals)
     report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
-    clock = now or datetime.now(UTC)
     # Nightly sweeps start at about the same time: half a day of slack keeps a 1-day
     # period from skipping every other night.
     fresh_after = clock - timedelta(days=account.budget.list_rescan_period_days, hours=-12)
@@ -165,6 +175,14 @@ def reconcile_account(
             # Left to the list's periodic full read, done tonight if it is due.
             (report.deferred if resource in recent else report.rescanned).append(resource)
         elif sweep.catalogue.resources[resource].ordered_by_id:
+            # A search is only made when it costs less than reading the list: fits or not
+            # by the list's pages.
+            pages = max(1, -(-report.totals[resource][1] // sweep.catalogue.max_page_size))
+            refusal = sweep.admit(pages, f"reconcile_search_{resource}", clock)
+            if refusal:
+                report.deferred.append(resource)
+                report.guard_notes.append(refusal)
+                continue
             located = report.located[resource] = asyncio.run(sweep.locate(resource))
             report.calls += located.calls
             if not located.settled:
@@ -217,6 +235,12 @@ class _Sweep:
                     ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name})
                     totals[resource] = (api, int(ours.scalar_one()))
         return totals
+
+    def admit(self, calls: int, label: str, now: datetime) -> str | None:
+        """The budget guard's reason when `calls` (priority reconcile) do not fit."""
+        return admit_calls(
+            self.engine, self.account, calls, priority="reconcile", label=label, now=now
+        )
 
     def still_drifted(self, resource: str) -> bool:
         """Whether the probe's Total still differs from the active rows (after a sync)."""

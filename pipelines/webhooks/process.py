@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy import Engine, text
 
 from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
+from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
 from pipelines.warehouse import state
@@ -280,33 +281,8 @@ def budget_hook(
     engine: Engine, account: AccountConfig, catalogue: Catalogue, calls: int, now: datetime
 ) -> str | None:
     """Ask the budget guard (priority "webhook") whether `calls` fit; the reason if not."""
-    from pipelines.budget.guard import decide, used_calls
-    from pipelines.budget.model import ResourcePlan, ScopePlan, SyncPlan
-    from pipelines.budget.packages import BillingCycle, load_packages, package_for
-
     del catalogue  # the estimate is already made from it
-    scope = ScopePlan(scope="", calls=calls, total=None, basis="unknown")
-    plan = SyncPlan(
-        account=account.name,
-        full=False,
-        resources=(
-            ResourcePlan("webhook_refresh", calls, (scope,), "unknown", mode="incremental"),
-        ),
-    )
-    cycle = BillingCycle.for_account(account, now)
-    with engine.connect() as conn:
-        used = used_calls(conn, account, cycle)
-    decision = decide(
-        plan,
-        priority="webhook",
-        used_calls=used,
-        package=package_for(account, load_packages()),
-        account_budget=account.budget,
-        now=now,
-        cycle=cycle,
-        daily_incremental=0,
-    )
-    return decision.reason if decision.action == "defer" else None
+    return admit_calls(engine, account, calls, priority="webhook", label="webhook_refresh", now=now)
 
 
 def _find_account(

@@ -33,9 +33,7 @@ DEPS = {
 }
 
 
-def _accounts_file(
-    tmp_path: Path, names: tuple[str, ...], webhooks: tuple[str, ...] = ()
-) -> Path:
+def _accounts_file(tmp_path: Path, names: tuple[str, ...], webhooks: tuple[str, ...] = ()) -> Path:
     accounts = [
         {
             "name": name,

@@ -17,7 +17,7 @@ from pipelines.budget.shaping import nightly_share
 from pipelines.sync.drift import worth_locating
 from pipelines.sync.reconcile import reconcile_account
 from pipelines.tampuuri.catalogue import load_catalogue
-from tests.sync.helpers import assert_parity, minimum_full_sync_calls
+from tests.sync.helpers import assert_parity, fill_ledger, minimum_full_sync_calls
 
 from .conftest import ACCOUNT, FAST, make_world
 
@@ -210,3 +210,13 @@ def test_a_lost_party_update_shows_at_the_link_lists_periodic_read(engine):
     week = sweep(8)
     assert any(rr.resource == "osapuolet" for r in week.reports for rr in r.resources)
     assert_parity(world.engine, sim, ACCOUNT)
+
+
+def test_a_spent_package_defers_the_sweep_before_its_first_call(engine):
+    world = make_world(engine, scale=300)
+    package = world.account.model_copy(update={"package": "standard"})
+    fill_ledger(world.engine, ACCOUNT, 2000)  # Standard: 2,000 calls a month, all spent
+    report = _sweep(world, 0, account=package)
+    assert not report.ok and report.calls == world.calls() == 0
+    assert report.deferred_reason and "deferred" in report.deferred_reason
+    assert report.totals == {} and report.reports == []

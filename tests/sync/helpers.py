@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
+from pipelines.budget.packages import BillingCycle
 from pipelines.settings import AccountConfig
 from pipelines.simulator import Simulator
 
@@ -115,3 +117,18 @@ def minimum_full_sync_calls(sim: Simulator, account: str, page_size: int = 250) 
         + pages(len(sim.items(account, "osapuoli_yhteydet")))
         + pages(len(sim.items(account, "ilmoitukset")))
     )
+
+
+def fill_ledger(engine: Engine, account: str, calls: int) -> None:
+    """Record `calls` crafted calls of `account` in this billing cycle (a spent package)."""
+    now = datetime.now(UTC)
+    start = BillingCycle.containing(now).start
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ops.api_calls (account, sent_at, method, route, status, duration_ms,"
+                " trigger) SELECT :a, :t, 'GET', 'kustannuspaikat/selaa', 200, 5, 'crafted'"
+                " FROM generate_series(1, :n)"
+            ),
+            {"a": account, "t": max(start, now - timedelta(minutes=1)), "n": calls},
+        )

@@ -4,19 +4,17 @@ and the guard defers or trims a run before it starts, never halfway through."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from pipelines.budget.packages import BillingCycle
 from pipelines.budget.plan import plan_sync
 from pipelines.budget.probe import probe_plan
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.client import TampuuriClient
-from tests.sync.helpers import account_for
+from tests.sync.helpers import account_for, fill_ledger
 from tests.sync.test_sync_e2e import sync
 
 
@@ -63,23 +61,9 @@ def test_plan_from_last_totals_equals_full_and_incremental_runs(engine, sim):
         assert plan.calls == report.calls == _spent(sim) - before, f"full={full}"
 
 
-def _fill_ledger(engine, account: str, calls: int) -> None:
-    now = datetime.now(UTC)
-    start = BillingCycle.containing(now).start
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO ops.api_calls (account, sent_at, method, route, status, duration_ms,"
-                " trigger) SELECT :a, :t, 'GET', 'kustannuspaikat/selaa', 200, 5, 'crafted'"
-                " FROM generate_series(1, :n)"
-            ),
-            {"a": account, "t": max(start, now - timedelta(minutes=1)), "n": calls},
-        )
-
-
 def test_exhausted_package_defers_before_any_call(engine, sim):
     sync(engine, sim, "demo-a", full=True)  # a Standard account: 2,000 calls a month
-    _fill_ledger(engine, "demo-a", 2000)
+    fill_ledger(engine, "demo-a", 2000)
     before = _spent(sim)
     report = sync(engine, sim, "demo-a")
     assert not report.ok
@@ -109,7 +93,7 @@ def test_run_that_does_not_fit_is_trimmed_to_the_stalest_cost_centres(engine, si
     # calls: leave room for all but two cost centres.
     available = plan.expected_calls - 2
     left = available + 200 + plan.daily_incremental_calls
-    _fill_ledger(engine, "demo-a", 2000 - first.calls - left)
+    fill_ledger(engine, "demo-a", 2000 - first.calls - left)
     before = _spent(sim)
     report = sync(engine, sim, "demo-a", full=True)
     assert report.ok
