@@ -20,10 +20,12 @@ def run_load(
     scope: Scope | None = None,
     deleted_ids: Iterable[int] = (),
     suspect_ids: Iterable[int] = (),
+    stream: bool = False,
 ) -> LoadCounts:
     """Stage each page, apply, commit: what the sync does for one scope."""
     with engine.begin() as conn:
-        load = ScopeLoad(conn, table, account=account, run_id=run_id, scope=scope or Scope(None))
+        load = ScopeLoad(conn, table, account=account, run_id=run_id,
+                         scope=scope or Scope(None), stream=stream)  # fmt: skip
         for page in pages:
             load.stage(page)
         return load.apply(deleted_ids=deleted_ids, suspect_ids=suspect_ids)
