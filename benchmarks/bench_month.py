@@ -4,19 +4,26 @@ Runs the reference portfolio (300 cost centres) through simulated days in compre
 time against the simulator, once per strategy, each on a fresh simulator (same seed,
 same changes) and a fresh scratch warehouse:
 
-  naive          nightly full pull
-  incremental    nightly incremental only
-  default        webhooks + nightly incremental + budget-shaped reconciliation (7 nights)
-  default-daily  the same with a full reconciliation every night
-  frugal         webhooks batched hourly + reconciliation spread over 7 nights
+  naive           nightly full pull
+  incremental     nightly incremental only
+  default         webhooks (seconds) + the nightly reconciliation sweep (cost centres and
+                  the link list re-read within 7 nights, drift searched the same night)
+  default-daily   the same, with every cost centre and the link list re-read nightly
+  default-5min    the default with webhooks batched every 5 minutes
+  default-15min   ... every 15 minutes
+  frugal          webhooks batched hourly + cost centres re-read within 7 nights, the link
+                  list monthly, drift left to that read
+  frugal-monthly  the same with cost centres re-read within 30 nights
 
 Every call is a real HTTP request to the simulator and counted by its transaction
 counter; every write goes through the product's loader. Calls are counted over the
-simulated days (after an uncounted initial load) and scaled to 30 days.
+simulated days (after an uncounted initial load) and scaled to 30 days; the default is
+30 days, so nothing is scaled.
 
 Usage:
-    .venv/bin/python benchmarks/bench_month.py [--days 7] [--profiles naive default ...]
-        [--scale 51700] [--changes-per-day 150] [--miss-rate 0.02] [--url URL]
+    .venv/bin/python benchmarks/bench_month.py [--days 30] [--profiles naive default ...]
+        [--scale 51700] [--changes-per-day 150] [--new-notices-per-day 100]
+        [--miss-rate 0.02] [--url URL]
         [--write-results]
 
 The database: --url, else $TAMPUURI_DATABASE_URL, else the embedded server. Writes
@@ -50,7 +57,7 @@ RESULTS_DIR = HERE / "results"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--scale", type=int, default=Workload.scale)
     parser.add_argument("--seed", type=int, default=Workload.seed)
     parser.add_argument("--changes-per-day", type=int, default=Workload.changes_per_day)
@@ -119,7 +126,12 @@ def _render(
         workload_line(workload, results[0]),
         f"{workload.days} simulated days x {workload.changes_per_day} changes/day"
         f" ({workload.new_notices_per_day} of them new notices),"
-        f" {workload.miss_rate:.0%} of notifications lost; calls scaled x30/{workload.days}.",
+        f" {workload.miss_rate:.0%} of notifications lost; "
+        + (
+            "calls counted over the whole month."
+            if workload.days == 30
+            else f"calls scaled x30/{workload.days}."
+        ),
         "",
         table(results),
         "",

@@ -45,54 +45,65 @@ How it was measured (`benchmarks/bench_month.py`, modules in `benchmarks/month/`
 PROPOSALS = """\
 Reading the numbers (from the recorded run above):
 
-- Nightly incremental saves almost nothing at this portfolio (11,529 vs 11,670
-  calls/month): only cost centres and notices have a change-since filter; the 300
-  per-cost-centre object scans and the 79-page link list are re-read in full every night.
+- Nightly incremental saves almost nothing at this portfolio (11,506 vs 11,812 calls):
+  only cost centres and notices have a change-since filter; the 300 per-cost-centre
+  object scans and the 79-page link list are re-read in full every night.
+- The default (webhooks refreshed within seconds, plus the nightly sweep) spends 6,280
+  calls, 0.53 of naive, in two halves. Webhook refreshes: 4,386, 0.97 calls per change:
+  150 changes over a 16-hour working day are about 6 minutes apart, so nearly every
+  change is a batch of its own, and a notification carries only ids, so every batch
+  costs a call. The sweep: 1,894: 43 cost centres' objects a night (1,290), 3 probes and
+  2 change-since incrementals a night (150), the link list read in full once a week (4 x
+  80), and on nights with deleted links (26 of 30) a search of the link list instead of
+  a full read (about 15 calls instead of 79).
+- A fifth of naive (2,362 calls) is out of reach for any strategy that meets the
+  default's freshness goals, because of two floors, each above it on its own:
+  1. Webhook-covered changes within a minute: a batch may wait at most a minute, and
+     every batch needs at least one call. With 150 changes a day at random times over
+     16 hours (0.156 a minute), even an ideal batcher forms 960 x (1 - e^-0.156) = 139
+     batches a day: about 4,170 calls a month, 1.8 times the whole allowance before any
+     reconciliation. The measured curve shows where the calls go as batches grow:
+     webhook refreshes cost 4,386 (seconds), 3,487 (5 minutes), 2,354 (15 minutes) and
+     1,190 (hourly).
+  2. Everything within a day: objects have no change-since filter, so an object change
+     whose webhook was lost is found only by re-reading its cost centre. Doing that
+     within a day for every cost centre is 300 calls a night, 9,000 a month (3.8 times
+     the allowance). default-daily meets "everything within a day" (max 19.7 h) at 15,957
+     calls. The default re-reads each cost centre within 7 nights and the link list
+     weekly: a lost object or party update waits up to a week (max 6.8 days measured),
+     while deletions that fire no webhook (links) are found the same night and new
+     rows whose webhook was lost are caught by the next link event or the nightly
+     incrementals.
+- Frugal: frugal-monthly fits Standard, 1,735 calls with webhook-covered changes within
+  an hour: hourly batches (1,190: the notice list, the party batch route and one read of
+  the link list's end per batch, one detail call per changed object) and a sweep that
+  re-reads every cost centre and the link list once in 30 days (545). Spreading the
+  cost centres over a week instead ("frugal", 2,725) cannot fit: the weekly object
+  re-reads alone are 300 x 30 / 7 = 1,286 calls and the hourly notice refreshes at least
+  16 x 30 = 480, before objects, parties, links and probes. The price of the monthly
+  spread: a change whose webhook was lost waits up to a month (25 days or more
+  measured).
 - € columns: the monthly fee plus overage at `overage_eur_per_call` from
   config/packages.yaml, which is a placeholder (Tampuuri's overage price is not public).
-- The default's month is two halves: webhook refreshes, about one call per change (the
-  changes are minutes apart, so nearly every change is its own 5-second batch), and the
-  nightly sweep, in which the link list drifts on 6 of 7 nights (link deletions fire no
-  webhook) and is re-read in full (79 calls). One call per change is already about 4,400
-  calls a month at 150 changes a day, more than a fifth of naive (2,334): "within a
-  minute" and "a fifth of naive's calls" cannot both hold at this event rate for any
-  refresh that spends at least one call per batch. The default reaches 0.69 of naive;
-  with proposal 1 below about 0.54.
-- "Everything within a day" holds for the default in this run: every change without a
-  delivered webhook was caught by the next night's drift re-scans, incrementals or object
-  scans. That is partly luck of the sample: a lost webhook for an object update waits for
-  its cost centre's turn in the sweep, up to 7 nights.
-- Standard (2,000 calls) is out of reach with webhook freshness within an hour, and
-  longer batches would not rescue it: in frugal-monthly the webhook refreshes cost 2,031
-  a month, and most of that is paid per change, not per batch: one detail call per
-  changed object (175 in 7 days, about 750 a month: objects have no batch route and two
-  changes rarely share a cost centre) and one filtered link list per object with a new
-  link (about 450 a month). Only the notice list and the party batch (about 2 calls a
-  batch) shrink with longer batches. Add the sweep's own floor (3 probes and 2
-  incrementals a night, every cost centre and the link list once a period: about 530 a
-  month at a 30-night period, once proposal 1 stops the nightly link re-scans): with
-  batches every four hours that is about 750 + 450 + 320 + 530, some 2,050 calls a month,
-  on the edge of Standard with nothing left for retries or growth (an estimate from the
-  measured parts, not a measured run).
 
-Product changes proposed by the first run of this benchmark (8,006 / 5,764 / 4,620
-calls a month for default / frugal / frugal-monthly). Proposal 2 is now in the product
-(`refresh.py` ends the links of deleted objects and parties); the table above was
-measured with it: 7,646 / 5,404 / 4,260. Proposals 1 and 3 are not made:
+What changed in the product since the previous recording (7 simulated days x 30/7, 150
+changes a day of the simulator's mix: default 7,646, frugal 5,404, frugal-monthly
+4,260 calls a month):
 
-1. `pipelines/sync/reconcile.py`, `reconcile_account`: re-scan a drifted account-wide
-   list in full only when it fits the allowance or its last full scan is older than
-   `full_scan_period_days`; otherwise report the drift and leave it to that schedule.
-   Effect computed from the measured calls (6 link re-scans of 79 calls in 7 nights
-   become 1 per period): default 8,006 -> about 6,300 calls/month, frugal 5,764 -> about
-   4,070, frugal-monthly 4,620 -> about 2,670. The price: a deleted link can stay
-   visible for up to that period, so "everything within a day" no longer holds for links.
-2. `pipelines/webhooks/refresh.py`: when a party (absent from the batch route) or an
-   object (404) is confirmed deleted, soft-delete the warehouse links that name it (no
-   API call): Tampuuri drops those links with it, and today they add to the link drift.
-3. `pipelines/sync/reconcile.py` with `pipelines/warehouse/state.py`: the sweep compares
-   its `now` argument with `last_full_scan_at`, which the database stamps with its own
-   now(). A caller whose clock is behind the database's (as here: simulated July 2025)
-   gets every scan clamped to "just done" and the same cost centres every night, so this
-   benchmark passes `now=None`. Stamp `last_full_scan_at` from the same `now`.
+1. New links are refreshed by one read of the link list's end (`tampuuri/tail.py`)
+   instead of one object-filtered scan per object: ids ascend, so links newer than the
+   warehouse's newest are at the end (catalogue flag `ordered_by_id`).
+2. A drifted ordered list is searched (`sync/drift.py`): its end, then a bisection over
+   pages for the deleted rows, about 8 calls per deletion where a full read of the link
+   list is 79; it falls back to the full read when the search would not be cheaper or a
+   read contradicts the assumptions.
+3. Lists without a change-since filter are re-read in full once per
+   `list_rescan_period_days` (the link list carries the parties, whose lost updates
+   nothing else catches); what a drift does is the account's `on_drift`: "locate" the
+   same night, or "wait" for that periodic read (frugal).
+4. Change-since incrementals run before drift is handled: they settle drift from rows
+   added whose webhook was lost, so only deletions are searched.
+5. The benchmark: a whole month of days (nothing extrapolated), the reference
+   portfolio's 3,000 new notices a month, scan stamps in simulated time, and the sweep
+   starting in its steady state.
 """

@@ -89,7 +89,7 @@ class Workload:
 
     seed: int = 7
     scale: int = 51_700
-    days: int = 7
+    days: int = 30
     changes_per_day: int = 150
     # Of the day's changes, this many are new notices (3,000 a month).
     new_notices_per_day: int = 100
