@@ -114,7 +114,7 @@ def reconcile_account(
     run_id: str | None = None,
     now: datetime | None = None,
 ) -> ReconcileReport:
-    """Probe, then re-scan only what drifted, plus the stalest cost centres' objects.
+    """Probe, run the incrementals, settle what drifted, re-read what is due (module doc).
 
     Args:
         engine: the warehouse.
