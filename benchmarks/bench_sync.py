@@ -59,8 +59,8 @@ as their own table; dlt keeps them inside the link rows and adds a child table f
 `Parametrit` lists). Calls: the simulator's transaction counter. Peak RSS: the syncing
 process. Ratio: product rows/s over dlt rows/s, and dlt seconds over product seconds for
 the same API items. Goal: product >= 5x dlt; product peak memory flat from 100k to 1M.
-The machine was shared with other work during these runs (see `load_avg` in
-`results/sync.json`): absolute seconds are pessimistic, both tools ran under it."""
+The machine may be shared with other work (`load_avg` in `results/sync.json` says how
+much; the notes below say what it was): both tools of one scale run under the same load."""
 DLT_PYTHON = BENCH_DIR / ".venv-dlt" / "bin" / "python"
 SCALES = (10_000, 100_000, 1_000_000)
 ACCOUNT = "bench"
