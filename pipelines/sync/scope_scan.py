@@ -23,7 +23,8 @@ from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import TampuuriForbidden, TampuuriNotFound
 from pipelines.tampuuri.paging import PagedScan
 from pipelines.warehouse import state
-from pipelines.warehouse.loader import EncodedPage, LoadCounts, MissingRow, Scope, ScopeLoad
+from pipelines.warehouse.encoding import EncodedPage
+from pipelines.warehouse.loader import LoadCounts, MissingRow, Scope, ScopeLoad
 from pipelines.warehouse.tables import TABLES
 
 ItemFilter = Callable[[Mapping[str, Any]], bool]

@@ -17,7 +17,8 @@ when the account has no row in the table at all (the first load of an account-wi
 the database work then overlaps the HTTP fetching instead of following it).
 
 The caller commits staging, rows, history and the cursor (state.py) together, or rolls all
-back. SQL templates live in `sql/loader/`; identifiers come only from `tables.TABLES`.
+back. SQL templates live in `sql/loader/`; identifiers come only from `tables.TABLES`;
+how an item becomes a COPY line (canonical JSON, row hash) is `encoding.py`.
 
 History: every insert or change closes the row's open version (valid_to = now()) and opens
 a new one. A soft delete closes the open version and opens a final one with deleted = true
@@ -27,7 +28,6 @@ that comes back closes that marker like any other version.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -35,23 +35,21 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import orjson
 from psycopg import sql
 from sqlalchemy import Connection
 
 from pipelines.settings import PROJECT_ROOT
+from pipelines.warehouse.encoding import EncodedPage, encode_page
 from pipelines.warehouse.tables import (
     TABLES,
     Column,
     TableSpec,
     freshness_expressions,
-    staged_converter,
     staged_expression,
 )
 
 SQL_DIR = PROJECT_ROOT / "sql" / "loader"
 SCHEMA = "tampuuri"
-_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 # A streaming load writes staging out once it holds this many rows: per row, a few pages
 # per statement cost about what one set-based write of everything does.
 STREAM_ROWS = 5000
@@ -83,16 +81,6 @@ class MissingRow:
 
 
 @dataclass(frozen=True)
-class EncodedPage:
-    """Items validated and encoded for one table's staging (`ScopeLoad.encode`)."""
-
-    table: str
-    lines: bytes  # COPY text: id, data, row_hash per line
-    rows: int
-    keys: frozenset[str]  # the item keys seen (for `new_fields`)
-
-
-@dataclass(frozen=True)
 class LoadCounts:
     """What a load did; `stale` rows were older than the stored version and not written."""
 
@@ -106,53 +94,6 @@ class LoadCounts:
         return LoadCounts(
             **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
         )
-
-
-def canonical_json(item: Mapping[str, Any]) -> bytes:
-    """The item as canonical JSON (sorted keys): what `data` stores and `row_hash` hashes.
-
-    PostgreSQL's jsonb cannot hold the NUL character (the escape \\u0000); the rare item
-    with one gets it replaced by U+FFFD rather than failing the whole scan.
-    """
-    payload = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-    if b"\\u0000" in payload:  # also matches an escaped backslash before "u0000": harmless
-        payload = orjson.dumps(_without_nul(item), option=orjson.OPT_SORT_KEYS)
-    return payload
-
-
-def row_hash(payload: bytes) -> str:
-    """md5 hex of the canonical JSON: a change detector, not a security measure."""
-    return hashlib.md5(payload, usedforsecurity=False).hexdigest()
-
-
-NULL = "\\N"  # COPY's text format for NULL
-
-
-def _copy_line(item_id: int, payload: bytes, typed: Sequence[str]) -> bytes:
-    """One staging row in COPY's text format: data, id, the staged typed values, row_hash.
-
-    The canonical JSON holds no raw tab, newline or NUL (JSON escapes control characters),
-    so the only byte COPY would misread is the backslash of JSON's own escapes: doubled.
-    Typed values are digits, signs, dates and times (`staged_value`) or NULL: nothing to
-    escape.
-    """
-    data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
-    fields = "\t".join((str(item_id), *typed, row_hash(payload)))
-    return b"%b\t%b\n" % (data, fields.encode())
-
-
-def _null(value: Any) -> None:
-    return None
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, Mapping):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    return value
 
 
 def _assignments(columns: Sequence[Column]) -> sql.Composable:
@@ -246,45 +187,19 @@ class ScopeLoad:
         )
 
     def encode(self, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
-        """Validate and encode items for `stage` (canonical JSON, hash, COPY lines).
+        """Validate and encode items for `stage` (`encoding.encode_page`).
 
         Pure CPU, no database: a caller may encode the next page while the connection is
-        still busy with the previous one.
+        still busy with the previous one. Only a streaming load converts typed values
+        here: its scope (an account-wide list) runs on ONE PostgreSQL backend, which is
+        then the bottleneck. The disjoint loads of a fan-out run side by side on several,
+        while this process, fetching for all of them, is the busier side: their typed
+        values are left to SQL.
 
         Raises:
-            ValueError: an item has no integer `Id` or cannot be encoded; the message names
-                its position in `items` (never its content: it may hold personal data).
+            ValueError: as `encoding.encode_page`.
         """
-        keys: set[str] = set()
-        lines: list[bytes] = []
-        # Only a streaming load converts typed values here: its scope (an account-wide
-        # list) runs on ONE PostgreSQL backend, which is then the bottleneck. The disjoint
-        # loads of a fan-out run side by side on several, while this process, fetching for
-        # all of them, is the busier side: their typed values are left to SQL.
-        staged = [
-            (c.field, staged_converter(c) if self._stream else _null)
-            for c in self.spec.staged_columns
-        ]
-        for position, item in enumerate(items):
-            # (type() first: an isinstance check against the Mapping ABC is slow per item)
-            is_mapping = type(item) is dict or isinstance(item, Mapping)
-            item_id = item.get("Id") if is_mapping else None
-            if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
-                raise ValueError(
-                    f"{self.spec.name}: item at position {position} has no integer Id "
-                    f"(got {type(item_id).__name__})"
-                )
-            try:
-                payload = canonical_json(item)
-            except orjson.JSONEncodeError as error:
-                raise ValueError(
-                    f"{self.spec.name}: item at position {position} (Id {item_id}) is not "
-                    f"encodable as JSON: {error}"
-                ) from None
-            keys.update(item)
-            typed = [convert(item.get(field)) or NULL for field, convert in staged]
-            lines.append(_copy_line(item_id, payload, typed))
-        return EncodedPage(self.spec.name, b"".join(lines), len(lines), frozenset(keys))
+        return encode_page(self.spec, items, convert_typed=self._stream)
 
     def stage(self, items: Sequence[Mapping[str, Any]] | EncodedPage) -> int:
         """COPY items (or a page `encode` made) into staging; returns how many were staged.

@@ -1,0 +1,113 @@
+"""Items as the warehouse stores them: canonical JSON, its hash, and COPY text lines.
+
+`data` holds the item as canonical JSON (sorted keys), `row_hash` is its md5: the change
+detector that lets a re-scan skip unchanged rows. `encode_page` turns one page of items
+into the COPY text a staging table takes (the loader's hot path: pure CPU, no database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pipelines.warehouse.tables import TableSpec, staged_converter
+
+NULL = "\\N"  # COPY's text format for NULL
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True)
+class EncodedPage:
+    """Items validated and encoded for one table's staging (`ScopeLoad.encode`)."""
+
+    table: str
+    lines: bytes  # COPY text: id, data, row_hash per line
+    rows: int
+    keys: frozenset[str]  # the item keys seen (for `new_fields`)
+
+
+def canonical_json(item: Mapping[str, Any]) -> bytes:
+    """The item as canonical JSON (sorted keys): what `data` stores and `row_hash` hashes.
+
+    PostgreSQL's jsonb cannot hold the NUL character (the escape \\u0000); the rare item
+    with one gets it replaced by U+FFFD rather than failing the whole scan.
+    """
+    payload = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    if b"\\u0000" in payload:  # also matches an escaped backslash before "u0000": harmless
+        payload = orjson.dumps(_without_nul(item), option=orjson.OPT_SORT_KEYS)
+    return payload
+
+
+def row_hash(payload: bytes) -> str:
+    """md5 hex of the canonical JSON: a change detector, not a security measure."""
+    return hashlib.md5(payload, usedforsecurity=False).hexdigest()
+
+
+def encode_page(
+    spec: TableSpec, items: Sequence[Mapping[str, Any]], *, convert_typed: bool
+) -> EncodedPage:
+    """Validate and encode items for a staging COPY of `spec`'s table.
+
+    `convert_typed`: convert the typed columns Python can convert for certain
+    (`tables.staged_converter`); otherwise they are staged NULL and left to SQL.
+
+    Raises:
+        ValueError: an item has no integer `Id` or cannot be encoded; the message names
+            its position in `items` (never its content: it may hold personal data).
+    """
+    keys: set[str] = set()
+    lines: list[bytes] = []
+    staged = [
+        (c.field, staged_converter(c) if convert_typed else _null) for c in spec.staged_columns
+    ]
+    for position, item in enumerate(items):
+        # (type() first: an isinstance check against the Mapping ABC is slow per item)
+        is_mapping = type(item) is dict or isinstance(item, Mapping)
+        item_id = item.get("Id") if is_mapping else None
+        if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
+            raise ValueError(
+                f"{spec.name}: item at position {position} has no integer Id "
+                f"(got {type(item_id).__name__})"
+            )
+        try:
+            payload = canonical_json(item)
+        except orjson.JSONEncodeError as error:
+            raise ValueError(
+                f"{spec.name}: item at position {position} (Id {item_id}) is not "
+                f"encodable as JSON: {error}"
+            ) from None
+        keys.update(item)
+        typed = [convert(item.get(field)) or NULL for field, convert in staged]
+        lines.append(_copy_line(item_id, payload, typed))
+    return EncodedPage(spec.name, b"".join(lines), len(lines), frozenset(keys))
+
+
+def _copy_line(item_id: int, payload: bytes, typed: Sequence[str]) -> bytes:
+    """One staging row in COPY's text format: data, id, the staged typed values, row_hash.
+
+    The canonical JSON holds no raw tab, newline or NUL (JSON escapes control characters),
+    so the only byte COPY would misread is the backslash of JSON's own escapes: doubled.
+    Typed values are digits, signs, dates and times (`staged_value`) or NULL: nothing to
+    escape.
+    """
+    data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
+    fields = "\t".join((str(item_id), *typed, row_hash(payload)))
+    return b"%b\t%b\n" % (data, fields.encode())
+
+
+def _null(value: Any) -> None:
+    return None
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
