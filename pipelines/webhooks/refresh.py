@@ -35,10 +35,9 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from pipelines.sync.scope_scan import NestedRows, ScopeOutcome, ScopeScan, run_scope_batch
-from pipelines.sync.targeted_load import load_rows
 from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import (
@@ -49,26 +48,15 @@ from pipelines.tampuuri.errors import (
 )
 from pipelines.tampuuri.paging import PagedScan
 from pipelines.tampuuri.tail import read_tail
-from pipelines.warehouse.loader import LoadCounts, Scope, ScopeLoad
+from pipelines.warehouse.loader import LoadCounts, Scope
 from pipelines.webhooks.refresh_outcome import RefreshHints, RefreshOutcome, TargetOutcome
+from pipelines.webhooks.refresh_store import RefreshStore
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 LINKS = "osapuoli_yhteydet"
 DEFAULT_OVERLAP = timedelta(minutes=10)
 TargetKey = tuple[str, str]  # (resource, action)
 __all__ = ["RefreshHints", "RefreshOutcome", "TargetOutcome", "expected_calls", "refresh_targets"]
-ACTIVE_COST_CENTRES_OF = text(
-    "SELECT id, kustannuspaikka_id FROM tampuuri.kohteet"
-    " WHERE account = :account AND id = ANY(:ids)"
-)
-LINK_EXTENT = text(
-    "SELECT max(id), count(*) FILTER (WHERE deleted_at IS NULL)"
-    " FROM tampuuri.osapuoli_yhteydet WHERE account = :account"
-)
-ACTIVE_IN_SCOPE = text(
-    "SELECT id FROM tampuuri.kohteet"
-    " WHERE account = :account AND kustannuspaikka_id = :cc AND deleted_at IS NULL"
-)
 
 
 async def refresh_targets(
@@ -116,6 +104,7 @@ async def refresh_targets(
         overlap=overlap,
         page_concurrency=page_concurrency,
         max_passes=max_passes,
+        store=RefreshStore(engine, account, run_id),
     )
     outcome = RefreshOutcome(account=account)
     fatal: str | None = None
@@ -160,6 +149,7 @@ class _Refresh:
     overlap: timedelta
     page_concurrency: int
     max_passes: int
+    store: RefreshStore
 
     async def run(self, target: TargetOutcome, ids: list[int]) -> None:
         routes = self.catalogue.resources[target.resource]
@@ -187,7 +177,7 @@ class _Refresh:
         target.strategy = target.strategy or "detail"
         alive, deleted, forbidden = await self._fetch_details(routes, ids)
         target.counts = target.counts + await asyncio.to_thread(
-            self._write, routes.name, alive, deleted
+            self.store.write, routes.name, alive, deleted
         )
         target.skipped.extend(forbidden)
         target.done.extend(sorted(set(ids) - set(forbidden)))
@@ -203,7 +193,9 @@ class _Refresh:
         alive, deleted, forbidden = (
             await self._fetch_details(routes, rest) if rest else ([], [], [])
         )
-        target.counts = await asyncio.to_thread(self._write, routes.name, [*items, *alive], deleted)
+        target.counts = await asyncio.to_thread(
+            self.store.write, routes.name, [*items, *alive], deleted
+        )
         target.skipped.extend(forbidden)
         target.done.extend(sorted(set(ids) - set(forbidden)))
 
@@ -214,7 +206,7 @@ class _Refresh:
         target.strategy = "change_since" if routes.change_since else "listing"
         items = await self._change_since_items(routes)
         returned = {item.get(routes.id_field) for item in items}
-        target.counts = await asyncio.to_thread(self._write, routes.name, items, [])
+        target.counts = await asyncio.to_thread(self.store.write, routes.name, items, [])
         target.unconfirmed.extend(i for i in ids if i not in returned)
         target.done.extend(ids)
 
@@ -236,7 +228,7 @@ class _Refresh:
         wanted = set(ids)
         alive = [item for item_id, item in found.items() if item_id in wanted]
         deleted = [i for i in ids if i not in found]
-        target.counts = await asyncio.to_thread(self._write, routes.name, alive, deleted)
+        target.counts = await asyncio.to_thread(self.store.write, routes.name, alive, deleted)
         target.done.extend(ids)
 
     async def _objects(self, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]) -> None:
@@ -303,7 +295,7 @@ class _Refresh:
     ) -> bool:
         """One read of the link list's end; False when it cannot prove completeness."""
         assert routes.list is not None
-        newest, known = await asyncio.to_thread(self._link_extent)
+        newest, known = await asyncio.to_thread(self.store.link_extent)
         if newest is None:
             return False
         try:
@@ -322,7 +314,7 @@ class _Refresh:
             return False
         target.strategy = "tail"
         target.counts = target.counts + await asyncio.to_thread(
-            self._write_with_nested, routes, read.items
+            self.store.write_with_nested, routes, read.items
         )
         target.done.extend(ids)
         return True
@@ -334,7 +326,7 @@ class _Refresh:
         """A complete scan of one cost centre; returns the ids it could not settle."""
         assert routes.list is not None
         (param,) = routes.list.parameters
-        in_scope = set(await asyncio.to_thread(self._active_in_scope, cc))
+        in_scope = set(await asyncio.to_thread(self.store.active_in_scope, cc))
         seen: set[int] = set()
 
         def observe(item: Mapping[str, Any]) -> bool:
@@ -430,67 +422,14 @@ class _Refresh:
                 alive.append(item)
         return alive, deleted, forbidden
 
-    # ---- warehouse -------------------------------------------------------------------------
-    def _write(
-        self, table: str, items: Sequence[dict[str, Any]], deleted: Sequence[int]
-    ) -> LoadCounts:
-        """Stage and apply in one transaction, through the nightly sync's loader."""
-        if not items and not deleted:
-            return LoadCounts()
-        with self.engine.begin() as conn:
-            load = ScopeLoad(conn, table, account=self.account, run_id=self.run_id)
-            if items:
-                load.stage(items)
-            counts = load.apply(deleted_ids=deleted)
-            if deleted and table in LINKS_NAMING:
-                # A deleted object or party takes its links with it in Tampuuri, and no
-                # webhook says so: end them here instead of waiting for a link re-scan.
-                links = conn.execute(
-                    LINKS_NAMING[table], {"account": self.account, "ids": list(deleted)}
-                ).scalars()
-                ended = list(links)
-                if ended:
-                    link_load = ScopeLoad(
-                        conn, "osapuoli_yhteydet", account=self.account, run_id=self.run_id
-                    )
-                    counts = counts + link_load.apply(deleted_ids=ended)
-            return counts
-
-    def _write_with_nested(self, routes: ResourceRoutes, items: list[dict[str, Any]]) -> LoadCounts:
-        """Upsert items and the rows nested in them (no deletions), in one transaction."""
-        with self.engine.begin() as conn:
-            return load_rows(conn, routes, account=self.account, run_id=self.run_id, items=items)
-
-    def _link_extent(self) -> tuple[int | None, int]:
-        """(newest link id ever stored, active links) of the account."""
-        with self.engine.connect() as conn:
-            newest, active = conn.execute(LINK_EXTENT, {"account": self.account}).one()
-        return newest, int(active)
-
     def _cost_centres_of(self, ids: list[int]) -> dict[int | None, list[int]]:
+        """Ids grouped by cost centre: the event's hint, else the stored row's."""
         hinted = self.hints.cost_centres.get("kohteet", {})
-        with self.engine.connect() as conn:
-            rows = conn.execute(ACTIVE_COST_CENTRES_OF, {"account": self.account, "ids": ids})
-            stored: dict[int, int | None] = {row_id: cc for row_id, cc in rows}
+        stored = self.store.cost_centres_of(ids)
         groups: dict[int | None, list[int]] = {}
         for row_id in ids:
             groups.setdefault(hinted.get(row_id, stored.get(row_id)), []).append(row_id)
         return groups
-
-    def _active_in_scope(self, cc: int) -> list[int]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(ACTIVE_IN_SCOPE, {"account": self.account, "cc": cc}).scalars()
-            )
-
-
-LINKS_NAMING = {
-    table: text(
-        f"SELECT id FROM tampuuri.osapuoli_yhteydet WHERE account = :account"
-        f" AND {column} = ANY(:ids) AND deleted_at IS NULL"  # column from this constant only
-    )
-    for table, column in (("kohteet", "kohde_id"), ("osapuolet", "osapuoli_id"))
-}
 
 
 def expected_calls(catalogue: Catalogue, targets: Mapping[TargetKey, Sequence[int]]) -> int:
