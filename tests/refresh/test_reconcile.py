@@ -14,10 +14,17 @@ import pytest
 from sqlalchemy import text
 
 from pipelines.budget.shaping import nightly_share
+from pipelines.simulator import FaultConfig
 from pipelines.sync.drift import worth_locating
 from pipelines.sync.reconcile import reconcile_account
 from pipelines.tampuuri.catalogue import load_catalogue
-from tests.sync.helpers import assert_parity, fill_ledger, minimum_full_sync_calls
+from tests.sync.helpers import (
+    assert_parity,
+    fill_ledger,
+    ledger_by_key,
+    minimum_full_sync_calls,
+    sim_by_key,
+)
 
 from .conftest import ACCOUNT, FAST, make_world
 
@@ -220,3 +227,31 @@ def test_a_spent_package_defers_the_sweep_before_its_first_call(engine):
     assert not report.ok and report.calls == world.calls() == 0
     assert report.deferred_reason and "deferred" in report.deferred_reason
     assert report.totals == {} and report.reports == []
+
+
+def test_the_search_under_faults_keeps_parity_and_a_true_ledger(engine):
+    """5xx, 429 with Retry-After and truncated bodies during the sweep's search: the
+    retries are billed and recorded; the warehouse ends equal to the simulator."""
+    world = make_world(engine, scale=2500)
+    sim = world.sim
+    links = sim.items(ACCOUNT, "osapuoli_yhteydet")
+    gone = [links[60]["Id"], links[len(links) - 90]["Id"]]
+    for link in gone:
+        sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "delete", id=link)
+    with world.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ops.api_calls"))  # the ledger of this sweep only
+    sim.counter.reset()
+    sim.faults.configure(
+        FaultConfig(
+            error_rate=0.1, rate_limit_rate=0.05, retry_after_s=0.01, truncate_rate=0.05, seed=5
+        )
+    )
+    report = _sweep(world, 1, catalogue=_small_pages())
+    sim.faults.configure(FaultConfig())
+    assert report.ok
+    located = report.located["osapuoli_yhteydet"]
+    assert located.settled and sorted(located.deleted) == sorted(gone)
+    assert_parity(world.engine, sim, ACCOUNT)
+    billed = sim_by_key(sim)
+    assert any(status != 200 for (_, _, _, status) in billed)  # faults did happen
+    assert ledger_by_key(world.engine) == billed
