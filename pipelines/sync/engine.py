@@ -155,18 +155,46 @@ async def _run(
             progress=progress,
         )
         ordered = [r for r in ASSET_RESOURCES if r in request.resources]
-        for position, resource in enumerate(ordered):
-            try:
-                report.resources.append(await sync_resource(ctx, resource))
-            except SyncAborted as aborted:
-                report.resources.append(aborted.report)
-                reason = aborted.report.error or "the run was aborted"
+        stages = _stages(ordered, scoped=account.scope is not None)
+        for position, stage in enumerate(stages):
+            results = await asyncio.gather(
+                *(sync_resource(ctx, resource) for resource in stage), return_exceptions=True
+            )
+            aborted: list[SyncAborted] = []
+            for result in results:
+                if isinstance(result, SyncAborted):
+                    aborted.append(result)
+                    report.resources.append(result.report)
+                elif isinstance(result, BaseException):
+                    raise result  # e.g. the warehouse is gone: the caller reports it
+                else:
+                    report.resources.append(result)
+            if aborted:
+                reason = aborted[0].report.error or "the run was aborted"
                 report.resources.extend(
                     record_not_run(engine, label, later, reason)
-                    for later in ordered[position + 1 :]
+                    for later_stage in stages[position + 1 :]
+                    for later in later_stage
                 )
                 break
     report.calls = client.calls
     report.retries = client.retries
     report.seconds = time.monotonic() - started
     return report
+
+
+def _stages(resources: list[str], *, scoped: bool) -> list[list[str]]:
+    """Resources run stage by stage; the resources of one stage side by side.
+
+    Cost centres come first: the object scans fan out over them. After that objects,
+    links and notices touch different tables and routes and share only the client (its
+    concurrency limit) and the run's retry cap, so they run side by side: an account's
+    first load then overlaps the link list's single transaction with the object scans.
+    A scoped account's link scan reads the objects just synced, so it keeps to one
+    resource at a time.
+    """
+    if scoped:
+        return [[r] for r in resources]
+    first = [r for r in resources if r == "kustannuspaikat"]
+    rest = [r for r in resources if r != "kustannuspaikat"]
+    return [stage for stage in (first, rest) if stage]

@@ -24,7 +24,7 @@ from pipelines.sync.report import ProgressListener, ResourceReport
 from pipelines.sync.scans import plan_scans
 from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_batch
 from pipelines.tampuuri.catalogue import Catalogue
-from pipelines.tampuuri.client import TampuuriClient
+from pipelines.tampuuri.client import TampuuriClient, tally_calls
 from pipelines.tampuuri.errors import (
     RetryBudgetExceeded,
     TampuuriAuthError,
@@ -81,8 +81,29 @@ async def sync_resource(ctx: RunContext, resource: str) -> ResourceReport:
 
 
 async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
+    with tally_calls() as tally:  # resources of one run may share the client side by side
+        report, aborted = await _sync_scans(ctx, resource)
+    report.calls, report.retries = tally.calls, tally.retries
+    write_run_finish(ctx.engine, ctx, resource, report)
+    ctx.progress.resource_finished(report)
+    log.info(
+        "account %s %s %s: %s inserted, %s updated, %s deleted, %s calls",
+        ctx.account.name,
+        resource,
+        report.status,
+        report.counts.inserted,
+        report.counts.updated,
+        report.counts.deleted,
+        report.calls,
+    )
+    if aborted:
+        raise SyncAborted(report)
+    return report
+
+
+async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, bool]:
+    """Plan and run one resource's scans; (its report, whether the run must stop)."""
     started = time.monotonic()
-    calls_before, retries_before = ctx.client.calls, ctx.client.retries
     with ctx.engine.connect() as conn:
         scans = plan_scans(
             conn,
@@ -121,29 +142,13 @@ async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
         report.new_fields = sorted(set(report.new_fields) | result.new_fields)
         report.scopes_done += result.scopes - result.scopes_forbidden
         report.scopes_incomplete += result.scopes_incomplete
-    report.calls = ctx.client.calls - calls_before
-    report.retries = ctx.client.retries - retries_before
     report.seconds = time.monotonic() - started
     if errors:
         report.error = "; ".join(sorted(set(errors))[:5])
         report.status = "partial" if report.scopes_done else "failed"
     else:
         report.status = "success"
-    write_run_finish(ctx.engine, ctx, resource, report)
-    ctx.progress.resource_finished(report)
-    log.info(
-        "account %s %s %s: %s inserted, %s updated, %s deleted, %s calls",
-        ctx.account.name,
-        resource,
-        report.status,
-        report.counts.inserted,
-        report.counts.updated,
-        report.counts.deleted,
-        report.calls,
-    )
-    if stop:
-        raise SyncAborted(report)
-    return report
+    return report, bool(stop)
 
 
 def _batches(scans: list[ScopeScan], size: int) -> list[list[ScopeScan]]:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -39,6 +42,32 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=60.0)
 DEFAULT_RETRY_CAP = 500
+
+
+@dataclass
+class CallTally:
+    """Calls (and retries) made inside one `tally_calls` context."""
+
+    calls: int = 0
+    retries: int = 0
+
+
+_TALLY: ContextVar[CallTally | None] = ContextVar("tampuuri_call_tally", default=None)
+
+
+@contextmanager
+def tally_calls() -> Iterator[CallTally]:
+    """Count the calls made in this context and in the tasks it starts.
+
+    One client serves a whole run, so its own counters mix resources that run side by
+    side; each resource counts its own calls this way (asyncio tasks copy the context).
+    """
+    tally = CallTally()
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
 
 
 class TampuuriClient:
@@ -155,6 +184,8 @@ class TampuuriClient:
             try:
                 async with self._semaphore:
                     self.calls += 1
+                    if (tally := _TALLY.get()) is not None:
+                        tally.calls += 1
                     response = await self._http.request(
                         route.method,
                         url,
@@ -200,6 +231,8 @@ class TampuuriClient:
                 account=self.account_name, method=route.method, route=route.template, status=status
             )
             self.retries += 1
+            if (tally := _TALLY.get()) is not None:
+                tally.retries += 1
             wait = self.retry.delay(attempt, retry_after)
             log.debug(
                 "account %s: %s %s -> %s; retry %d in %.2fs",
