@@ -6,7 +6,6 @@ account-wide scan (recorded in the ledger with trigger "probe") to plan exactly.
 
 from __future__ import annotations
 
-import asyncio
 import json as jsonlib
 import uuid
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from pipelines import event_loop
 from pipelines.budget.guard import GuardDecision, decide, used_calls
 from pipelines.budget.model import SyncPlan
 from pipelines.budget.packages import BillingCycle, load_packages, package_for
@@ -80,7 +80,7 @@ def _probed_plan(
                 )
 
     try:
-        return asyncio.run(run())
+        return event_loop.run(run())
     finally:
         ledger.flush()
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import Engine
 
+from pipelines import event_loop
 from pipelines.budget.guard import Priority
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit
@@ -77,7 +78,7 @@ def run_sync(
     unknown = [r for r in request.resources if r not in ASSET_RESOURCES]
     if unknown:
         raise ValueError(f"unknown resource(s) {unknown}; known: {list(ASSET_RESOURCES)}")
-    return asyncio.run(
+    return event_loop.run(
         _run(
             engine,
             request,

@@ -26,7 +26,6 @@ trigger "reconcile".
 
 from __future__ import annotations
 
-import asyncio
 import math
 import uuid
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import Engine, TextClause, text
 
+from pipelines import event_loop
 from pipelines.budget.shaping import choose_scopes
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit_calls
@@ -147,7 +147,7 @@ def reconcile_account(
         report.deferred_reason = sweep.admit(len(PROBED), "reconcile_probes", clock)
         if report.deferred_reason:
             return report
-        report.totals = asyncio.run(sweep.probe())
+        report.totals = event_loop.run(sweep.probe())
     report.calls = len(report.totals)
     report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
     # Nightly sweeps start at about the same time: half a day of slack keeps a 1-day
@@ -183,7 +183,7 @@ def reconcile_account(
                 report.deferred.append(resource)
                 report.guard_notes.append(refusal)
                 continue
-            located = report.located[resource] = asyncio.run(sweep.locate(resource))
+            located = report.located[resource] = event_loop.run(sweep.locate(resource))
             report.calls += located.calls
             if not located.settled:
                 report.rescanned.append(resource)

@@ -30,6 +30,21 @@ class EncodedPage:
     keys: frozenset[str]  # the item keys seen (for `new_fields`)
 
 
+def join_pages(pages: Sequence[EncodedPage]) -> EncodedPage:
+    """Encoded pages of one table as one (one COPY instead of several), in their order."""
+    if len(pages) == 1:
+        return pages[0]
+    tables = {page.table for page in pages}
+    if len(tables) != 1:
+        raise ValueError(f"pages of one table can be joined, not of {sorted(tables)}")
+    return EncodedPage(
+        pages[0].table,
+        b"".join(page.lines for page in pages),
+        sum(page.rows for page in pages),
+        frozenset().union(*(page.keys for page in pages)),
+    )
+
+
 def canonical_json(item: Mapping[str, Any]) -> bytes:
     """The item as canonical JSON (sorted keys): what `data` stores and `row_hash` hashes.
 
@@ -47,13 +62,11 @@ def row_hash(payload: bytes) -> str:
     return hashlib.md5(payload, usedforsecurity=False).hexdigest()
 
 
-def encode_page(
-    spec: TableSpec, items: Sequence[Mapping[str, Any]], *, convert_typed: bool
-) -> EncodedPage:
+def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
     """Validate and encode items for a staging COPY of `spec`'s table.
 
-    `convert_typed`: convert the typed columns Python can convert for certain
-    (`tables.staged_converter`); otherwise they are staged NULL and left to SQL.
+    Typed values Python can convert for certain are staged (`tables.staged_converter`);
+    the rest are staged NULL and left to PostgreSQL's lenient casts.
 
     Raises:
         ValueError: an item has no integer `Id` or cannot be encoded; the message names
@@ -61,9 +74,7 @@ def encode_page(
     """
     keys: set[str] = set()
     lines: list[bytes] = []
-    staged = [
-        (c.field, staged_converter(c) if convert_typed else _null) for c in spec.staged_columns
-    ]
+    staged = [(c.field, staged_converter(c)) for c in spec.staged_columns]
     for position, item in enumerate(items):
         # (type() first: an isinstance check against the Mapping ABC is slow per item)
         is_mapping = type(item) is dict or isinstance(item, Mapping)
@@ -97,10 +108,6 @@ def _copy_line(item_id: int, payload: bytes, typed: Sequence[str]) -> bytes:
     data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
     fields = "\t".join((str(item_id), *typed, row_hash(payload)))
     return b"%b\t%b\n" % (data, fields.encode())
-
-
-def _null(value: Any) -> None:
-    return None
 
 
 def _without_nul(value: Any) -> Any:

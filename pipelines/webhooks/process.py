@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import Engine, text
 
+from pipelines import event_loop
 from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
@@ -143,7 +144,7 @@ def process_inbox_once(
     with engine.begin() as conn:
         result.unknown = inbox.mark_unknown(conn, batch.unknown_event_ids)
         result.ignored = inbox.mark_done(conn, batch.ignored_event_ids, result.run_id)
-    asyncio.run(
+    event_loop.run(
         _refresh_batch(
             engine,
             batch,
