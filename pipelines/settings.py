@@ -264,7 +264,7 @@ class SyncSettings:
     """Tunables of a sync run (config/sync.yaml)."""
 
     page_concurrency: int = 4
-    scope_concurrency: int = 4
+    scope_concurrency: int = 2
     scopes_per_transaction: int = 50
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
