@@ -158,7 +158,16 @@ async def run_scope_batch(
             result.total = paged.result.total
             return result
 
-        scanned = await asyncio.gather(*(scan_one(s) for s in scans), return_exceptions=True)
+        # A batch's scopes take turns, page_concurrency at a time: the client's calls in
+        # flight are shared with the other resources of the run, and a FIFO queue with
+        # every scope of the batch in it would leave them (the link list) waiting.
+        in_flight = asyncio.Semaphore(page_concurrency)
+
+        async def scan_in_turn(scan: ScopeScan) -> _ScanResult:
+            async with in_flight:
+                return await scan_one(scan)
+
+        scanned = await asyncio.gather(*(scan_in_turn(s) for s in scans), return_exceptions=True)
         await stager.drain()
         results = [_raise_error(r) for r in scanned]  # every scan has stopped by now
         complete = [r for r in results if r.complete]
