@@ -4,14 +4,14 @@ A scope is what one complete list scan speaks for: a whole account (cost centres
 notices) or one cost centre (its objects). Pages are COPYed into staging as they arrive;
 only when the scan ends are the rows upserted, the confirmed missing ones soft-deleted and
 the cursor advanced, in the main table's transaction. Rows nested in the items (a link's
-party) load on a connection of their own and commit just before it (`_Sessions`). A scan
+party) load on a connection of their own and commit just before it (`load_sessions`). A scan
 that fails rolls back: the warehouse stays as it was and the cursor does not move.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,19 +19,18 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, text
 
 from pipelines.sync.confirm import Confirmation, confirm_missing
+from pipelines.sync.load_sessions import LoadSessions, PageStager, all_settled
 from pipelines.tampuuri.catalogue import Catalogue, Route
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import TampuuriForbidden, TampuuriNotFound
 from pipelines.tampuuri.paging import PagedScan
 from pipelines.warehouse import state
-from pipelines.warehouse.encoding import EncodedPage, join_pages
+from pipelines.warehouse.encoding import EncodedPage
 from pipelines.warehouse.loader import LoadCounts, MissingRow, Scope, ScopeLoad
 from pipelines.warehouse.tables import TABLES
 
 ItemFilter = Callable[[Mapping[str, Any]], bool]
 T = TypeVar("T")
-# API pages a scan may have encoded and not yet staged (each ~250 rows).
-MAX_QUEUED_PAGES = 8
 
 
 @dataclass(frozen=True)
@@ -118,12 +117,19 @@ async def run_scope_batch(
     if len(scans) > 1 and first.scope.column is None:
         raise ValueError("only scopes of one column (e.g. cost centres) can share a batch")
     outcome = ScopeOutcome(scopes=len(scans))
-    sessions = _Sessions(engine)
+    sessions = LoadSessions(engine)
     try:
-        loads = await sessions.open_loads(first, account, run_id, disjoint)
+        loads = await sessions.open_loads(
+            first.resource,
+            scope=first.scope,
+            nested=[n.table for n in first.nested],
+            account=account,
+            run_id=run_id,
+            disjoint=disjoint,
+        )
         # One stager for all scans of the batch: the pages of many small scopes (a cost
         # centre's objects are often one page) share COPY statements.
-        stager = _Stager(loads, sessions)
+        stager = PageStager(loads, sessions)
 
         async def scan_one(scan: ScopeScan) -> _ScanResult:
             result = _ScanResult(scan)
@@ -204,14 +210,14 @@ async def run_scope_batch(
             outcome.counts = outcome.counts + counts
 
         # Each table's load runs on its own connection: applied side by side.
-        await _all_settled(finish(table, load) for table, load in loads.items())
+        await all_settled(finish(table, load) for table, load in loads.items())
         writes = [
             _state_write(account, r) for r in results if r.scan.record_state and not r.forbidden
         ]
         await asyncio.to_thread(
             state.save_scope_states, sessions.connection(first.resource), writes
         )
-        await sessions.commit(main=first.resource)
+        await sessions.commit()
     except BaseException:
         await sessions.rollback()
         raise
@@ -284,159 +290,10 @@ def _finds_deletions(scan: ScopeScan, table: str) -> bool:
     return any(n.table == table and n.find_deletions for n in scan.nested)
 
 
-class _Sessions:
-    """One connection and transaction per table a batch loads: the loads work side by side.
-
-    A link list carries its parties: the links' and the parties' loads (each a COPY per
-    page, then set-based writes) would take turns on one PostgreSQL backend; on two they
-    overlap. At commit the nested tables' transactions commit first and the main table's,
-    which holds the scope state, last: a failure between the two leaves the nested rows
-    written (rows as the API served them, deletions that were confirmed) and the scope not
-    marked scanned, so the next run scans it again. The warehouse is then as it was, or
-    better, and never marked complete without its rows.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connections: dict[str, Connection] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._main: str | None = None
-
-    async def open_loads(
-        self, scan: ScopeScan, account: str, run_id: str, disjoint: bool
-    ) -> dict[str, ScopeLoad]:
-        """The scan's main load and one per nested table, each on its own connection."""
-        self._main = scan.resource
-        # Batches of one fan-out scan (cost centres) hold disjoint rows of the main table.
-        # Every other load is the only one of its table here: on a first load it streams
-        # (writes pages as they arrive, see ScopeLoad).
-        loads = {
-            scan.resource: await self._load(
-                scan.resource, account, run_id, scope=scan.scope, disjoint=disjoint
-            )
-        }
-        for nested in scan.nested:
-            loads[nested.table] = await self._load(nested.table, account, run_id)
-        return loads
-
-    async def _load(
-        self,
-        table: str,
-        account: str,
-        run_id: str,
-        *,
-        scope: Scope | None = None,
-        disjoint: bool = False,
-    ) -> ScopeLoad:
-        conn: Connection = await asyncio.to_thread(self._engine.connect)
-        self._connections[table] = conn
-        self._locks[table] = asyncio.Lock()
-
-        def begin() -> ScopeLoad:
-            conn.begin()
-            # A commit lost in a crash only means a rerun: the cursors commit with their
-            # rows, so the warehouse still converges. Not waiting for the WAL flush saves
-            # each load's commit.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            return ScopeLoad(
-                conn,
-                table,
-                account=account,
-                run_id=run_id,
-                scope=scope or Scope(None),
-                disjoint=disjoint,
-                stream=not disjoint,
-            )
-
-        return await asyncio.to_thread(begin)
-
-    def connection(self, table: str) -> Connection:
-        return self._connections[table]
-
-    def lock(self, table: str) -> asyncio.Lock:
-        """Held while a page is staged on the table's connection (one page at a time)."""
-        return self._locks[table]
-
-    async def commit(self, *, main: str) -> None:
-        """Commit the nested tables' transactions, then the main table's (see above)."""
-        for table, conn in self._connections.items():
-            if table != main:
-                await asyncio.to_thread(conn.commit)
-        await asyncio.to_thread(self._connections[main].commit)
-
-    async def rollback(self) -> None:
-        for conn in self._connections.values():
-            await asyncio.to_thread(conn.rollback)
-
-    async def close(self) -> None:
-        for conn in self._connections.values():
-            await asyncio.to_thread(conn.close)
-
-
-class _Stager:
-    """Stages a batch's pages in order while its scans fetch and encode the next ones.
-
-    While a table's connection is busy with a COPY, the pages encoded meanwhile queue up
-    and go in one COPY together: the fewer, larger statements keep the backend busy
-    instead of waiting for Python page by page. At most `MAX_QUEUED_PAGES` pages wait
-    (memory stays bounded); the scan then waits for them. `drain` waits for everything
-    staged (and raises the first error, if any). A page's rows for different tables (links
-    and their parties) are staged side by side, each on its table's connection.
-    """
-
-    def __init__(self, loads: Mapping[str, ScopeLoad], sessions: _Sessions) -> None:
-        self._loads = loads
-        self._sessions = sessions
-        self._queue: list[EncodedPage] = []
-        self._queued = 0  # API pages in the queue
-        self._worker: asyncio.Task[None] | None = None
-
-    async def stage(self, pages: Sequence[EncodedPage]) -> None:
-        if self._queued >= MAX_QUEUED_PAGES or (self._worker and self._worker.done()):
-            await self.drain()  # also raises what a finished worker raised
-        self._queue.extend(pages)
-        self._queued += 1
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run())
-
-    async def drain(self) -> None:
-        """Wait until everything queued is staged (several scans may wait at once)."""
-        while (worker := self._worker) is not None:
-            try:
-                await asyncio.shield(worker)  # a cancelled waiter leaves the worker be
-            finally:
-                if self._worker is worker and worker.done():
-                    self._worker = None
-
-    async def _run(self) -> None:
-        while self._queue:
-            batch, self._queue, self._queued = self._queue, [], 0
-            tables = dict.fromkeys(page.table for page in batch)
-            await _all_settled(
-                self._stage(join_pages([p for p in batch if p.table == table])) for table in tables
-            )
-
-    async def _stage(self, page: EncodedPage) -> None:
-        async with self._sessions.lock(page.table):
-            await asyncio.to_thread(self._loads[page.table].stage, page)
-
-
 def _raise_error(result: T | BaseException) -> T:
     if isinstance(result, BaseException):
         raise result
     return result
-
-
-async def _all_settled(awaitables: Iterable[Awaitable[None]]) -> None:
-    """Await them all side by side; then raise the first error, if any.
-
-    Unlike a plain gather, nothing is left running on a connection when the error reaches
-    the caller, who then rolls that connection back.
-    """
-    results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
 
 
 def _encode(

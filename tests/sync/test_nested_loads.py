@@ -1,6 +1,6 @@
 """A link list and the parties nested in it load on two connections, as one unit of work.
 
-The parties' load runs beside the links' (scope_scan._Sessions). A failure in either
+The parties' load runs beside the links' (load_sessions.LoadSessions). A failure in either
 rolls both back: no link and no party of the failed scan is written, the list's scan
 state does not move, and the next run converges to parity. (An error that is not the
 API's propagates out of the run, as a lost warehouse does.)
