@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -18,6 +19,7 @@ from pipelines.warehouse.loader import Scope, ScopeLoad
 
 # API pages a batch may have encoded and not yet staged (each ~250 rows).
 MAX_QUEUED_PAGES = 8
+T = TypeVar("T")
 
 
 class LoadSessions:
@@ -161,8 +163,8 @@ class PageStager:
             await asyncio.to_thread(self._loads[page.table].stage, page)
 
 
-async def all_settled(awaitables: Iterable[Awaitable[None]]) -> None:
-    """Await them all side by side; then raise the first error, if any.
+async def all_settled(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Await them all side by side; then raise the first error, if any, else the results.
 
     Unlike a plain gather, nothing is left running on a connection when the error reaches
     the caller, who then rolls that connection back.
@@ -171,3 +173,4 @@ async def all_settled(awaitables: Iterable[Awaitable[None]]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+    return cast(list[T], results)

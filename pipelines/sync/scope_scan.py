@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -30,7 +30,6 @@ from pipelines.warehouse.loader import LoadCounts, MissingRow, Scope, ScopeLoad
 from pipelines.warehouse.tables import TABLES
 
 ItemFilter = Callable[[Mapping[str, Any]], bool]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -173,9 +172,10 @@ async def run_scope_batch(
             async with in_flight:
                 return await scan_one(scan)
 
-        scanned = await asyncio.gather(*(scan_in_turn(s) for s in scans), return_exceptions=True)
-        await stager.drain()
-        results = [_raise_error(r) for r in scanned]  # every scan has stopped by now
+        try:
+            results = await all_settled(scan_in_turn(s) for s in scans)
+        finally:
+            await stager.drain()  # staging has stopped before any error reaches the rollback
         complete = [r for r in results if r.complete]
         outcome.scopes_forbidden = sum(r.forbidden for r in results)
         outcome.scopes_incomplete = sum(not r.complete and not r.forbidden for r in results)
@@ -288,12 +288,6 @@ def _finds_deletions(scan: ScopeScan, table: str) -> bool:
     if table == scan.resource:
         return True
     return any(n.table == table and n.find_deletions for n in scan.nested)
-
-
-def _raise_error(result: T | BaseException) -> T:
-    if isinstance(result, BaseException):
-        raise result
-    return result
 
 
 def _encode(

@@ -55,8 +55,8 @@ SCHEMA = "tampuuri"
 # overlap the fetching sooner (a 10k-row account's link list: 5,000 wrote it all at the
 # end; 1,000 took its full sync from ~0.47 to ~0.44 s, with 100k and 1M unchanged).
 STREAM_ROWS = 1000
-# A unique suffix per load: one transaction may hold several loads (links and the parties
-# nested in them), even of the same table.
+# A unique suffix per load: one transaction (one session's temp tables) may hold several
+# loads, even of the same table.
 _load_numbers = itertools.count(1)
 
 
