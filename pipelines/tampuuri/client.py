@@ -26,6 +26,7 @@ import httpx
 import orjson
 
 from pipelines.settings import Credentials
+from pipelines.tampuuri import network
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import TampuuriUnavailable, error_for_status
 from pipelines.tampuuri.ledger import CallLedger, LedgerTransport
@@ -78,7 +79,7 @@ class TampuuriClient:
         base_url: The API root, e.g. "https://api.tampuuri.fi/v10/api/".
         credentials: The six header values.
         transport: The transport to send through (tests: ASGITransport, MockTransport);
-            default a real socket transport without its own retries.
+            default `network.transport` (sockets on asyncio, no retries of its own).
         ledger: Records every attempt; None records nothing.
         trigger: Written on each ledger record.
         run_id: Written on each ledger record.
@@ -111,7 +112,7 @@ class TampuuriClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._credentials = credentials
         self._secrets = credentials.secrets()
-        inner = transport or httpx.AsyncHTTPTransport(retries=0)
+        inner = transport or network.transport(base_url)
         self._transport: httpx.AsyncBaseTransport = (
             LedgerTransport(inner, ledger, account=account_name, trigger=trigger, run_id=run_id)
             if ledger is not None

@@ -1,0 +1,194 @@
+"""The socket layer (`network.py`) over real sockets: plain HTTP and TLS, keep-alive
+connections the server closed, timeouts, refused connections and bodies larger than the
+read buffer. Servers here are small asyncio servers in the test's own loop, so each test
+controls exactly what the peer does."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import trustme
+
+from pipelines.tampuuri import network
+
+pytestmark = pytest.mark.anyio
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def _response(body: bytes, *, close: bool = False) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Type: text/plain\r\n"
+    return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode() + body
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request's head (the tests send GETs: no body)."""
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+@asynccontextmanager
+async def _server(
+    handler: Handler, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[tuple[str, list[int]]]:
+    """Serve on a free port; yields (host:port, connections accepted so far)."""
+    accepted: list[int] = []
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(len(accepted) + 1)
+        try:
+            await handler(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=ssl_context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}", accepted
+    finally:
+        server.close()
+
+
+async def _echo_path(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Keep-alive: answer each request with its own request line."""
+    while True:
+        head = await _read_request(reader)
+        writer.write(_response(head.split(b"\r\n", 1)[0]))
+        await writer.drain()
+
+
+def _client(transport: httpx.AsyncBaseTransport, **kwargs: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=transport, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_plain_http_keeps_the_connection_alive() -> None:
+    async with (
+        _server(_echo_path) as (address, accepted),
+        _client(network.transport(f"http://{address}/")) as http,
+    ):
+        first = await http.get(f"http://{address}/a?x=1")
+        second = await http.get(f"http://{address}/b")
+    assert (first.status_code, first.text) == (200, "GET /a?x=1 HTTP/1.1")
+    assert second.text == "GET /b HTTP/1.1"
+    assert accepted == [1]  # one connection served both
+
+
+async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+    async def one_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(_response(b"once"))  # keep-alive promised, then closed anyway
+        await writer.drain()
+
+    async with (
+        _server(one_then_close) as (address, accepted),
+        _client(network.transport(f"http://{address}/")) as http,
+    ):
+        assert (await http.get(f"http://{address}/")).text == "once"
+        await asyncio.sleep(0.05)  # the server's FIN arrives while the connection idles
+        assert (await http.get(f"http://{address}/")).text == "once"
+    assert accepted == [1, 2]  # the second call opened a new connection: no error
+
+
+async def test_a_body_larger_than_the_read_buffer_arrives_whole_after_a_pause() -> None:
+    body = bytes(range(256)) * (5 * network.HIGH_WATER // 256 + 7)
+
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(_response(body))
+        await writer.drain()
+
+    async with (
+        _server(big) as (address, _),
+        _client(network.transport(f"http://{address}/")) as http,
+        http.stream("GET", f"http://{address}/") as response,
+    ):
+        await asyncio.sleep(0.2)  # the body piles up: reading pauses, then resumes
+        received = await response.aread()
+    assert received == body
+
+
+async def test_a_silent_server_is_a_read_timeout() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        await asyncio.sleep(5)
+
+    async with (
+        _server(silent) as (address, _),
+        _client(network.transport(f"http://{address}/"), timeout=0.2) as http,
+    ):
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"http://{address}/")
+        assert loop.time() - started < 2
+
+
+async def test_a_server_that_hangs_up_mid_response_is_an_error() -> None:
+    async def truncated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(_response(b"0123456789")[:-4])  # Content-Length promises more
+
+    async with (
+        _server(truncated) as (address, _),
+        _client(network.transport(f"http://{address}/")) as http,
+    ):
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(f"http://{address}/")
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    async with _server(_echo_path) as (address, _):
+        pass  # the port is free again
+    async with _client(network.transport(f"http://{address}/")) as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://{address}/")
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+def _tls_server_context(authority: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+async def test_https_verifies_the_server_certificate(authority: trustme.CA) -> None:
+    trusted = ssl.create_default_context()
+    authority.configure_trust(trusted)
+    async with _server(_echo_path, _tls_server_context(authority)) as (address, accepted):
+        transport = network.AsyncioTransport(ssl_context=trusted)
+        async with _client(transport) as http:
+            first = await http.get(f"https://{address}/tls")
+            second = await http.get(f"https://{address}/again")
+    assert first.text == "GET /tls HTTP/1.1"
+    assert second.text == "GET /again HTTP/1.1"
+    assert accepted == [1]
+
+
+async def test_https_refuses_an_untrusted_certificate(authority: trustme.CA) -> None:
+    # The default transport for an https API trusts the public CAs, not this test CA.
+    async with (
+        _server(_echo_path, _tls_server_context(authority)) as (address, _),
+        _client(network.transport(f"https://{address}/")) as http,
+    ):
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.get(f"https://{address}/")
+
+
+async def test_the_plain_http_transport_trusts_no_certificate(authority: trustme.CA) -> None:
+    # An http:// API never needs TLS; were https ever reached, nothing would be trusted.
+    async with (
+        _server(_echo_path, _tls_server_context(authority)) as (address, _),
+        _client(network.transport(f"http://{address}/")) as http,
+    ):
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.get(f"https://{address}/")
