@@ -57,11 +57,6 @@ def canonical_json(item: Mapping[str, Any]) -> bytes:
     return payload
 
 
-def row_hash(payload: bytes) -> str:
-    """md5 hex of the canonical JSON: a change detector, not a security measure."""
-    return hashlib.md5(payload, usedforsecurity=False).hexdigest()
-
-
 def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
     """Validate and encode items for a staging COPY of `spec`'s table.
 
@@ -75,6 +70,7 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
     keys: set[str] = set()
     lines: list[bytes] = []
     staged = [(c.field, staged_converter(c)) for c in spec.staged_columns]
+    md5 = hashlib.md5
     for position, item in enumerate(items):
         # (type() first: an isinstance check against the Mapping ABC is slow per item)
         is_mapping = type(item) is dict or isinstance(item, Mapping)
@@ -92,22 +88,22 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
                 f"encodable as JSON: {error}"
             ) from None
         keys.update(item)
-        typed = [convert(item.get(field)) or NULL for field, convert in staged]
-        lines.append(_copy_line(item_id, payload, typed))
+        # The per-row work is inlined (this loop runs for every row a sync writes): one
+        # staging row in COPY's text format, data, id, the typed values, row_hash. The
+        # canonical JSON holds no raw tab, newline or NUL (JSON escapes control
+        # characters), so the only byte COPY would misread is the backslash of JSON's own
+        # escapes: doubled. Typed values are digits, signs, dates and times
+        # (`tables.staged_value`) or NULL: nothing to escape.
+        typed = [
+            NULL if (value := item.get(field)) is None else (convert(value) or NULL)
+            for field, convert in staged
+        ]
+        # row_hash: md5 hex of the canonical JSON, a change detector, not a security measure
+        digest = md5(payload, usedforsecurity=False).hexdigest()
+        data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
+        fields = "\t".join((str(item_id), *typed, digest))
+        lines.append(b"%b\t%b\n" % (data, fields.encode()))
     return EncodedPage(spec.name, b"".join(lines), len(lines), frozenset(keys))
-
-
-def _copy_line(item_id: int, payload: bytes, typed: Sequence[str]) -> bytes:
-    """One staging row in COPY's text format: data, id, the staged typed values, row_hash.
-
-    The canonical JSON holds no raw tab, newline or NUL (JSON escapes control characters),
-    so the only byte COPY would misread is the backslash of JSON's own escapes: doubled.
-    Typed values are digits, signs, dates and times (`staged_value`) or NULL: nothing to
-    escape.
-    """
-    data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
-    fields = "\t".join((str(item_id), *typed, row_hash(payload)))
-    return b"%b\t%b\n" % (data, fields.encode())
 
 
 def _without_nul(value: Any) -> Any:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 from psycopg import sql
@@ -158,7 +159,12 @@ def _boolean(value: Any) -> str | None:
 
 
 def _date(value: Any) -> str | None:
-    if type(value) is str and _DATE.match(value) and _real_date(value[:10]):
+    return _date_text(value) if type(value) is str else None
+
+
+@lru_cache(maxsize=4096)  # a list's dates repeat (start dates, due dates): checked once
+def _date_text(value: str) -> str | None:
+    if _DATE.match(value) and _real_date(value[:10]):
         return value[:10]
     return None
 
@@ -169,6 +175,7 @@ def _timestamptz(value: Any) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # the day part of change times repeats
 def _real_date(text: str) -> bool:
     try:
         date.fromisoformat(text)

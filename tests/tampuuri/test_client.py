@@ -91,6 +91,11 @@ async def test_headers_url_template_and_body(make_client: ClientFactory) -> None
         "x-salasana": PASSWORD,
     }
     assert get.content == b""
+    assert get.headers["host"] == "tampuuri.test"
+    assert get.headers["user-agent"].startswith("tampuuri-sync")
+    assert get.headers["accept-encoding"] == "gzip, deflate"
+    assert get.extensions["timeout"] == {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 60.0}
+    assert "content-type" not in get.headers
     assert post.method == "POST"
     assert orjson.loads(post.content) == {"OsapuoliIdt": [7, 8]}
     assert post.headers["content-type"] == "application/json"
