@@ -121,8 +121,11 @@ class PageStager:
     While a table's connection is busy with a COPY, the pages encoded meanwhile queue up
     and go in one COPY together: the fewer, larger statements keep the backend busy
     instead of waiting for Python page by page. At most `MAX_QUEUED_PAGES` pages wait
-    (memory stays bounded); the scan then waits for them. `drain` waits for everything
-    staged (and raises the first error, if any). A page's rows for different tables (links
+    (memory stays bounded); a scan that finds the queue full waits only until the worker
+    takes the queue for its next COPY, so fetching and encoding go on while the database
+    works (waiting for the queue to empty entirely left both sides idle in turns: the
+    sync's event loop was idle 40 % of a 1M-row run). `drain` waits for everything staged
+    (and raises the first error, if any). A page's rows for different tables (links
     and their parties) are staged side by side, each on its table's connection.
     """
 
@@ -132,10 +135,14 @@ class PageStager:
         self._queue: list[EncodedPage] = []
         self._queued = 0  # API pages in the queue
         self._worker: asyncio.Task[None] | None = None
+        self._room = asyncio.Event()  # set when the worker takes the queue, or stops
 
     async def stage(self, pages: Sequence[EncodedPage]) -> None:
-        if self._queued >= MAX_QUEUED_PAGES or (self._worker and self._worker.done()):
-            await self.drain()  # also raises what a finished worker raised
+        while self._queued >= MAX_QUEUED_PAGES and self._worker and not self._worker.done():
+            self._room.clear()
+            await self._room.wait()
+        if self._worker and self._worker.done():
+            await self.drain()  # raises what the finished worker raised
         self._queue.extend(pages)
         self._queued += 1
         if self._worker is None:
@@ -151,12 +158,17 @@ class PageStager:
                     self._worker = None
 
     async def _run(self) -> None:
-        while self._queue:
-            batch, self._queue, self._queued = self._queue, [], 0
-            tables = dict.fromkeys(page.table for page in batch)
-            await all_settled(
-                self._stage(join_pages([p for p in batch if p.table == table])) for table in tables
-            )
+        try:
+            while self._queue:
+                batch, self._queue, self._queued = self._queue, [], 0
+                self._room.set()
+                tables = dict.fromkeys(page.table for page in batch)
+                await all_settled(
+                    self._stage(join_pages([p for p in batch if p.table == table]))
+                    for table in tables
+                )
+        finally:
+            self._room.set()  # scans waiting for room see the worker stopped
 
     async def _stage(self, page: EncodedPage) -> None:
         async with self._sessions.lock(page.table):
