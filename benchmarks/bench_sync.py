@@ -394,6 +394,14 @@ def goal_notes(scales: dict[str, Any]) -> list[str]:
     return notes
 
 
+def dlt_version() -> str:
+    """The dlt release the baseline ran on (it is not pinned: record it with the figures)."""
+    if not DLT_PYTHON.exists():
+        return "not installed"
+    probe = [str(DLT_PYTHON), "-c", "import dlt; print(dlt.__version__)"]
+    return subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def database_server(given: str | None) -> str:
     """The server to create scratch databases on: --database-url, else the embedded one."""
     from pipelines.warehouse.engine import embedded_database_url, to_sqlalchemy_url
@@ -450,6 +458,8 @@ def main() -> None:
             f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()},"
             f" {database}"
         )
+        if "dlt" in args.tools:
+            results["machine"] += f", dlt {dlt_version()}"
     results["notes"] = goal_notes(results["scales"])
     if args.finding:
         results["findings"] = args.finding
