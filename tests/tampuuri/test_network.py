@@ -192,3 +192,14 @@ async def test_the_plain_http_transport_trusts_no_certificate(authority: trustme
     ):
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             await http.get(f"https://{address}/")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("asyncio", id="asyncio"),
+        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"),
+    ]
+)
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """Every test on asyncio's own loop and on uvloop (what a sync runs on)."""
+    return request.param
