@@ -10,7 +10,7 @@ A `ScopeLoad` lives inside the caller's transaction (`with engine.begin() as con
 4. `apply(deleted_ids=..., suspect_ids=...)` writes everything in a few set-based
    statements and returns exact counts.
 
-Two fast paths write new rows without planning against stored ones (`insert_new.sql`):
+Two fast paths write new rows without planning against stored ones (`insert_new_*.sql`):
 when none of the staged ids is stored (checked under the table lock at apply: a first
 load), and, for a load made with `stream=True`, a few pages at a time while the scan runs
 when the account has no row in the table at all (the first load of an account-wide list:
@@ -250,7 +250,8 @@ class ScopeLoad:
         return bool(cursor.fetchone()[0])
 
     def _insert_new(self, cursor: Any, *, repeats: bool) -> int:
-        """Write every staged row as new (insert_new.sql); returns how many were inserted.
+        """Write every staged row as new, with its first history version; returns how many
+        rows were inserted (insert_new_rows.sql, insert_new_versions.sql).
 
         Args:
             repeats: some staged ids are stored, by this streaming load itself: overwrite
@@ -260,19 +261,26 @@ class ScopeLoad:
         row_conflict: sql.Composable = sql.SQL("")
         version_conflict: sql.Composable = sql.SQL("")
         if repeats:
-            row_conflict = _template("overwrite_row").format(assignments=_assignments(columns))
+            row_conflict = sql.SQL("{} RETURNING (t.xmax = 0)").format(
+                _template("overwrite_row").format(assignments=_assignments(columns))
+            )
             version_conflict = _template("overwrite_version")
-        statement = _template("insert_new").format(
+        params = {"account": self.account, "run_id": self.run_id}
+        rows = _template("insert_new_rows").format(
             table=self._table,
-            history=self._history,
             source=self._staging,
             columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
             values=sql.SQL(", ").join(staged_expression(c) for c in columns),
             row_conflict=row_conflict,
-            version_conflict=version_conflict,
         )
-        cursor.execute(statement, {"account": self.account, "run_id": self.run_id})
-        return int(cursor.fetchone()[0])
+        cursor.execute(rows, params)
+        # With repeats, only the rows xmax = 0 says were new count as inserted.
+        inserted = sum(new for (new,) in cursor) if repeats else cursor.rowcount
+        versions = _template("insert_new_versions").format(
+            history=self._history, source=self._staging, version_conflict=version_conflict
+        )
+        cursor.execute(versions, params)
+        return int(inserted)
 
     def missing(self) -> list[MissingRow]:
         """Active rows in the scope that are not in staging, ascending id.

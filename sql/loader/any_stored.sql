@@ -1,5 +1,5 @@
 -- Whether any staged id is already stored for the account: if not, every staged row is an
--- insert and insert_new.sql writes them without a plan. One primary-key probe per staged
+-- insert and insert_new_*.sql write them without a plan. One primary-key probe per staged
 -- row, stopping at the first hit: written as LATERAL ... LIMIT 1 so that the planner, which
 -- has no statistics for a freshly loaded table, cannot turn it into a nested loop over
 -- both tables (millions of comparisons for a few thousand rows).
