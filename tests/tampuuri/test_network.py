@@ -174,21 +174,21 @@ async def test_https_verifies_the_server_certificate(authority: trustme.CA) -> N
     assert accepted == [1]
 
 
-async def test_https_refuses_an_untrusted_certificate(authority: trustme.CA) -> None:
-    # The default transport for an https API trusts the public CAs, not this test CA.
+@pytest.mark.parametrize(
+    "api_scheme",
+    [
+        # The default transport for an https API trusts the public CAs, not this test CA.
+        pytest.param("https", id="https-api"),
+        # An http:// API never needs TLS; were https ever reached, nothing would be trusted.
+        pytest.param("http", id="http-api"),
+    ],
+)
+async def test_a_certificate_of_an_unknown_authority_is_refused(
+    authority: trustme.CA, api_scheme: str
+) -> None:
     async with (
         _server(_echo_path, _tls_server_context(authority)) as (address, _),
-        _client(network.transport(f"https://{address}/")) as http,
-    ):
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-            await http.get(f"https://{address}/")
-
-
-async def test_the_plain_http_transport_trusts_no_certificate(authority: trustme.CA) -> None:
-    # An http:// API never needs TLS; were https ever reached, nothing would be trusted.
-    async with (
-        _server(_echo_path, _tls_server_context(authority)) as (address, _),
-        _client(network.transport(f"http://{address}/")) as http,
+        _client(network.transport(f"{api_scheme}://{address}/")) as http,
     ):
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             await http.get(f"https://{address}/")
