@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from pipelines.warehouse.id_spans import IdSpan
 from pipelines.warehouse.tables import TableSpec, staged_converter
 
 NULL = "\\N"  # COPY's text format for NULL
@@ -28,6 +29,7 @@ class EncodedPage:
     lines: bytes  # COPY text: id, data, row_hash per line
     rows: int
     keys: frozenset[str]  # the item keys seen (for `new_fields`)
+    spans: tuple[IdSpan, ...] = ()  # the ids of each API page in it (none: no rows)
 
 
 def join_pages(pages: Sequence[EncodedPage]) -> EncodedPage:
@@ -42,6 +44,7 @@ def join_pages(pages: Sequence[EncodedPage]) -> EncodedPage:
         b"".join(page.lines for page in pages),
         sum(page.rows for page in pages),
         frozenset().union(*(page.keys for page in pages)),
+        tuple(span for page in pages for span in page.spans),
     )
 
 
@@ -71,6 +74,7 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
     lines: list[bytes] = []
     staged = [(c.field, staged_converter(c)) for c in spec.staged_columns]
     md5 = hashlib.md5
+    low, high, ascending = _BIGINT_MAX + 1, _BIGINT_MIN - 1, True  # the page's IdSpan
     for position, item in enumerate(items):
         # (type() first: an isinstance check against the Mapping ABC is slow per item)
         is_mapping = type(item) is dict or isinstance(item, Mapping)
@@ -88,6 +92,12 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
                 f"encodable as JSON: {error}"
             ) from None
         keys.update(item)
+        if item_id > high:
+            high = item_id
+        else:
+            ascending = False
+        if item_id < low:
+            low = item_id
         # The per-row work is inlined (this loop runs for every row a sync writes): one
         # staging row in COPY's text format, data, id, the typed values, row_hash. The
         # canonical JSON holds no raw tab, newline or NUL (JSON escapes control
@@ -103,7 +113,8 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
         data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
         fields = "\t".join((str(item_id), *typed, digest))
         lines.append(b"%b\t%b\n" % (data, fields.encode()))
-    return EncodedPage(spec.name, b"".join(lines), len(lines), frozenset(keys))
+    spans = (IdSpan(low, high, ascending),) if lines else ()
+    return EncodedPage(spec.name, b"".join(lines), len(lines), frozenset(keys), spans)
 
 
 def _without_nul(value: Any) -> Any:

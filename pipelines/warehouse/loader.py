@@ -40,6 +40,7 @@ from sqlalchemy import Connection
 
 from pipelines.settings import PROJECT_ROOT
 from pipelines.warehouse.encoding import EncodedPage, encode_page
+from pipelines.warehouse.id_spans import IdSpan, WrittenSpans, repeat_free
 from pipelines.warehouse.tables import (
     TABLES,
     Column,
@@ -153,6 +154,7 @@ class ScopeLoad:
         number = next(_load_numbers)
         self._staging = sql.Identifier(f"staging_{self.spec.name}_{number}")
         self._plan = sql.Identifier(f"plan_{self.spec.name}_{number}")
+        self._latest_staged = _template("latest_staged").format(staging=self._staging)
         self._table = sql.Identifier(SCHEMA, self.spec.name)
         self._history = sql.Identifier(SCHEMA, self.spec.history)
         self._keys: set[str] = set()
@@ -162,6 +164,8 @@ class ScopeLoad:
         self._streaming: bool | None = None if self._stream else False
         self._streamed = 0  # rows inserted so far while streaming
         self._unwritten = 0  # rows staged since staging was last written (streaming)
+        self._staged_spans: list[IdSpan] = []  # the ids in staging (id_spans.py)
+        self._written_spans = WrittenSpans()  # the ids a streaming load has written
         raw = conn.connection.driver_connection
         assert raw is not None
         self._raw: Any = raw
@@ -220,15 +224,25 @@ class ScopeLoad:
             with cursor.copy(self._copy_sql) as copy:
                 copy.write(page.lines)
             self._unwritten += page.rows
+            self._staged_spans.extend(page.spans)
             if self._streaming and self._unwritten >= STREAM_ROWS:
                 self._write_streamed(cursor)
         return page.rows
 
     def _write_streamed(self, cursor: Any) -> None:
-        """Write what staging holds (the pages since the last write), then empty it."""
+        """Write what staging holds (the pages since the last write), then empty it.
+
+        Only this load has written the account's rows, so a staged id can be stored only
+        if its page's span overlaps one written before; the primary-key probe of every
+        staged row (any_stored.sql) runs only then.
+        """
         if self._unwritten:
-            self._streamed += self._insert_new(cursor, repeats=self._any_stored(cursor))
+            spans = self._staged_spans
+            repeats = self._written_spans.overlaps(spans) and self._any_stored(cursor)
+            self._streamed += self._insert_new(cursor, repeats=repeats)
             cursor.execute(sql.SQL("TRUNCATE {}").format(self._staging))
+            self._written_spans.add(spans)
+            self._staged_spans = []
             self._unwritten = 0
 
     def _start_streaming(self, cursor: Any) -> bool:
@@ -256,6 +270,9 @@ class ScopeLoad:
         Args:
             repeats: some staged ids are stored, by this streaming load itself: overwrite
                 them (ON CONFLICT) instead of inserting; else plain inserts.
+
+        When staging holds no id twice (`id_spans.repeat_free`), every staged row is
+        written as it is; else the last staged copy of each id, which costs a sort.
         """
         columns = self.spec.columns
         row_conflict: sql.Composable = sql.SQL("")
@@ -266,9 +283,10 @@ class ScopeLoad:
             )
             version_conflict = _template("overwrite_version")
         params = {"account": self.account, "run_id": self.run_id}
+        source = self._staging if repeat_free(self._staged_spans) else self._latest_staged
         rows = _template("insert_new_rows").format(
             table=self._table,
-            source=self._staging,
+            source=source,
             columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
             values=sql.SQL(", ").join(staged_expression(c) for c in columns),
             row_conflict=row_conflict,
@@ -277,7 +295,7 @@ class ScopeLoad:
         # With repeats, only the rows xmax = 0 says were new count as inserted.
         inserted = sum(new for (new,) in cursor) if repeats else cursor.rowcount
         versions = _template("insert_new_versions").format(
-            history=self._history, source=self._staging, version_conflict=version_conflict
+            history=self._history, source=source, version_conflict=version_conflict
         )
         cursor.execute(versions, params)
         return int(inserted)

@@ -3,8 +3,9 @@
 -- lock) and, in streaming mode, a few pages at a time; insert_new_versions.sql then writes
 -- their first history versions from the same staging rows.
 --
--- Items may repeat across pages and drift re-passes: the last staged (highest seq) wins
--- within staging. The conflict clause at the end is empty when no staged id is stored (plain inserts, the
+-- Items may repeat across pages and drift re-passes: the source is then latest_staged.sql
+-- (the last staged copy of each id); else, staging holding no id twice, staging itself.
+-- The conflict clause at the end is empty when no staged id is stored (plain inserts, the
 -- statement's row count is the count inserted); else it is overwrite_row.sql, for a
 -- streaming load meeting rows it wrote itself earlier, with a RETURNING that tells
 -- inserted rows from overwritten ones.
@@ -14,8 +15,6 @@
 INSERT INTO {table} AS t
   (account, id, {columns}, data, row_hash,
    first_seen_at, synced_at, changed_at, deleted_at, missing_since)
-SELECT DISTINCT ON (s.id) %(account)s, s.id, {values}, s.data, s.row_hash,
-       now(), now(), now(), NULL, NULL
+SELECT %(account)s, s.id, {values}, s.data, s.row_hash, now(), now(), now(), NULL, NULL
 FROM {source} s
-ORDER BY s.id, s.seq DESC
 {row_conflict}

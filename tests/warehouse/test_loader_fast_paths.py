@@ -9,6 +9,8 @@ ids within one load: the last staged copy must win and leave ONE history version
 import threading
 from unittest import mock
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import text
 
 from pipelines.warehouse import loader
@@ -133,3 +135,44 @@ def test_streaming_load_holds_the_table_lock_from_its_first_page(engine, fetch):
     thread.join(timeout=30)
     assert results["refresh"] == LoadCounts(updated=1)
     assert versions(fetch) == [(1, 2, 1), (2, 1, 1)]
+
+
+def executed_statements(engine, table, *pages, stream_rows):
+    """Stream pages into a first load; return the SQL it ran (as strings) and its counts."""
+    statements = []
+    real_execute = psycopg.Cursor.execute
+
+    def execute(cursor, query, *args, **kwargs):
+        statements.append(query.as_string(cursor) if isinstance(query, sql.Composable) else query)
+        return real_execute(cursor, query, *args, **kwargs)
+
+    with (
+        mock.patch.object(loader, "STREAM_ROWS", stream_rows),
+        mock.patch.object(psycopg.Cursor, "execute", execute),
+    ):
+        counts = stream_load(engine, table, *pages)
+    return statements, counts
+
+
+def test_streamed_pages_in_completion_order_skip_the_repeat_checks(engine, fetch):
+    """Pages land out of offset order; their ids neither repeat nor meet written ones."""
+    pages = ([kohde(5), kohde(6)], [kohde(1), kohde(2)], [kohde(9)], [kohde(3), kohde(4)])
+    statements, counts = executed_statements(engine, "kohteet", *pages, stream_rows=2)
+    assert counts == LoadCounts(inserted=7)
+    assert not [s for s in statements if "Whether any staged id" in s]  # no key probe
+    assert not [s for s in statements if "DISTINCT ON" in s]  # no sort for the last copy
+    assert sum('INSERT INTO "tampuuri"."kohteet"' in s for s in statements) == 3
+    assert versions(fetch) == [(i, 1, 1) for i in (1, 2, 3, 4, 5, 6, 9)]
+
+
+def test_a_page_overlapping_written_ids_gets_the_exact_checks(engine, fetch):
+    """1..9 is written first; 4..5 may repeat (it does not): probed, still plain inserts."""
+    pages = ([kohde(1), kohde(9)], [kohde(4), kohde(5)], [kohde(7), kohde(7, nimi="last")])
+    statements, counts = executed_statements(engine, "kohteet", *pages, stream_rows=1)
+    assert counts == LoadCounts(inserted=5)
+    assert sum("Whether any staged id" in s for s in statements) == 2  # the 2nd and 3rd writes
+    assert sum("DISTINCT ON" in s for s in statements) == 2  # the 3rd write's rows, versions
+    assert fetch("SELECT id, nimi FROM tampuuri.kohteet ORDER BY id") == [
+        (1, "k1"), (4, "k4"), (5, "k5"), (7, "last"), (9, "k9"),
+    ]  # fmt: skip
+    assert versions(fetch) == [(i, 1, 1) for i in (1, 4, 5, 7, 9)]
