@@ -3,8 +3,9 @@
 `run_sync` is the one entry point the CLI, Dagster assets, reconciliation and benchmarks
 call. It knows no Dagster. Before any call the budget guard admits, trims or defers the
 run (`admission`); resources then run in dependency order (cost centres before the
-objects listed under them), each under its run lock (`resource_run`). Every request is
-written to the call ledger (`ops.api_calls`), retries and failures too.
+objects listed under them, the others side by side), each under its run lock
+(`resource_run`). Every request is written to the call ledger (`ops.api_calls`), retries
+and failures too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pipelines.budget.guard import Priority
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit
 from pipelines.sync.api_session import api_session
-from pipelines.sync.report import ProgressListener, SilentProgress, SyncReport
+from pipelines.sync.load_sessions import all_settled
+from pipelines.sync.report import ProgressListener, ResourceReport, SilentProgress, SyncReport
 from pipelines.sync.resource_run import (
     RunContext,
     RunLabel,
@@ -35,6 +37,7 @@ from pipelines.sync.resource_run import (
 )
 from pipelines.sync.scans import ASSET_RESOURCES
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
+from pipelines.warehouse.run_lock import RunLocks
 
 log = logging.getLogger(__name__)
 
@@ -154,48 +157,73 @@ async def _run(
             full=request.full,
             cost_centres=request.cost_centres,
             progress=progress,
+            run_locks=RunLocks(engine),
         )
         ordered = [r for r in ASSET_RESOURCES if r in request.resources]
-        stages = _stages(ordered, scoped=account.scope is not None)
-        for position, stage in enumerate(stages):
-            results = await asyncio.gather(
-                *(sync_resource(ctx, resource) for resource in stage), return_exceptions=True
-            )
-            aborted: list[SyncAborted] = []
-            for result in results:
-                if isinstance(result, SyncAborted):
-                    aborted.append(result)
-                    report.resources.append(result.report)
-                elif isinstance(result, BaseException):
-                    raise result  # e.g. the warehouse is gone: the caller reports it
-                else:
-                    report.resources.append(result)
-            if aborted:
-                reason = aborted[0].report.error or "the run was aborted"
-                report.resources.extend(
-                    record_not_run(engine, label, later, reason)
-                    for later_stage in stages[position + 1 :]
-                    for later in later_stage
-                )
-                break
+        report.resources = await _sync_resources(
+            ctx, label, _prerequisites(ordered, catalogue, scoped=account.scope is not None)
+        )
     report.calls = client.calls
     report.retries = client.retries
     report.seconds = time.monotonic() - started
     return report
 
 
-def _stages(resources: list[str], *, scoped: bool) -> list[list[str]]:
-    """Resources run stage by stage; the resources of one stage side by side.
+def _prerequisites(
+    resources: list[str], catalogue: Catalogue, *, scoped: bool
+) -> dict[str, tuple[str, ...]]:
+    """What each resource of the run waits for before it starts, in the run's order.
 
-    Cost centres come first: the object scans fan out over them. After that objects,
-    links and notices touch different tables and routes and share only the client (its
-    concurrency limit) and the run's retry cap, so they run side by side: an account's
-    first load then overlaps the link list's single transaction with the object scans.
-    A scoped account's link scan reads the objects just synced, so it keeps to one
-    resource at a time.
+    A fan-out resource (objects, listed per cost centre) waits for the resource it fans
+    out over; the others start at once: links and notices touch other tables and routes
+    than cost centres and objects, and share only the client (its concurrency limit, and
+    its first call, which goes alone: `first_answer.py`) and the run's retry cap. A first
+    load then overlaps the link list's transaction with the cost centres and the objects.
+    A scoped account's link scan reads the objects just synced, so it runs one resource
+    at a time.
     """
     if scoped:
-        return [[r] for r in resources]
-    first = [r for r in resources if r == "kustannuspaikat"]
-    rest = [r for r in resources if r != "kustannuspaikat"]
-    return [stage for stage in (first, rest) if stage]
+        return {r: tuple(resources[:i][-1:]) for i, r in enumerate(resources)}
+    return {
+        r: tuple(d for d in (catalogue.resources[r].fan_out,) if d in resources) for r in resources
+    }
+
+
+async def _sync_resources(
+    ctx: RunContext, label: RunLabel, prerequisites: Mapping[str, Sequence[str]]
+) -> list[ResourceReport]:
+    """Sync each resource once its prerequisites are done; reports in the given order.
+
+    A resource that aborts the run (wrong credentials, retry cap spent) leaves those not
+    started yet unrun (recorded as such); those running finish on their own. Any other
+    exception (e.g. the warehouse is gone) starts nothing more and is raised once every
+    resource has stopped.
+    """
+    finished = {resource: asyncio.Event() for resource in prerequisites}
+    reports: dict[str, ResourceReport] = {}
+    aborted: list[SyncAborted] = []
+    broken: list[BaseException] = []
+
+    async def run(resource: str) -> None:
+        try:
+            for earlier in prerequisites[resource]:
+                await finished[earlier].wait()
+            if broken:
+                return
+            if aborted:
+                reason = aborted[0].report.error or "the run was aborted"
+                reports[resource] = record_not_run(ctx.engine, label, resource, reason)
+                return
+            try:
+                reports[resource] = await sync_resource(ctx, resource)
+            except SyncAborted as exc:
+                aborted.append(exc)
+                reports[resource] = exc.report
+        except BaseException as exc:
+            broken.append(exc)
+            raise
+        finally:
+            finished[resource].set()
+
+    await all_settled(run(resource) for resource in prerequisites)
+    return [reports[resource] for resource in prerequisites]

@@ -31,7 +31,7 @@ from pipelines.tampuuri.errors import (
     TampuuriError,
 )
 from pipelines.warehouse import state
-from pipelines.warehouse.run_lock import ResourceBusy, exclusive_run
+from pipelines.warehouse.run_lock import ResourceBusy, RunLocks
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class RunContext:
     full: bool
     cost_centres: tuple[int, ...] | None
     progress: ProgressListener
+    run_locks: RunLocks  # the resources' run locks, on one connection
 
 
 class SyncAborted(Exception):
@@ -67,7 +68,7 @@ async def sync_resource(ctx: RunContext, resource: str) -> ResourceReport:
         SyncAborted: the run must stop (the report of this resource is attached).
     """
     try:
-        with exclusive_run(ctx.engine, ctx.account.name, resource) as abandoned:
+        with ctx.run_locks.hold(ctx.account.name, resource) as abandoned:
             if abandoned:
                 log.warning(
                     "account %s %s: %d earlier run(s) had died mid-run; marked abandoned",

@@ -34,6 +34,7 @@ from pipelines.settings import Credentials
 from pipelines.tampuuri import network
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import TampuuriUnavailable, error_for_status
+from pipelines.tampuuri.first_answer import FirstAnswerGate
 from pipelines.tampuuri.ledger import CallLedger, LedgerTransport
 from pipelines.tampuuri.retry import (
     InvalidJSONBody,
@@ -132,6 +133,7 @@ class TampuuriClient:
         )
         self._timeout = {"timeout": timeout.as_dict()}
         self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._gate = FirstAnswerGate()  # one call at a time until the credentials pass
         self.retry = retry or RetryPolicy()
         self.retry_budget = retry_budget or RetryBudget(DEFAULT_RETRY_CAP)
         self._sleep = sleep
@@ -176,7 +178,8 @@ class TampuuriClient:
 
         Raises:
             TampuuriAuthError, TampuuriForbidden, TampuuriNotFound, TampuuriRequestError:
-                a final 4xx.
+                a final 4xx. After a 401, later calls raise TampuuriAuthError unsent
+                (`first_answer.py`: until the credentials pass, calls take turns).
             TampuuriUnavailable: retriable failures until attempts ran out.
             RetryBudgetExceeded: the run's retry cap is spent.
         """
@@ -186,6 +189,21 @@ class TampuuriClient:
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         body = orjson.dumps(json) if json is not None else None
         headers = self._headers
+        return await self._gate.send(
+            lambda: self._attempts(route, url, query, body, headers),
+            method=route.method,
+            route=route.template,
+        )
+
+    async def _attempts(
+        self,
+        route: Route,
+        url: str,
+        query: dict[str, Any],
+        body: bytes | None,
+        headers: httpx.Headers,
+    ) -> Any:
+        """Send one call until it succeeds, fails finally, or attempts run out."""
         if body is not None:
             headers = headers.copy()
             headers["Content-Type"] = "application/json"

@@ -229,8 +229,9 @@ class ScopeLoad:
                 self._write_streamed(cursor)
         return page.rows
 
-    def _write_streamed(self, cursor: Any) -> None:
-        """Write what staging holds (the pages since the last write), then empty it.
+    def _write_streamed(self, cursor: Any, *, last: bool = False) -> None:
+        """Write what staging holds (the pages since the last write), then empty it
+        (unless it is the `last` write: the commit drops staging anyway).
 
         Only this load has written the account's rows, so a staged id can be stored only
         if its page's span overlaps one written before; the primary-key probe of every
@@ -240,7 +241,8 @@ class ScopeLoad:
             spans = self._staged_spans
             repeats = self._written_spans.overlaps(spans) and self._any_stored(cursor)
             self._streamed += self._insert_new(cursor, repeats=repeats)
-            cursor.execute(sql.SQL("TRUNCATE {}").format(self._staging))
+            if not last:
+                cursor.execute(sql.SQL("TRUNCATE {}").format(self._staging))
             self._written_spans.add(spans)
             self._staged_spans = []
             self._unwritten = 0
@@ -351,14 +353,15 @@ class ScopeLoad:
         self._check_open()
         self._applied = True
         with self._raw.cursor() as cursor:
-            self._lock(cursor)
-            if self._streaming:
-                self._write_streamed(cursor)
+            if self._streaming:  # it holds the table lock since its first page
+                self._write_streamed(cursor, last=True)
                 counts = LoadCounts(inserted=self._streamed)
-            elif self._any_stored(cursor):
-                counts = self._plan_and_write(cursor)
-            else:  # nothing staged is stored yet: all inserts, no plan needed
-                counts = LoadCounts(inserted=self._insert_new(cursor, repeats=False))
+            else:
+                self._lock(cursor)
+                if self._any_stored(cursor):
+                    counts = self._plan_and_write(cursor)
+                else:  # nothing staged is stored yet: all inserts, no plan needed
+                    counts = LoadCounts(inserted=self._insert_new(cursor, repeats=False))
             deleted = self._soft_delete(cursor, sorted(set(deleted_ids)))
             self._mark_suspects(cursor, sorted(set(suspect_ids)))
         return replace(counts, deleted=deleted)

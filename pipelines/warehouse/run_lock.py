@@ -1,10 +1,10 @@
 """One sync of an account's resource at a time, and honest records of runs that died.
 
 A run holds a session-level advisory lock on (account, resource) for its whole length, on
-a connection of its own. PostgreSQL drops the lock when that session ends, however the
-process ended, so whoever takes the lock next knows that every `running` row of that
-account and resource in `ops.sync_runs` belongs to a run that was killed or crashed, and
-marks it `abandoned`.
+a connection of its own (one for all the resources of one run: `RunLocks`). PostgreSQL
+drops the lock when that session ends, however the process ended, so whoever takes the
+lock next knows that every `running` row of that account and resource in `ops.sync_runs`
+belongs to a run that was killed or crashed, and marks it `abandoned`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 # The first key of the two-key advisory lock: a namespace of this product's run locks
 # (the loader's per-table locks use other keys).
@@ -30,22 +30,45 @@ class ResourceBusy(RuntimeError):
     """Another live run is syncing this account's resource."""
 
 
-@contextmanager
-def exclusive_run(engine: Engine, account: str, resource: str) -> Iterator[int]:
-    """Hold the (account, resource) run lock; yields how many dead runs were marked abandoned.
+class RunLocks:
+    """The run locks of one run's resources, held on one connection while any is held.
 
-    Raises:
-        ResourceBusy: another process holds the lock (its run is alive).
+    A run syncs several resources side by side; each lock on a connection of its own
+    cost a database session per resource. Locks are taken and released on the event
+    loop's thread (never two statements at once on the shared connection).
     """
-    key = {"namespace": RUN_LOCK_NAMESPACE, "key": f"{account}/{resource}"}
-    with engine.connect() as conn:
-        if not conn.execute(_TRY_LOCK, key).scalar_one():
-            conn.rollback()
-            raise ResourceBusy(f"another sync of account {account!r} {resource} is running")
-        abandoned = conn.execute(_ABANDON, {"account": account, "resource": resource}).rowcount
-        conn.commit()
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._held = 0
+
+    @contextmanager
+    def hold(self, account: str, resource: str) -> Iterator[int]:
+        """Hold the (account, resource) run lock; yields how many dead runs were marked
+        abandoned.
+
+        Raises:
+            ResourceBusy: another session holds the lock (its run is alive).
+        """
+        key = {"namespace": RUN_LOCK_NAMESPACE, "key": f"{account}/{resource}"}
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        conn = self._conn
+        self._held += 1
         try:
-            yield abandoned
+            if not conn.execute(_TRY_LOCK, key).scalar_one():
+                conn.rollback()
+                raise ResourceBusy(f"another sync of account {account!r} {resource} is running")
+            try:
+                abandoned = conn.execute(_ABANDON, {"account": account, "resource": resource})
+                conn.commit()
+                yield abandoned.rowcount
+            finally:
+                conn.execute(_UNLOCK, key)
+                conn.commit()
         finally:
-            conn.execute(_UNLOCK, key)
-            conn.commit()
+            self._held -= 1
+            if not self._held:
+                self._conn = None
+                conn.close()

@@ -197,6 +197,29 @@ def test_objects_without_rights_are_skipped_and_reported(engine):
     )
 
 
+def test_objects_wait_for_the_cost_centres_while_links_and_notices_run_beside_them(engine, sim):
+    report = sync(engine, sim, "demo-a", full=True)
+    assert report.ok
+    with engine.connect() as conn:
+        runs = {
+            resource: (started, finished)
+            for resource, started, finished in conn.execute(
+                text(
+                    "SELECT resource, started_at, finished_at FROM ops.sync_runs"
+                    " WHERE run_id = :run_id"
+                ),
+                {"run_id": report.run_id},
+            )
+        }
+    cost_centres_done = runs["kustannuspaikat"][1]
+    assert runs["kohteet"][0] >= cost_centres_done
+    assert runs["osapuolet"][0] < cost_centres_done
+    assert runs["ilmoitukset"][0] < cost_centres_done
+    assert [r.resource for r in report.resources] == [
+        "kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset",
+    ]  # fmt: skip
+
+
 def test_wrong_credentials_fail_clearly_and_write_no_rows(engine, sim):
     account, environ = account_for(sim, "demo-a")
     environ = {**environ, "DEMO_A_PASSWORD": "väärä-salasana-123"}

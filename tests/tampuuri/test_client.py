@@ -250,6 +250,58 @@ async def test_max_concurrency_bounds_requests_in_flight(make_client: ClientFact
     assert client.calls == 12
 
 
+async def test_calls_take_turns_until_an_answer_shows_the_credentials_pass(
+    make_client: ClientFactory,
+) -> None:
+    """A 503 says nothing about the credentials, a 404 does: from then on, side by side."""
+    in_flight = 0
+    seen_in_flight: list[int] = []
+    answers = [err(503), err(404, "Not found")]
+
+    async def respond(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight
+        in_flight += 1
+        seen_in_flight.append(in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return answers.pop(0) if answers else ok({"Id": 1})
+
+    async with make_client(httpx.MockTransport(respond), max_attempts=1, max_concurrency=3) as c:
+        results = await asyncio.gather(
+            *(c.call(DETAIL, path_params={"kohde_id": i}) for i in range(8)),
+            return_exceptions=True,
+        )
+    assert [type(r).__name__ for r in results[:2]] == ["TampuuriUnavailable", "TampuuriNotFound"]
+    assert results[2:] == [{"Id": 1}] * 6
+    assert seen_in_flight[:2] == [1, 1]  # the first two went alone, one after the other
+    assert max(seen_in_flight) == 3
+    assert c.calls == 8
+
+
+async def test_after_a_401_the_other_calls_fail_without_being_sent(
+    make_client: ClientFactory,
+) -> None:
+    script = Script(*[err(401, "Authorization has been denied for this request.")] * 5)
+    async with make_client(httpx.MockTransport(script), max_concurrency=4) as client:
+        results = await asyncio.gather(
+            *(client.call(DETAIL, path_params={"kohde_id": i}) for i in range(5)),
+            return_exceptions=True,
+        )
+        with pytest.raises(TampuuriAuthError, match="not sent"):
+            await client.call(BATCH, json={"OsapuoliIdt": [1]})
+    assert len(script.requests) == client.calls == 1  # one billed 401, not five
+    assert all(isinstance(r, TampuuriAuthError) and r.status == 401 for r in results)
+    unsent = [str(r) for r in results[1:]]
+    assert (
+        unsent
+        == [
+            "account 'demo-a': GET kohteet/{kohde_id} -> 401: not sent: the credentials were"
+            " refused on GET kohteet/{kohde_id} earlier in this run"
+        ]
+        * 4
+    )
+
+
 async def test_secrets_never_in_errors_or_logs(
     make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
