@@ -59,13 +59,14 @@ RESULTS_MD = BENCH_DIR / "RESULTS.md"
 SECTION = "## Sync throughput vs dlt"
 SECTION_INTRO = """Full sync of one account into a fresh database; the simulator in its own process.
 Seconds: the run itself, measured inside the syncing process (interpreter start and
-imports excluded). Rows: rows in the destination tables (the product also writes parties
-as their own table; dlt keeps them inside the link rows and adds a child table for their
-`Parametrit` lists). Calls: the simulator's transaction counter. Peak RSS: the syncing
-process. Ratio: product rows/s over dlt rows/s, and dlt seconds over product seconds for
-the same API items. Goal: product >= 5x dlt; product peak memory flat from 100k to 1M.
-The machine may be shared with other work (`load_avg` in `results/sync.json` says how
-much; the notes below say what it was): both tools of one scale run under the same load."""
+imports excluded); at 10k and 100k the median of several runs, the tools taking turns.
+Rows: rows in the destination tables (the product also writes parties as their own table;
+dlt keeps them inside the link rows and adds a child table for their `Parametrit` lists).
+Calls: the simulator's transaction counter. Peak RSS: the syncing process. Ratio: product
+rows/s over dlt rows/s, and dlt seconds over product seconds for the same API items.
+Goal: product >= 5x dlt; product peak memory flat from 100k to 1M. The machine may be
+shared with other work (`load_avg` in `results/sync.json` says how much; the notes below
+say what it was): both tools of one scale run under the same load."""
 DLT_PYTHON = BENCH_DIR / ".venv-dlt" / "bin" / "python"
 SCALES = (10_000, 100_000, 1_000_000)
 # Runs per tool and scale (the median run is reported): the smaller, the noisier.
