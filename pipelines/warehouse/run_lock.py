@@ -65,6 +65,7 @@ class RunLocks:
                 conn.commit()
                 yield abandoned.rowcount
             finally:
+                conn.rollback()  # only a failed statement can be pending here: end it
                 conn.execute(_UNLOCK, key)
                 conn.commit()
         finally:
