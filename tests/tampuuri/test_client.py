@@ -291,15 +291,11 @@ async def test_after_a_401_the_other_calls_fail_without_being_sent(
             await client.call(BATCH, json={"OsapuoliIdt": [1]})
     assert len(script.requests) == client.calls == 1  # one billed 401, not five
     assert all(isinstance(r, TampuuriAuthError) and r.status == 401 for r in results)
-    unsent = [str(r) for r in results[1:]]
-    assert (
-        unsent
-        == [
-            "account 'demo-a': GET kohteet/{kohde_id} -> 401: not sent: the credentials were"
-            " refused on GET kohteet/{kohde_id} earlier in this run"
-        ]
-        * 4
+    unsent = (
+        "account 'demo-a': GET kohteet/{kohde_id} -> 401: not sent: the credentials were"
+        " refused on GET kohteet/{kohde_id} earlier in this run"
     )
+    assert [str(r) for r in results[1:]] == [unsent] * 4
 
 
 async def test_secrets_never_in_errors_or_logs(
