@@ -138,6 +138,7 @@ class TampuuriClient:
         self.retry_budget = retry_budget or RetryBudget(DEFAULT_RETRY_CAP)
         self._sleep = sleep
         self._headers: httpx.Headers | None = None  # set while open (`async with`)
+        self._json_headers = httpx.Headers()  # the same, for calls with a JSON body
         self.calls = 0
         self.retries = 0
 
@@ -145,6 +146,8 @@ class TampuuriClient:
         self._headers = httpx.Headers(
             {**_encoded_headers(BASE_HEADERS), **_encoded_headers(self._credentials.headers())}
         )
+        self._json_headers = self._headers.copy()
+        self._json_headers["Content-Type"] = "application/json"
         return self
 
     async def __aexit__(
@@ -188,7 +191,7 @@ class TampuuriClient:
         url = self.base_url + route.format(**dict(path_params or {}))
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         body = orjson.dumps(json) if json is not None else None
-        headers = self._headers
+        headers = self._headers if body is None else self._json_headers
         return await self._gate.send(
             lambda: self._attempts(route, url, query, body, headers),
             method=route.method,
@@ -204,9 +207,6 @@ class TampuuriClient:
         headers: httpx.Headers,
     ) -> Any:
         """Send one call until it succeeds, fails finally, or attempts run out."""
-        if body is not None:
-            headers = headers.copy()
-            headers["Content-Type"] = "application/json"
         extensions = {**self._timeout, "route_template": route.template}
         attempt = 0
         while True:
