@@ -6,7 +6,7 @@ Layering, from the caller down:
             -> semaphore (requests in flight, whole client)
             -> an httpx.Request (the six X- headers, explicit timeouts)
             -> LedgerTransport (one CallRecord per attempt)  -> the real transport
-               (network.transport by default)
+               (http11.transport by default)
 
 The ledger sits below the retry loop so each attempt is recorded: Tampuuri bills them all.
 The JSON body is parsed inside the retry loop, so a truncated 2xx body is retried.
@@ -31,7 +31,7 @@ import httpx
 import orjson
 
 from pipelines.settings import Credentials
-from pipelines.tampuuri import network
+from pipelines.tampuuri import http11
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import TampuuriUnavailable, error_for_status
 from pipelines.tampuuri.first_answer import FirstAnswerGate
@@ -92,7 +92,7 @@ class TampuuriClient:
         base_url: The API root, e.g. "https://api.tampuuri.fi/v10/api/".
         credentials: The six header values.
         transport: The transport to send through (tests: ASGITransport, MockTransport);
-            default `network.transport` (sockets on asyncio, no retries of its own).
+            default `http11.transport` (HTTP/1.1 on asyncio sockets, no retries of its own).
         ledger: Records every attempt; None records nothing.
         trigger: Written on each ledger record.
         run_id: Written on each ledger record.
@@ -125,7 +125,7 @@ class TampuuriClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._credentials = credentials
         self._secrets = credentials.secrets()
-        inner = transport or network.transport(base_url)
+        inner = transport or http11.transport(base_url)
         self._transport: httpx.AsyncBaseTransport = (
             LedgerTransport(inner, ledger, account=account_name, trigger=trigger, run_id=run_id)
             if ledger is not None

@@ -1,4 +1,4 @@
-"""The socket layer under httpx: an httpcore network backend on asyncio's own transports.
+"""The socket layer under the client's HTTP: a network backend on asyncio's own transports.
 
 httpx sends through httpcore, whose default network backend on asyncio is anyio's socket
 streams. Each call there pays for cancel scopes around every read and write, and for a
@@ -11,10 +11,11 @@ This backend implements httpcore's documented `AsyncNetworkBackend` interface on
 straight to the transport (waiting only when its buffer is full), and "has the server
 closed this idle connection?" is answered from what the protocol already knows (end of
 stream, or bytes arrived that nobody asked for), without a system call. TLS is asyncio's
-`start_tls`. Errors become httpcore's exceptions, which httpx maps as usual: the client's
-retry policy sees the same ReadTimeout / ConnectError / ReadError as before.
+`start_tls`. Errors are httpcore's exceptions.
 
-`transport()` builds the httpx transport the client uses by default.
+The client's transport (`http11.py`) speaks HTTP/1.1 over these streams and raises
+httpx's exceptions for them: the client's retry policy sees ReadTimeout, ConnectError,
+ReadError.
 """
 
 from __future__ import annotations
@@ -25,12 +26,10 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import httpcore
-import httpx
 
-# Bytes buffered from the socket before reading pauses (a 250-row page is ~130 KB; httpcore
-# reads 64 KB at a time).
+# Bytes buffered from the socket before reading pauses (a 250-row page is ~130 KB; the
+# transport, http11.py, asks for up to this much at a time).
 HIGH_WATER = 256 * 1024
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -247,41 +246,3 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-class AsyncioTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport (request/response mapping, error mapping, pooling), sending
-    through `AsyncioBackend`. No retries of its own: the client's retry policy decides.
-
-    Args:
-        ssl_context: what https connections verify against; None: httpx's default
-            (certifi's CA bundle, SSL_CERT_FILE / SSL_CERT_DIR honoured).
-        limits: the connection pool's limits.
-    """
-
-    def __init__(
-        self, *, ssl_context: ssl.SSLContext | None = None, limits: httpx.Limits = DEFAULT_LIMITS
-    ) -> None:
-        context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
-        super().__init__(verify=context, limits=limits, retries=0)
-        # httpx builds its pool without a way to choose the network backend: build the
-        # same pool with ours (the attribute httpx's handle_async_request sends through).
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(),
-        )
-
-
-def transport(base_url: str) -> AsyncioTransport:
-    """The default transport for an account's API at `base_url`.
-
-    Loading the CA bundle costs tens of milliseconds, a tenth of a small account's sync:
-    an http:// API (the simulator, a local proxy) gets a TLS context that trusts nothing
-    instead, which is never used, and would refuse any certificate if it were.
-    """
-    if httpx.URL(base_url).scheme == "https":
-        return AsyncioTransport()
-    return AsyncioTransport(ssl_context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))

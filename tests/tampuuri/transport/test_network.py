@@ -1,66 +1,22 @@
-"""The socket layer (`network.py`) over real sockets: plain HTTP and TLS, keep-alive
-connections the server closed, timeouts, refused connections and bodies larger than the
-read buffer. Servers here are small asyncio servers in the test's own loop, so each test
-controls exactly what the peer does."""
+"""The socket layer (`network.py`) under the client's transport, over real sockets: plain
+HTTP and TLS, keep-alive connections the server closed, timeouts, refused connections and
+bodies larger than the read buffer. Servers here are small asyncio servers in the test's
+own loop (`tiny_servers.py`), so each test controls exactly what the peer does."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 import trustme
 
-from pipelines.tampuuri import network
+from pipelines.tampuuri import http11, network
+
+from .tiny_servers import echo_path, read_request, response, server
 
 pytestmark = pytest.mark.anyio
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-def _response(body: bytes, *, close: bool = False) -> bytes:
-    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Type: text/plain\r\n"
-    return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode() + body
-
-
-async def _read_request(reader: asyncio.StreamReader) -> bytes:
-    """One request's head (the tests send GETs: no body)."""
-    return await reader.readuntil(b"\r\n\r\n")
-
-
-@asynccontextmanager
-async def _server(
-    handler: Handler, ssl_context: ssl.SSLContext | None = None
-) -> AsyncIterator[tuple[str, list[int]]]:
-    """Serve on a free port; yields (host:port, connections accepted so far)."""
-    accepted: list[int] = []
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(len(accepted) + 1)
-        try:
-            await handler(reader, writer)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=ssl_context)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}", accepted
-    finally:
-        server.close()
-
-
-async def _echo_path(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Keep-alive: answer each request with its own request line."""
-    while True:
-        head = await _read_request(reader)
-        writer.write(_response(head.split(b"\r\n", 1)[0]))
-        await writer.drain()
 
 
 def _client(transport: httpx.AsyncBaseTransport, **kwargs: object) -> httpx.AsyncClient:
@@ -69,8 +25,8 @@ def _client(transport: httpx.AsyncBaseTransport, **kwargs: object) -> httpx.Asyn
 
 async def test_plain_http_keeps_the_connection_alive() -> None:
     async with (
-        _server(_echo_path) as (address, accepted),
-        _client(network.transport(f"http://{address}/")) as http,
+        server(echo_path) as (address, accepted),
+        _client(http11.transport(f"http://{address}/")) as http,
     ):
         first = await http.get(f"http://{address}/a?x=1")
         second = await http.get(f"http://{address}/b")
@@ -81,13 +37,13 @@ async def test_plain_http_keeps_the_connection_alive() -> None:
 
 async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
     async def one_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        writer.write(_response(b"once"))  # keep-alive promised, then closed anyway
+        await read_request(reader)
+        writer.write(response(b"once"))  # keep-alive promised, then closed anyway
         await writer.drain()
 
     async with (
-        _server(one_then_close) as (address, accepted),
-        _client(network.transport(f"http://{address}/")) as http,
+        server(one_then_close) as (address, accepted),
+        _client(http11.transport(f"http://{address}/")) as http,
     ):
         assert (await http.get(f"http://{address}/")).text == "once"
         await asyncio.sleep(0.05)  # the server's FIN arrives while the connection idles
@@ -99,28 +55,28 @@ async def test_a_body_larger_than_the_read_buffer_arrives_whole_after_a_pause() 
     body = bytes(range(256)) * (5 * network.HIGH_WATER // 256 + 7)
 
     async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        writer.write(_response(body))
+        await read_request(reader)
+        writer.write(response(body))
         await writer.drain()
 
     async with (
-        _server(big) as (address, _),
-        _client(network.transport(f"http://{address}/")) as http,
-        http.stream("GET", f"http://{address}/") as response,
+        server(big) as (address, _),
+        _client(http11.transport(f"http://{address}/")) as http,
+        http.stream("GET", f"http://{address}/") as streamed,
     ):
         await asyncio.sleep(0.2)  # the body piles up: reading pauses, then resumes
-        received = await response.aread()
+        received = await streamed.aread()
     assert received == body
 
 
 async def test_a_silent_server_is_a_read_timeout() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
+        await read_request(reader)
         await asyncio.sleep(5)
 
     async with (
-        _server(silent) as (address, _),
-        _client(network.transport(f"http://{address}/"), timeout=0.2) as http,
+        server(silent) as (address, _),
+        _client(http11.transport(f"http://{address}/"), timeout=0.2) as http,
     ):
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -131,21 +87,21 @@ async def test_a_silent_server_is_a_read_timeout() -> None:
 
 async def test_a_server_that_hangs_up_mid_response_is_an_error() -> None:
     async def truncated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        writer.write(_response(b"0123456789")[:-4])  # Content-Length promises more
+        await read_request(reader)
+        writer.write(response(b"0123456789")[:-4])  # Content-Length promises more
 
     async with (
-        _server(truncated) as (address, _),
-        _client(network.transport(f"http://{address}/")) as http,
+        server(truncated) as (address, _),
+        _client(http11.transport(f"http://{address}/")) as http,
     ):
         with pytest.raises(httpx.RemoteProtocolError):
             await http.get(f"http://{address}/")
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
-    async with _server(_echo_path) as (address, _):
+    async with server(echo_path) as (address, _):
         pass  # the port is free again
-    async with _client(network.transport(f"http://{address}/")) as http:
+    async with _client(http11.transport(f"http://{address}/")) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://{address}/")
 
@@ -164,8 +120,8 @@ def _tls_server_context(authority: trustme.CA) -> ssl.SSLContext:
 async def test_https_verifies_the_server_certificate(authority: trustme.CA) -> None:
     trusted = ssl.create_default_context()
     authority.configure_trust(trusted)
-    async with _server(_echo_path, _tls_server_context(authority)) as (address, accepted):
-        transport = network.AsyncioTransport(ssl_context=trusted)
+    async with server(echo_path, _tls_server_context(authority)) as (address, accepted):
+        transport = http11.Http11Transport(ssl_context=trusted)
         async with _client(transport) as http:
             first = await http.get(f"https://{address}/tls")
             second = await http.get(f"https://{address}/again")
@@ -187,19 +143,8 @@ async def test_a_certificate_of_an_unknown_authority_is_refused(
     authority: trustme.CA, api_scheme: str
 ) -> None:
     async with (
-        _server(_echo_path, _tls_server_context(authority)) as (address, _),
-        _client(network.transport(f"{api_scheme}://{address}/")) as http,
+        server(echo_path, _tls_server_context(authority)) as (address, _),
+        _client(http11.transport(f"{api_scheme}://{address}/")) as http,
     ):
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             await http.get(f"https://{address}/")
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("asyncio", id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> object:
-    """Every test on asyncio's own loop and on uvloop (what a sync runs on)."""
-    return request.param

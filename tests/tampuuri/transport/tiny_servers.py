@@ -1,0 +1,53 @@
+"""Small asyncio HTTP/1.1 servers for the transport tests: each test controls exactly
+what the peer does."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def response(body: bytes, *, close: bool = False) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Type: text/plain\r\n"
+    return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode() + body
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request's head (its body, if any, is left in the reader)."""
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+@asynccontextmanager
+async def server(
+    handler: Handler, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[tuple[str, list[int]]]:
+    """Serve on a free port; yields (host:port, connections accepted so far)."""
+    accepted: list[int] = []
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(len(accepted) + 1)
+        try:
+            await handler(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    listener = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=ssl_context)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}", accepted
+    finally:
+        listener.close()
+
+
+async def echo_path(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Keep-alive: answer each request with its own request line."""
+    while True:
+        head = await read_request(reader)
+        writer.write(response(head.split(b"\r\n", 1)[0]))
+        await writer.drain()
