@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 
 from pipelines.warehouse.id_spans import IdSpan
-from pipelines.warehouse.tables import TableSpec, staged_converter
+from pipelines.warehouse.staged_text import staged_text
+from pipelines.warehouse.tables import TableSpec
 
-NULL = "\\N"  # COPY's text format for NULL
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
@@ -26,7 +26,7 @@ class EncodedPage:
     """Items validated and encoded for one table's staging (`ScopeLoad.encode`)."""
 
     table: str
-    lines: bytes  # COPY text: id, data, row_hash per line
+    lines: bytes  # COPY text: data, id, the staged typed values, row_hash per line
     rows: int
     keys: frozenset[str]  # the item keys seen (for `new_fields`)
     spans: tuple[IdSpan, ...] = ()  # the ids of each API page in it (none: no rows)
@@ -63,16 +63,16 @@ def canonical_json(item: Mapping[str, Any]) -> bytes:
 def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
     """Validate and encode items for a staging COPY of `spec`'s table.
 
-    Typed values Python can convert for certain are staged (`tables.staged_converter`);
-    the rest are staged NULL and left to PostgreSQL's lenient casts.
+    Typed values Python can convert for certain are staged (`staged_text`, after
+    `tables.staged_value`); the rest are staged NULL and left to PostgreSQL's lenient casts.
 
     Raises:
         ValueError: an item has no integer `Id` or cannot be encoded; the message names
             its position in `items` (never its content: it may hold personal data).
     """
     keys: set[str] = set()
-    lines: list[bytes] = []
-    staged = [(c.field, staged_converter(c)) for c in spec.staged_columns]
+    lines: list[bytes] = []  # per row: data, then the rest of its line
+    typed_text = staged_text(spec)
     md5 = hashlib.md5
     low, high, ascending = _BIGINT_MAX + 1, _BIGINT_MIN - 1, True  # the page's IdSpan
     for position, item in enumerate(items):
@@ -103,18 +103,14 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
         # canonical JSON holds no raw tab, newline or NUL (JSON escapes control
         # characters), so the only byte COPY would misread is the backslash of JSON's own
         # escapes: doubled. Typed values are digits, signs, dates and times
-        # (`tables.staged_value`) or NULL: nothing to escape.
-        typed = [
-            NULL if (value := item.get(field)) is None else (convert(value) or NULL)
-            for field, convert in staged
-        ]
+        # (`tables.staged_value`) or NULL: nothing to escape. Data and the rest of the
+        # line go into `lines` as two parts: no copy of the data into a line of its own.
         # row_hash: md5 hex of the canonical JSON, a change detector, not a security measure
         digest = md5(payload, usedforsecurity=False).hexdigest()
-        data = payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload
-        fields = "\t".join((str(item_id), *typed, digest))
-        lines.append(b"%b\t%b\n" % (data, fields.encode()))
+        lines.append(payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload)
+        lines.append(f"\t{item_id}\t{typed_text(item)}{digest}\n".encode())
     spans = (IdSpan(low, high, ascending),) if lines else ()
-    return EncodedPage(spec.name, b"".join(lines), len(lines), frozenset(keys), spans)
+    return EncodedPage(spec.name, b"".join(lines), len(lines) // 2, frozenset(keys), spans)
 
 
 def _without_nul(value: Any) -> Any:

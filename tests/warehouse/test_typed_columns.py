@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
+from pipelines.warehouse.staged_text import NULL, staged_text
 from pipelines.warehouse.tables import TABLES, staged_value, typed_expression
 
 COMMON = {
@@ -274,3 +275,19 @@ def test_only_common_shapes_are_converted_in_python():
     assert staged_value(muokattu, "2025-04-20T00:37:45.8617613+03:00") is not None
     assert staged_value(muokattu, "2025-01-15T12:00:00.1234567") is None  # Helsinki: SQL
     assert staged_value(muokattu, "2025-02-30T00:00:00+02:00") is None  # no such day
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_the_compiled_staged_text_is_staged_value_column_by_column(table):
+    """`staged_text` (compiled per table, integers inline) gives each column's
+    `staged_value`, None as COPY's NULL, whatever shape a value has."""
+    spec = TABLES[table]
+    compiled = staged_text(spec)
+    shapes = [v for values in SHAPES.values() for v in values] + BOOLEANS + DATES
+    shapes += [2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 10**18 - 1, -(10**18) + 1, -(10**18)]
+    for value in shapes:
+        item = {column.field: value for column in spec.staged_columns}
+        texts = [staged_value(column, value) for column in spec.staged_columns]
+        expected = "".join(f"{NULL if text is None else text}\t" for text in texts)
+        assert compiled(item) == expected, (table, value)
+    assert compiled({}) == f"{NULL}\t" * len(spec.staged_columns)
