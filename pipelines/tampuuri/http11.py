@@ -112,6 +112,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self._expiry = limits.keepalive_expiry
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._backend = AsyncioBackend()
+        self._closed = False  # after aclose(): connections coming back are closed
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
@@ -137,6 +138,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        self._closed = True
         idle, self._idle = self._idle, {}
         for connections in idle.values():
             for connection in connections:
@@ -169,7 +171,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
         """A request is over: keep its connection for the next one, or close it."""
         self._slots.release()
         idle = self._idle.setdefault(origin, [])
-        if connection.reusable and (self._max_idle is None or len(idle) < self._max_idle):
+        room = self._max_idle is None or len(idle) < self._max_idle
+        if connection.reusable and room and not self._closed:
             connection.protocol.start_next_cycle()
             connection.idle_since = asyncio.get_running_loop().time()
             idle.append(connection)

@@ -178,3 +178,21 @@ async def test_a_scheme_other_than_http_is_refused() -> None:
     async with _client(http11.transport("http://127.0.0.1/")) as http:
         with pytest.raises(httpx.UnsupportedProtocol):
             await http.get("ftp://127.0.0.1/file")
+
+
+async def test_a_connection_coming_back_after_the_transport_closed_is_closed() -> None:
+    hung_up = asyncio.Event()
+
+    async def answer_then_watch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(response(b"late"))
+        await writer.drain()
+        if await reader.read() == b"":  # the client closed its side
+            hung_up.set()
+
+    transport = http11.transport("http://127.0.0.1/")
+    async with server(answer_then_watch) as (address, _), _client(transport) as http:
+        async with http.stream("GET", f"http://{address}/") as streamed:
+            await transport.aclose()  # while the response is still open
+            assert await streamed.aread() == b"late"
+        await asyncio.wait_for(hung_up.wait(), 2)
