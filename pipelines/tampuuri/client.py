@@ -222,7 +222,7 @@ class TampuuriClient:
                         httpx.Request(
                             route.method,
                             url,
-                            params=query,
+                            params=query or None,  # (an empty dict re-parses the URL)
                             content=body,
                             headers=headers,
                             extensions=extensions,
