@@ -1,11 +1,12 @@
 """HTTP/1.1 for the client: an httpx transport with a keep-alive pool, on h11 and network.py.
 
 httpx's own transport sends through httpcore's connection pool, which is built for many
-origins, HTTP/2 and proxies: per request it takes anyio locks and events, scans every
-pooled connection and may hand one connection to several waiting requests, all but one
-of which then go round again. Against the simulator that pool was about 0.35 ms of CPU
-per call (0.62-1.06 ms a call through it, 0.32-0.55 ms through this transport, for
-one-page object lists): at 7,400 calls a sync, seconds of a process that is CPU-bound.
+origins, HTTP/2 and proxies: per request it makes an anyio event, takes a thread lock,
+scans every pooled connection and may hand one connection to several waiting requests,
+all but one of which then go round again. Against the simulator that pool cost about
+0.35 ms of CPU a call (0.62-1.06 ms a call through it, 0.32-0.55 ms through this
+transport, for one-page object lists): at 7,400 calls a sync, seconds of a CPU-bound
+process (benchmarks/RESULTS.md).
 
 This transport does what the client needs and nothing more. Connections are
 `network.AsyncioStream`s (the socket layer: plain TCP or TLS); the protocol is h11's
