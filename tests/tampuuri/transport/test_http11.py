@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.tampuuri import http11
 
-from .tiny_servers import echo_path, read_request, response, server
+from .tiny_servers import answering, echo_path, echoing_path, read_request, response, server
 
 pytestmark = pytest.mark.anyio
 
@@ -52,15 +52,8 @@ async def test_a_request_body_arrives_whole_and_the_connection_serves_the_next_c
 
 
 async def test_requests_beyond_max_connections_wait_for_a_free_connection() -> None:
-    async def slow_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            head = await read_request(reader)
-            await asyncio.sleep(0.05)
-            writer.write(response(head.split(b"\r\n", 1)[0]))
-            await writer.drain()
-
     async with (
-        server(slow_echo) as (address, accepted),
+        server(echoing_path(0.05)) as (address, accepted),
         _client(_transport(max_connections=1)) as http,
     ):
         answers = await asyncio.gather(*(http.get(f"http://{address}/{n}") for n in range(3)))
@@ -138,15 +131,8 @@ async def test_a_connection_the_server_asked_to_close_is_not_reused() -> None:
 
 async def test_a_body_left_unread_closes_its_connection() -> None:
     body = b"x" * 100_000
-
-    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            await read_request(reader)
-            writer.write(response(body))
-            await writer.drain()
-
     async with (
-        server(big) as (address, accepted),
+        server(answering(body)) as (address, accepted),
         _client(http11.transport(f"http://{address}/")) as http,
     ):
         async with http.stream("GET", f"http://{address}/") as streamed:
@@ -158,15 +144,8 @@ async def test_a_body_left_unread_closes_its_connection() -> None:
 
 
 async def test_idle_connections_beyond_the_keepalive_limit_are_closed() -> None:
-    async def slow_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            head = await read_request(reader)
-            await asyncio.sleep(0.05)
-            writer.write(response(head.split(b"\r\n", 1)[0]))
-            await writer.drain()
-
     async with (
-        server(slow_echo) as (address, accepted),
+        server(echoing_path(0.05)) as (address, accepted),
         _client(_transport(max_keepalive_connections=1)) as http,
     ):
         await asyncio.gather(*(http.get(f"http://{address}/{n}") for n in range(2)))

@@ -14,7 +14,7 @@ import trustme
 
 from pipelines.tampuuri import http11, network
 
-from .tiny_servers import echo_path, read_request, response, server
+from .tiny_servers import answering, echo_path, read_request, response, server
 
 pytestmark = pytest.mark.anyio
 
@@ -53,14 +53,8 @@ async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
 
 async def test_a_body_larger_than_the_read_buffer_arrives_whole_after_a_pause() -> None:
     body = bytes(range(256)) * (5 * network.HIGH_WATER // 256 + 7)
-
-    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(response(body))
-        await writer.drain()
-
     async with (
-        server(big) as (address, _),
+        server(answering(body)) as (address, _),
         _client(http11.transport(f"http://{address}/")) as http,
         http.stream("GET", f"http://{address}/") as streamed,
     ):

@@ -45,9 +45,30 @@ async def server(
         listener.close()
 
 
-async def echo_path(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Keep-alive: answer each request with its own request line."""
-    while True:
-        head = await read_request(reader)
-        writer.write(response(head.split(b"\r\n", 1)[0]))
-        await writer.drain()
+def echoing_path(delay: float = 0.0) -> Handler:
+    """Keep-alive: answer each request with its own request line, `delay` seconds later."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await read_request(reader)
+            if delay:
+                await asyncio.sleep(delay)
+            writer.write(response(head.split(b"\r\n", 1)[0]))
+            await writer.drain()
+
+    return handler
+
+
+echo_path = echoing_path()
+
+
+def answering(body: bytes) -> Handler:
+    """Keep-alive: answer every request with `body`."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(response(body))
+            await writer.drain()
+
+    return handler
