@@ -141,7 +141,8 @@ class AccountConfig(_Strict):
         return value if value.endswith("/") else value + "/"
 
     def resolve_credentials(self, environ: Mapping[str, str] | None = None) -> Credentials:
-        """Read this account's secrets from the environment, naming any that is missing."""
+        """Read this account's secrets from the environment, naming any that is missing or
+        that no HTTP header can carry (`_check_header_value`)."""
         env = os.environ if environ is None else environ
         values: dict[str, str] = {}
         for key in ("api_key", "customer_name", "account_name", "username", "password"):
@@ -152,11 +153,13 @@ class AccountConfig(_Strict):
                     f"account {self.name!r}: environment variable {variable} "
                     f"(credentials.{key}) is not set"
                 )
+            _check_header_value(self.name, variable, f"credentials.{key}", value)
             values[key] = value
         version_var = self.credentials.software_version
-        version = (env.get(version_var) if version_var else None) or env.get(
-            "TAMPUURI_SOFTWARE_VERSION", DEFAULT_SOFTWARE_VERSION
-        )
+        if not (version_var and env.get(version_var)):
+            version_var = "TAMPUURI_SOFTWARE_VERSION"
+        version = env.get(version_var) or DEFAULT_SOFTWARE_VERSION
+        _check_header_value(self.name, version_var, "credentials.software_version", version)
         return Credentials(
             api_key=Secret(values["api_key"]),
             customer_name=values["customer_name"],
@@ -164,6 +167,22 @@ class AccountConfig(_Strict):
             username=values["username"],
             password=Secret(values["password"]),
             software_version=version,
+        )
+
+
+def _check_header_value(account: str, variable: str, key: str, value: str) -> None:
+    """Refuse a value an HTTP header cannot carry, naming its variable (never the value).
+
+    A header value (RFC 9110) holds no control character but tab and no whitespace at
+    either end; a secret read from a file with its line break would otherwise fail every
+    call as a protocol error, each attempt recorded as a billed call.
+    """
+    controls = any((ord(c) < 0x20 and c != "\t") or c == "\x7f" for c in value)
+    if controls or value != value.strip(" \t"):
+        raise ConfigError(
+            f"account {account!r}: environment variable {variable} ({key}) holds a"
+            " character an HTTP header cannot carry (a line break or other control"
+            " character, or a space or tab at either end)"
         )
 
 

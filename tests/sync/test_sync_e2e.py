@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from pipelines.settings import SyncSettings, load_sync_settings
+from pipelines.settings import ConfigError, SyncSettings, load_sync_settings
 from pipelines.simulator import FaultConfig, Simulator, SimulatorConfig
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.tampuuri.catalogue import load_catalogue
@@ -256,3 +256,21 @@ def test_catalogue_without_change_since_falls_back_to_full_scans(engine, sim):
     assert report.resource("ilmoitukset").mode == "full"
     assert notice in warehouse_rows(engine, "demo-a", "ilmoitukset", active=False)
     assert_parity(engine, sim, "demo-a")
+
+
+def test_a_secret_no_header_can_carry_fails_before_any_call(engine, sim):
+    """A password read from a file with its line break: named, not shown, nothing sent."""
+    account, environ = account_for(sim, "demo-a")
+    environ = {**environ, "DEMO_A_PASSWORD": environ["DEMO_A_PASSWORD"] + "\n"}
+    with pytest.raises(ConfigError, match="DEMO_A_PASSWORD") as caught:
+        run_sync(
+            engine,
+            SyncRequest(account, full=True),
+            transport=httpx.ASGITransport(app=sim.app),
+            environ=environ,
+            settings=FAST_RETRIES,
+        )
+    assert environ["DEMO_A_PASSWORD"].strip() not in str(caught.value)
+    assert sum(row["count"] for row in sim.transactions()) == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ops.api_calls")).scalar_one() == 0
