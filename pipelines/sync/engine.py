@@ -26,6 +26,7 @@ from pipelines.budget.guard import Priority
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit
 from pipelines.sync.api_session import api_session
+from pipelines.sync.connection_plan import fit_to_pool, one_at_a_time
 from pipelines.sync.load_sessions import all_settled
 from pipelines.sync.report import ProgressListener, ResourceReport, SilentProgress, SyncReport
 from pipelines.sync.resource_run import (
@@ -37,6 +38,7 @@ from pipelines.sync.resource_run import (
 )
 from pipelines.sync.scans import ASSET_RESOURCES
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
+from pipelines.warehouse.engine import pool_capacity
 from pipelines.warehouse.run_lock import RunLocks
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,19 @@ async def _run(
     report = SyncReport(run_id=run_id, account=account.name, trigger=request.trigger)
     started = time.monotonic()
     account.resolve_credentials(environ)  # a missing secret fails before anything is written
+    ordered = [r for r in ASSET_RESOURCES if r in request.resources]
+    planned = _prerequisites(ordered, catalogue, scoped=account.scope is not None)
+    capacity = pool_capacity(engine)
+    # (a pool too small even for one resource at a time raises ConfigError here)
+    prerequisites = fit_to_pool(
+        planned, catalogue, capacity=capacity, scope_concurrency=settings.scope_concurrency
+    )
+    if prerequisites != planned:
+        log.warning(
+            "account %s: the warehouse pool allows %s connections: resources run one at a time",
+            account.name,
+            capacity,
+        )
     retry_cap = settings.retry_cap_per_run
     if request.enforce_budget:
         with engine.begin() as conn:
@@ -159,10 +174,7 @@ async def _run(
             progress=progress,
             run_locks=RunLocks(engine),
         )
-        ordered = [r for r in ASSET_RESOURCES if r in request.resources]
-        report.resources = await _sync_resources(
-            ctx, label, _prerequisites(ordered, catalogue, scoped=account.scope is not None)
-        )
+        report.resources = await _sync_resources(ctx, label, prerequisites)
     report.calls = client.calls
     report.retries = client.retries
     report.seconds = time.monotonic() - started
@@ -183,7 +195,7 @@ def _prerequisites(
     at a time.
     """
     if scoped:
-        return {r: tuple(resources[:i][-1:]) for i, r in enumerate(resources)}
+        return one_at_a_time(resources)
     return {
         r: tuple(d for d in (catalogue.resources[r].fan_out,) if d in resources) for r in resources
     }

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, QueuePool, create_engine
 from sqlalchemy.engine import make_url
 
 from pipelines.settings import PROJECT_ROOT
@@ -61,6 +61,18 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         pool_pre_ping=True,
         hide_parameters=True,
     )
+
+
+def pool_capacity(engine: Engine) -> int | None:
+    """How many connections the engine's pool lets be open at once; None: no limit (a
+    NullPool, unlimited overflow) or a kind of pool that does not say."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return None
+    # QueuePool has no public accessor for its overflow limit; it has kept it as
+    # `_max_overflow` (-1: no limit) through SQLAlchemy 1.4 and 2.x (pinned below 2.2).
+    overflow = int(getattr(pool, "_max_overflow", 0))
+    return None if overflow < 0 else pool.size() + overflow
 
 
 def redacted(url: str) -> str:
