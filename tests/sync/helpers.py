@@ -45,6 +45,16 @@ def warehouse_rows(
     return {row_id: data for row_id, data in rows}
 
 
+def run_times(engine: Engine, run_id: str) -> list[tuple[str, datetime, datetime]]:
+    """Each resource of a run with when it started and finished, in the order they started."""
+    statement = text(
+        "SELECT resource, started_at, finished_at FROM ops.sync_runs"
+        " WHERE run_id = :run_id ORDER BY started_at"
+    )
+    with engine.connect() as conn:
+        return [(row[0], row[1], row[2]) for row in conn.execute(statement, {"run_id": run_id})]
+
+
 def assert_parity(engine: Engine, sim: Simulator, account: str) -> None:
     """The warehouse's active rows equal the simulator's current rows (ids and data).
 

@@ -19,7 +19,7 @@ from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.scans import ASSET_RESOURCES
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.warehouse.engine import make_engine, pool_capacity, to_sqlalchemy_url
-from tests.sync.helpers import account_for, assert_parity
+from tests.sync.helpers import account_for, assert_parity, run_times
 
 CATALOGUE = load_catalogue()
 # The schedule of a whole-account run: objects after the cost centres, the rest beside them.
@@ -85,18 +85,9 @@ def test_a_small_pool_runs_the_resources_one_at_a_time(warehouse_url):
         assert report.ok, [r.error for r in report.resources]
         assert time.monotonic() - started < 3  # no wait for a connection that never frees
         assert_parity(engine, sim, "demo-a")
-        with engine.connect() as conn:
-            runs = conn.execute(
-                text(
-                    "SELECT resource, started_at, finished_at FROM ops.sync_runs"
-                    " WHERE run_id = :run_id ORDER BY started_at"
-                ),
-                {"run_id": report.run_id},
-            ).all()
-        assert [r.resource for r in runs] == list(ASSET_RESOURCES)
-        assert all(
-            later.started_at >= earlier.finished_at for earlier, later in itertools.pairwise(runs)
-        )
+        runs = run_times(engine, report.run_id)
+        assert [resource for resource, _, _ in runs] == list(ASSET_RESOURCES)
+        assert all(later[1] >= earlier[2] for earlier, later in itertools.pairwise(runs))
     finally:
         engine.dispose()
 

@@ -25,6 +25,7 @@ from tests.sync.helpers import (
     ledger_by_key,
     ledger_total,
     minimum_full_sync_calls,
+    run_times,
     sim_by_key,
     warehouse_rows,
 )
@@ -200,17 +201,9 @@ def test_objects_without_rights_are_skipped_and_reported(engine):
 def test_objects_wait_for_the_cost_centres_while_links_and_notices_run_beside_them(engine, sim):
     report = sync(engine, sim, "demo-a", full=True)
     assert report.ok
-    with engine.connect() as conn:
-        runs = {
-            resource: (started, finished)
-            for resource, started, finished in conn.execute(
-                text(
-                    "SELECT resource, started_at, finished_at FROM ops.sync_runs"
-                    " WHERE run_id = :run_id"
-                ),
-                {"run_id": report.run_id},
-            )
-        }
+    runs = {resource: (started, finished) for resource, started, finished in run_times(
+        engine, report.run_id
+    )}  # fmt: skip
     cost_centres_done = runs["kustannuspaikat"][1]
     assert runs["kohteet"][0] >= cost_centres_done
     assert runs["osapuolet"][0] < cost_centres_done
