@@ -1,10 +1,11 @@
-"""The client's HTTP/1.1 transport (`http11.py`) over real sockets: request bodies, the
-connection pool's limits, keep-alive expiry, and which connections are never reused (the
-server said close, the caller left a body unread, the request was cancelled)."""
+"""The client's HTTP/1.1 transport (`http11.py`) over real sockets: request bodies, gzipped
+responses, the connection pool's limits, keep-alive expiry, and which connections are never
+reused (the server said close, the caller left a body unread, the request was cancelled)."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 
 import httpx
 import pytest
@@ -175,3 +176,22 @@ async def test_a_connection_coming_back_after_the_transport_closed_is_closed() -
             await transport.aclose()  # while the response is still open
             assert await streamed.aread() == b"late"
         await asyncio.wait_for(hung_up.wait(), 2)
+
+
+async def test_a_gzipped_body_is_decoded_as_httpx_decodes_it() -> None:
+    body = b'{"Items": [], "Total": 0}' * 100
+    packed = gzip.compress(body)
+
+    async def gzipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(packed)}\r\nContent-Encoding: gzip\r\n\r\n"
+        writer.write(head.encode() + packed)
+        await writer.drain()
+
+    async with (
+        server(gzipped) as (address, _),
+        _client(http11.transport(f"http://{address}/")) as http,
+    ):
+        answer = await http.get(f"http://{address}/", headers={"Accept-Encoding": "gzip"})
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert answer.content == body
