@@ -1,6 +1,7 @@
 """The client's HTTP/1.1 transport (`http11.py`) over real sockets: request bodies, gzipped
-responses, the connection pool's limits, keep-alive expiry, and which connections are never
-reused (the server said close, the caller left a body unread, the request was cancelled)."""
+and chunked responses, the connection pool's limits, keep-alive expiry, and which
+connections are never reused (the server said close, the caller left a body unread, the
+request was cancelled)."""
 
 from __future__ import annotations
 
@@ -195,3 +196,26 @@ async def test_a_gzipped_body_is_decoded_as_httpx_decodes_it() -> None:
         answer = await http.get(f"http://{address}/", headers={"Accept-Encoding": "gzip"})
     assert answer.headers["Content-Encoding"] == "gzip"
     assert answer.content == body
+
+
+async def test_a_chunked_body_arrives_whole_and_the_connection_is_reused() -> None:
+    parts = [b'{"Items": [', b"1, 2, 3", b'], "Total": 3}']
+
+    async def chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for part in parts:
+                writer.write(b"%x\r\n%b\r\n" % (len(part), part))
+                await writer.drain()
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    async with (
+        server(chunked) as (address, accepted),
+        _client(http11.transport(f"http://{address}/")) as http,
+    ):
+        first = await http.get(f"http://{address}/a")
+        second = await http.get(f"http://{address}/b")
+    assert first.content == second.content == b"".join(parts)
+    assert accepted == [1]
