@@ -117,8 +117,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
-        with _httpx_errors(request):
-            await _acquire(self._slots, timeouts.get("pool"))
+        await _acquire(self._slots, timeouts.get("pool"), request)
         try:
             origin = _origin(request.url)
             with _httpx_errors(request):
@@ -235,8 +234,8 @@ def _origin(url: httpx.URL) -> _Origin:
     return _Origin(url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
 
 
-async def _acquire(slots: asyncio.Semaphore, timeout: float | None) -> None:
-    """A connection slot, waiting at most `timeout` seconds."""
+async def _acquire(slots: asyncio.Semaphore, timeout: float | None, request: httpx.Request) -> None:
+    """A connection slot for `request`, waiting at most `timeout` seconds."""
     if timeout is None:
         await slots.acquire()
         return
@@ -244,7 +243,7 @@ async def _acquire(slots: asyncio.Semaphore, timeout: float | None) -> None:
         async with asyncio.timeout(timeout):
             await slots.acquire()
     except TimeoutError:
-        raise httpx.PoolTimeout("no connection free in the pool timeout") from None
+        raise httpx.PoolTimeout("no connection free in the pool timeout", request=request) from None
 
 
 @contextmanager
