@@ -31,7 +31,7 @@ import httpx
 import orjson
 
 from pipelines.settings import Credentials
-from pipelines.tampuuri import http11
+from pipelines.tampuuri import http11, json_codec
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import TampuuriUnavailable, error_for_status
 from pipelines.tampuuri.first_answer import FirstAnswerGate
@@ -327,8 +327,8 @@ def _parse(response: httpx.Response) -> Any:
     if not response.content:
         return None
     try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+        return json_codec.decode(response.content)  # exact decimals, ints of any size
+    except json_codec.DecodeError:
         raise InvalidJSONBody(response.status_code) from None
 
 

@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from pipelines.tampuuri import json_codec
 from pipelines.warehouse.id_spans import IdSpan
 from pipelines.warehouse.staged_text import staged_text
 from pipelines.warehouse.tables import TableSpec
@@ -54,9 +53,9 @@ def canonical_json(item: Mapping[str, Any]) -> bytes:
     PostgreSQL's jsonb cannot hold the NUL character (the escape \\u0000); the rare item
     with one gets it replaced by U+FFFD rather than failing the whole scan.
     """
-    payload = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    payload = json_codec.encode_canonical(item)
     if b"\\u0000" in payload:  # also matches an escaped backslash before "u0000": harmless
-        payload = orjson.dumps(_without_nul(item), option=orjson.OPT_SORT_KEYS)
+        payload = json_codec.encode_canonical(_without_nul(item))
     return payload
 
 
@@ -86,7 +85,7 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
             )
         try:
             payload = canonical_json(item)
-        except orjson.JSONEncodeError as error:
+        except (json_codec.EncodeError, TypeError) as error:
             raise ValueError(
                 f"{spec.name}: item at position {position} (Id {item_id}) is not "
                 f"encodable as JSON: {error}"
