@@ -1,24 +1,31 @@
 """The webhook inbox sensor and the job it launches (Dagster wiring only).
 
-Every few seconds the sensor reads the due inbox events, lets the pure coalescing planner
-release one batch, and requests one run of `webhook_refresh_job` for exactly that batch's
-event ids, keyed by the batch key (Dagster never launches two runs with one key). The
-cursor is the highest event id released: pending events at or below it belong to a run
-in flight and are not dispatched again. Failed events that are due again are picked up
-whatever the cursor: their `tries` changed, so their batch gets a new key.
+Every few seconds the sensor asks Dagster how the runs it dispatched are doing, reads the
+due inbox events that no unfinished run holds, lets the pure planner
+(pipelines/webhooks/dispatch.py) release one batch, and requests one run of
+`webhook_refresh_job` for exactly that batch's event ids. The cursor holds the events of
+runs not yet finished, never a high-water mark: an event committed out of order, or left
+pending by a run that failed, was canceled or whose worker died, is dispatched again.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.webhooks import inbox
-from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
+from pipelines.webhooks.coalesce import RefreshBatch
+from pipelines.webhooks.dispatch import (
+    DEFAULT_GRACE_S,
+    DEFAULT_MAX_IN_FLIGHT,
+    DispatchCursor,
+    RunState,
+    batch_event_ids,
+    plan_tick,
+    settle,
+)
 from pipelines.webhooks.events import EventMapping, load_event_mapping
-from pipelines.webhooks.inbox import InboxEvent
 from pipelines.webhooks.process import DEFAULT_MAX_BATCH, process_inbox_once
 
 WEBHOOK_JOB = "webhook_refresh_job"
@@ -87,41 +94,27 @@ def webhook_refresh_job() -> None:
     webhook_refresh()
 
 
-@dataclass(frozen=True)
-class TickPlan:
-    """What one sensor tick decided: the batch to run (if any) and the next cursor."""
-
-    batch: RefreshBatch | None
-    cursor: int
-
-
-def plan_tick(
-    events: Sequence[InboxEvent],
-    mapping: EventMapping,
-    *,
-    cursor: int,
-    now: datetime,
-    window_s: float,
-    max_batch: int,
-) -> TickPlan:
-    """Pure: the batch released at `now` from due events not already dispatched."""
-    fresh = [e for e in events if e.event_id > cursor or e.status == "failed"]
-    batch = plan_refresh(fresh, mapping, now=now, window_s=window_s, max_batch=max_batch)
-    if batch is None:
-        return TickPlan(None, cursor)
-    return TickPlan(batch, max(cursor, batch.cursor_event_id))
-
-
-def run_request_for(batch: RefreshBatch) -> dg.RunRequest:
+def run_request_for(batch: RefreshBatch, run_key: str) -> dg.RunRequest:
     """One run of the refresh job for exactly the batch's events."""
-    event_ids = sorted({*batch.event_ids, *batch.unknown_event_ids, *batch.ignored_event_ids})
     return dg.RunRequest(
-        run_key=batch.batch_key,
+        run_key=run_key,
         run_config=dg.RunConfig(
-            ops={OP_NAME: WebhookBatchConfig(event_ids=event_ids, batch_key=batch.batch_key)}
+            ops={OP_NAME: WebhookBatchConfig(event_ids=list(batch_event_ids(batch)),
+                                             batch_key=run_key)}
         ),
-        tags={TRIGGER_TAG: "webhook", BATCH_TAG: batch.batch_key},
-    )
+        tags={TRIGGER_TAG: "webhook", BATCH_TAG: run_key},
+    )  # fmt: skip
+
+
+def run_states(instance: dg.DagsterInstance, run_keys: Sequence[str]) -> dict[str, RunState]:
+    """What Dagster knows of each dispatched run (found by its batch tag)."""
+    states: dict[str, RunState] = {}
+    for run in instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: list(run_keys)})):
+        key = run.tags.get(BATCH_TAG, "")
+        # Two runs with one key cannot happen through Dagster; if it did, any active wins.
+        if states.get(key) != "active":
+            states[key] = "finished" if run.is_finished else "active"
+    return states
 
 
 def build_webhook_inbox_sensor(
@@ -131,8 +124,15 @@ def build_webhook_inbox_sensor(
     max_batch: int = DEFAULT_MAX_BATCH,
     mapping: EventMapping | None = None,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    grace_s: float = DEFAULT_GRACE_S,
 ) -> dg.SensorDefinition:
-    """The sensor, with its tick interval, coalescing window and batch size."""
+    """The sensor, with its tick interval, coalescing window and batch size.
+
+    `max_in_flight` bounds the runs dispatched and not finished (and so the cursor);
+    `grace_s` is how long a dispatched run may be absent from Dagster before its events
+    are dispatched again.
+    """
 
     @dg.sensor(
         name=WEBHOOK_SENSOR,
@@ -144,10 +144,13 @@ def build_webhook_inbox_sensor(
     def webhook_inbox_sensor(
         context: dg.SensorEvaluationContext, warehouse: WarehouseResource
     ) -> dg.SensorResult:
-        cursor = int(context.cursor) if context.cursor else 0
         now = datetime.now(UTC)
+        cursor = DispatchCursor.from_text(context.cursor)
+        keys = [r.run_key for r in cursor.runs]
+        states = run_states(context.instance, keys) if keys else {}
+        cursor, released = settle(cursor, states, now=now.timestamp(), grace_s=grace_s)
         with warehouse.engine.connect() as conn:
-            events = inbox.pending_events(conn, after_event_id=0, limit=READ_LIMIT, now=now)
+            events = inbox.pending_events(conn, limit=READ_LIMIT, now=now, exclude=cursor.held)
         tick = plan_tick(
             events,
             mapping or load_event_mapping(),
@@ -155,12 +158,17 @@ def build_webhook_inbox_sensor(
             now=now,
             window_s=window_s,
             max_batch=max_batch,
+            max_in_flight=max_in_flight,
+            released=released,
         )
-        if tick.batch is None:
-            waiting = sum(1 for e in events if e.event_id > cursor)
-            reason = f"{waiting} event(s) inside the window" if waiting else "no due events"
-            return dg.SensorResult(skip_reason=reason, cursor=str(tick.cursor))
-        return dg.SensorResult(run_requests=[run_request_for(tick.batch)], cursor=str(tick.cursor))
+        for run_key in released:
+            context.log.info(f"{run_key}: run finished or lost; its due events are free again")
+        if tick.batch is None or tick.run_key is None:
+            return dg.SensorResult(skip_reason=tick.reason, cursor=tick.cursor.to_text())
+        return dg.SensorResult(
+            run_requests=[run_request_for(tick.batch, tick.run_key)],
+            cursor=tick.cursor.to_text(),
+        )
 
     return webhook_inbox_sensor
 

@@ -144,15 +144,26 @@ def store_bundle(
 
 
 def pending_events(
-    conn: Connection, *, after_event_id: int, limit: int, now: datetime
+    conn: Connection,
+    *,
+    limit: int,
+    now: datetime,
+    after_event_id: int = 0,
+    exclude: Iterable[int] = (),
 ) -> list[InboxEvent]:
     """Events to process, oldest first: pending, or failed and due again (next_try_at <= now).
 
-    `after_event_id` is the planner's cursor; it only keeps events of a batch whose run
-    is still in flight from being dispatched twice. Status does the rest (done events
-    are never pending), so a caller with no run in flight may pass 0 to pick up retries.
+    Status decides what is due (done events are never pending). `exclude` holds the
+    events of runs still in flight (the sensor's cursor), which must not be dispatched
+    twice; they are left out before the limit applies.
     """
-    rows = conn.execute(sql.PENDING, {"after": after_event_id, "now": now, "limit": limit}).all()
+    params = {"after": after_event_id, "now": now, "limit": limit, "exclude": sorted(exclude)}
+    return [InboxEvent(**row._mapping) for row in conn.execute(sql.PENDING, params)]
+
+
+def due_events(conn: Connection, event_ids: Iterable[int], *, now: datetime) -> list[InboxEvent]:
+    """The given events that are still due (pending, or failed and due again), by id."""
+    rows = conn.execute(sql.DUE_BY_ID, {"ids": sorted(set(event_ids)), "now": now})
     return [InboxEvent(**row._mapping) for row in rows]
 
 

@@ -27,11 +27,19 @@ EVENT_COLUMNS = (
     "event_id, account, action, reference_id, reference_secondary_id, reference_data,"
     " reference_json, event_timestamp, received_at, attempts_seen, status, tries"
 )
+_DUE = " status IN ('pending', 'failed') AND (next_try_at IS NULL OR next_try_at <= :now)"
+# Events held by runs still in flight are excluded here, not after the LIMIT: otherwise
+# a long list of them ahead would hide every event behind it.
 PENDING = text(
-    f"SELECT {EVENT_COLUMNS} FROM ops.webhook_inbox"
-    " WHERE status IN ('pending', 'failed') AND event_id > :after"
-    " AND (next_try_at IS NULL OR next_try_at <= :now)"
+    f"SELECT {EVENT_COLUMNS} FROM ops.webhook_inbox WHERE{_DUE}"
+    " AND event_id > :after AND NOT (event_id = ANY(CAST(:exclude AS bigint[])))"
     " ORDER BY event_id LIMIT :limit"
+)
+# A run reads exactly the events it was given (those still due), however many others
+# are due or failing ahead of them.
+DUE_BY_ID = text(
+    f"SELECT {EVENT_COLUMNS} FROM ops.webhook_inbox WHERE{_DUE}"
+    " AND event_id = ANY(CAST(:ids AS bigint[])) ORDER BY event_id"
 )
 MARK_DONE = text(
     "UPDATE ops.webhook_inbox SET status = 'done', run_id = :run_id, processed_at = now(),"

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, text
@@ -127,42 +128,93 @@ def process_inbox_once(
     """
     clock = now or datetime.now(UTC)
     result = ProcessResult(run_id=run_id or f"webhook-{uuid.uuid4().hex[:12]}")
-    rules = mapping or load_event_mapping()
-    with engine.connect() as conn:
-        events = inbox.pending_events(conn, after_event_id=0, limit=READ_LIMIT, now=clock)
+    return event_loop.run(
+        _process(
+            engine,
+            result,
+            mapping or load_event_mapping(),
+            accounts=accounts,
+            catalogue=catalogue,
+            transport=transport,
+            environ=environ,
+            now=clock,
+            window_s=window_s,
+            max_batch=max_batch,
+            event_ids=event_ids,
+            settings=settings,
+            max_tries=max_tries,
+            backoff=backoff or Backoff(),
+            check_budget=check_budget,
+        )
+    )
+
+
+async def _process(
+    engine: Engine,
+    result: ProcessResult,
+    rules: EventMapping,
+    *,
+    accounts: Sequence[AccountConfig],
+    catalogue: Catalogue | None,
+    transport: httpx.AsyncBaseTransport | None,
+    environ: Mapping[str, str] | None,
+    now: datetime,
+    window_s: float,
+    max_batch: int,
+    event_ids: Sequence[int] | None,
+    settings: SyncSettings | None,
+    max_tries: int,
+    backoff: Backoff,
+    check_budget: bool,
+) -> ProcessResult:
+    # Every warehouse call of the pass runs in a worker thread: none blocks the loop.
     if event_ids is not None:
-        wanted = set(event_ids)
-        events = [e for e in events if e.event_id in wanted]
+        events = await asyncio.to_thread(_read, engine, inbox.due_events, event_ids, now=now)
         window_s, max_batch = 0.0, max(len(events), 1)
-    batch = plan_refresh(events, rules, now=clock, window_s=window_s, max_batch=max_batch)
+    else:
+        events = await asyncio.to_thread(
+            _read, engine, inbox.pending_events, limit=READ_LIMIT, now=now
+        )
+    batch = plan_refresh(events, rules, now=now, window_s=window_s, max_batch=max_batch)
     if batch is None:
         return result
     result.batch_key = batch.batch_key
     result.cursor_event_id = batch.cursor_event_id
     released = [e for e in events if e.event_id <= batch.cursor_event_id]
     result.events = len(released)
+    await asyncio.to_thread(_park, engine, batch, result)
+    refreshed = set(batch.event_ids)
+    await _refresh_batch(
+        engine,
+        batch,
+        [e for e in released if e.event_id in refreshed],
+        rules,
+        result,
+        accounts=accounts,
+        catalogue=catalogue if catalogue is not None else await asyncio.to_thread(load_catalogue),
+        transport=transport,
+        environ=environ,
+        settings=settings if settings is not None else await asyncio.to_thread(load_sync_settings),
+        now=now,
+        max_tries=max_tries,
+        backoff=backoff,
+        check_budget=check_budget,
+    )
+    return result
+
+
+def _read(
+    engine: Engine, query: Callable[..., list[InboxEvent]], *args: Any, **kwargs: Any
+) -> list[InboxEvent]:
+    with engine.connect() as conn:
+        return query(conn, *args, **kwargs)
+
+
+def _park(engine: Engine, batch: RefreshBatch, result: ProcessResult) -> None:
+    """Unknown types parked as unknown, ignored types done: neither costs a call."""
     with engine.begin() as conn:
         result.unknown = inbox.mark_unknown(conn, batch.unknown_event_ids)
         result.ignored = inbox.mark_done(conn, batch.ignored_event_ids, result.run_id)
-    event_loop.run(
-        _refresh_batch(
-            engine,
-            batch,
-            [e for e in released if e.event_id in set(batch.event_ids)],
-            rules,
-            result,
-            accounts=accounts,
-            catalogue=catalogue or load_catalogue(),
-            transport=transport,
-            environ=environ,
-            settings=settings or load_sync_settings(),
-            now=clock,
-            max_tries=max_tries,
-            backoff=backoff or Backoff(),
-            check_budget=check_budget,
-        )
-    )
-    return result
 
 
 async def _refresh_batch(

@@ -15,12 +15,18 @@ from pipelines.sensors.webhook_inbox import (
     webhook_refresh_job,
 )
 
+from pipelines.webhooks.dispatch import DispatchCursor
+
 from .conftest import ACCOUNT, World
 
+EMPTY = DispatchCursor().to_text()
 
-def _evaluate(sensor, warehouse_url, cursor=None):
+
+def _evaluate(sensor, warehouse_url, cursor=None, instance=None):
     with dg.build_sensor_context(
-        cursor=cursor, resources={"warehouse": WarehouseResource(database_url=warehouse_url)}
+        cursor=cursor,
+        resources={"warehouse": WarehouseResource(database_url=warehouse_url)},
+        instance=instance or dg.DagsterInstance.ephemeral(),
     ) as context:
         return sensor(context)
 
@@ -32,14 +38,14 @@ def _notice_event(world: World) -> list[dict]:
 
 def test_no_events_no_run(engine, warehouse_url):
     result = _evaluate(build_webhook_inbox_sensor(window_s=5), warehouse_url)
-    assert result.run_requests == [] and result.cursor == "0"
+    assert result.run_requests == [] and result.cursor == EMPTY
     assert "no due events" in result.skip_reason.skip_message
 
 
 def test_events_inside_the_window_wait(world: World, warehouse_url):
     world.deliver(_notice_event(world))
     result = _evaluate(build_webhook_inbox_sensor(window_s=3600), warehouse_url, cursor="0")
-    assert result.run_requests == [] and result.cursor == "0"
+    assert result.run_requests == [] and result.cursor == EMPTY
     assert "1 event(s) inside the window" in result.skip_reason.skip_message
 
 
@@ -51,12 +57,12 @@ def test_events_outside_the_window_make_one_run_and_the_job_refreshes_them(
     result = _evaluate(sensor, warehouse_url, cursor="0")
     assert len(result.run_requests) == 1
     request = result.run_requests[0]
-    assert request.run_key.startswith("webhooks-1-1-")
+    assert request.run_key.startswith("webhooks-1-1-") and request.run_key.endswith("-d1")
     assert request.tags["tampuuri/webhook_batch"] == request.run_key
-    assert result.cursor == "1"
-    # The next tick: the event is in flight (at or below the cursor): nothing new.
+    assert DispatchCursor.from_text(result.cursor).held == {1}
+    # The next tick: the event is held by a run not yet visible in Dagster: nothing new.
     again = _evaluate(sensor, warehouse_url, cursor=result.cursor)
-    assert again.run_requests == [] and again.cursor == "1"
+    assert again.run_requests == [] and again.cursor == result.cursor
     # The run refreshes exactly that batch: one call, the event done with the run's id.
     run_config = request.run_config
     config = run_config.to_config_dict() if hasattr(run_config, "to_config_dict") else run_config
