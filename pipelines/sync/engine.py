@@ -17,16 +17,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import combinations
 
 import httpx
 from sqlalchemy import Engine
 
 from pipelines import event_loop
 from pipelines.budget.guard import Priority
-from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
-from pipelines.sync.admission import admit
+from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
+from pipelines.sync.admission import Admission, admit
 from pipelines.sync.api_session import api_session
-from pipelines.sync.connection_plan import fit_to_pool, one_at_a_time
 from pipelines.sync.load_sessions import all_settled
 from pipelines.sync.report import ProgressListener, ResourceReport, SilentProgress, SyncReport
 from pipelines.sync.resource_run import (
@@ -113,34 +113,15 @@ async def _run(
     started = time.monotonic()
     account.resolve_credentials(environ)  # a missing secret fails before anything is written
     ordered = [r for r in ASSET_RESOURCES if r in request.resources]
-    planned = _prerequisites(ordered, catalogue, scoped=account.scope is not None)
-    capacity = pool_capacity(engine)
-    # (a pool too small even for one resource at a time raises ConfigError here)
-    prerequisites = fit_to_pool(
-        planned, catalogue, capacity=capacity, scope_concurrency=settings.scope_concurrency
-    )
-    if prerequisites != planned:
-        log.warning(
-            "account %s: the warehouse pool allows %s connections: resources run one at a time",
-            account.name,
-            capacity,
-        )
+    prerequisites = _prerequisites(ordered, catalogue, scoped=account.scope is not None)
+    _check_pool(engine, prerequisites, catalogue, settings)
     retry_cap = settings.retry_cap_per_run
     if request.enforce_budget:
-        with engine.begin() as conn:
-            admission = admit(
-                conn,
-                catalogue,
-                account,
-                resources=tuple(request.resources),
-                full=request.full,
-                priority=request.budget_priority,
-                now=datetime.now(UTC),
-            )
+        admission = await asyncio.to_thread(_admit, engine, catalogue, request)
         if not admission.run:
             report.deferred_reason = admission.reason
             report.resources = [
-                record_not_run(engine, label, r, admission.reason, "deferred")
+                await record_not_run(engine, label, r, admission.reason, "deferred")
                 for r in request.resources
             ]
             log.warning("account %s: sync deferred: %s", account.name, admission.reason)
@@ -181,6 +162,70 @@ async def _run(
     return report
 
 
+def _admit(engine: Engine, catalogue: Catalogue, request: SyncRequest) -> Admission:
+    with engine.begin() as conn:
+        return admit(
+            conn,
+            catalogue,
+            request.account,
+            resources=tuple(request.resources),
+            full=request.full,
+            priority=request.budget_priority,
+            now=datetime.now(UTC),
+        )
+
+
+def _check_pool(
+    engine: Engine,
+    prerequisites: Mapping[str, Sequence[str]],
+    catalogue: Catalogue,
+    settings: SyncSettings,
+) -> None:
+    """Fail before any call when the engine's pool cannot hold what the run holds at once.
+
+    A run holds one connection for its run locks, one per scan batch in flight (a fan-out
+    resource runs `scope_concurrency` of them) for each resource running, and one for a
+    short write beside them (its call ledger, its run rows). A smaller pool would make the
+    run wait on itself until the pool times out.
+
+    Raises:
+        ConfigError: says how many connections the run needs and the pool allows.
+    """
+    capacity = pool_capacity(engine)
+    if capacity is None:
+        return
+    batches = {
+        r: max(1, settings.scope_concurrency) if catalogue.resources[r].fan_out else 1
+        for r in prerequisites
+    }
+    # Resources run side by side unless one waits for the other (directly or not).
+    groups = (g for n in range(1, len(batches) + 1) for g in combinations(batches, n))
+    side_by_side = max(
+        (
+            sum(batches[r] for r in group)
+            for group in groups
+            if not any(_ordered(prerequisites, a, b) for a, b in combinations(group, 2))
+        ),
+        default=0,
+    )
+    need = 2 + side_by_side  # + run locks + a short write
+    if need > capacity:
+        raise ConfigError(
+            f"the warehouse engine's connection pool allows {capacity} connection(s) at"
+            f" once (pool_size + max_overflow); this sync needs {need}: make the pool"
+            f" larger or lower scope_concurrency ({settings.scope_concurrency})"
+        )
+
+
+def _ordered(prerequisites: Mapping[str, Sequence[str]], first: str, other: str) -> bool:
+    """Whether one of the two waits for the other (so they never run side by side)."""
+
+    def waits_for(later: str, earlier: str) -> bool:
+        return any(p == earlier or waits_for(p, earlier) for p in prerequisites[later])
+
+    return waits_for(first, other) or waits_for(other, first)
+
+
 def _prerequisites(
     resources: list[str], catalogue: Catalogue, *, scoped: bool
 ) -> dict[str, tuple[str, ...]]:
@@ -194,8 +239,8 @@ def _prerequisites(
     A scoped account's link scan reads the objects just synced, so it runs one resource
     at a time.
     """
-    if scoped:
-        return one_at_a_time(resources)
+    if scoped:  # each waits for the one before
+        return {r: tuple(resources[:i][-1:]) for i, r in enumerate(resources)}
     return {
         r: tuple(d for d in (catalogue.resources[r].fan_out,) if d in resources) for r in resources
     }
@@ -224,7 +269,7 @@ async def _sync_resources(
                 return
             if aborted:
                 reason = aborted[0].report.error or "the run was aborted"
-                reports[resource] = record_not_run(ctx.engine, label, resource, reason)
+                reports[resource] = await record_not_run(ctx.engine, label, resource, reason)
                 return
             try:
                 reports[resource] = await sync_resource(ctx, resource)

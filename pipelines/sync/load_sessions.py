@@ -1,15 +1,16 @@
-"""The warehouse side of a batch of scope scans: a connection per table, staged pages.
+"""The warehouse side of a batch of scope scans: one transaction, staged pages.
 
-`LoadSessions` opens one connection and transaction per table a batch loads (the main
-table, and each table of rows nested in its items), so their loads run on PostgreSQL
-backends side by side; `PageStager` feeds them the pages in order, joining the pages that
-wait while a connection is busy into one COPY. `scope_scan.run_scope_batch` drives both.
+`LoadSession` opens one connection and transaction for everything a batch loads (the
+main table, and each table of rows nested in its items), committed together with the scan
+state; `PageStager` feeds its loads the pages in order, joining the pages that wait while
+the connection is busy into one COPY. `scope_scan.run_scope_batch` drives both.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Engine
@@ -25,23 +26,18 @@ MAX_QUEUED_PAGES = 16
 T = TypeVar("T")
 
 
-class LoadSessions:
-    """One connection and transaction per table a batch loads: the loads work side by side.
+class LoadSession:
+    """One connection and ONE transaction for a batch's loads: the main table's and those
+    of the rows nested in its items (a link list's parties), with the scope state.
 
-    A link list carries its parties: the links' and the parties' loads (each a COPY per
-    page, then set-based writes) would take turns on one PostgreSQL backend; on two they
-    overlap. At commit the nested tables' transactions commit first and the main table's,
-    which holds the scope state, last: a failure between the two leaves the nested rows
-    written (rows as the API served them, deletions that were confirmed) and the scope not
-    marked scanned, so the next run scans it again. The warehouse is then as it was, or
-    better, and never marked complete without its rows.
+    Everything a batch writes commits at once or not at all: a failure anywhere leaves
+    links, parties and the scan state as they were, and the next run scans again.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._connections: dict[str, Connection] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._main: str | None = None
+        self._conn: Connection | None = None
+        self.lock = asyncio.Lock()  # held while a statement runs on the connection
 
     async def open_loads(
         self,
@@ -53,69 +49,57 @@ class LoadSessions:
         run_id: str,
         disjoint: bool,
     ) -> dict[str, ScopeLoad]:
-        """The main table's load and one per nested table, each on its own connection."""
-        self._main = table
-        # Batches of one fan-out scan (cost centres) hold disjoint rows of the main table.
-        # Every other load is the only one of its table here: on a first load it streams
-        # (writes pages as they arrive, see ScopeLoad).
-        loads = {table: await self._load(table, account, run_id, scope=scope, disjoint=disjoint)}
-        for name in nested:
-            loads[name] = await self._load(name, account, run_id)
-        return loads
-
-    async def _load(
-        self,
-        table: str,
-        account: str,
-        run_id: str,
-        *,
-        scope: Scope | None = None,
-        disjoint: bool = False,
-    ) -> ScopeLoad:
+        """The main table's load and one per nested table, in the one transaction."""
         conn: Connection = await asyncio.to_thread(self._engine.connect)
-        self._connections[table] = conn
-        self._locks[table] = asyncio.Lock()
+        self._conn = conn
 
-        def begin() -> ScopeLoad:
+        def begin() -> dict[str, ScopeLoad]:
             conn.begin()
             # A commit lost in a crash only means a rerun: the cursors commit with their
             # rows, so the warehouse still converges. Not waiting for the WAL flush saves
-            # each load's commit.
+            # each batch's commit.
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            return ScopeLoad(
-                conn,
-                table,
-                account=account,
-                run_id=run_id,
-                scope=scope or Scope(None),
-                disjoint=disjoint,
-                stream=not disjoint,
-            )
+            # Batches of one fan-out scan (cost centres) hold disjoint rows of the main
+            # table. Every other load is the only one of its table here: on a first load
+            # it streams (writes pages as they arrive, see ScopeLoad).
+            loads = {
+                table: ScopeLoad(
+                    conn,
+                    table,
+                    account=account,
+                    run_id=run_id,
+                    scope=scope,
+                    disjoint=disjoint,
+                    stream=not disjoint,
+                )
+            }
+            for name in nested:
+                loads[name] = ScopeLoad(conn, name, account=account, run_id=run_id, stream=True)
+            return loads
 
         return await asyncio.to_thread(begin)
 
-    def connection(self, table: str) -> Connection:
-        return self._connections[table]
+    @property
+    def connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("open_loads() first")
+        return self._conn
 
-    def lock(self, table: str) -> asyncio.Lock:
-        """Held while a page is staged on the table's connection (one page at a time)."""
-        return self._locks[table]
+    async def run(self, work: Callable[[], T]) -> T:
+        """`work` (blocking database calls) in a thread, alone on the connection."""
+        async with self.lock:
+            return await asyncio.to_thread(work)
 
     async def commit(self) -> None:
-        """Commit the nested tables' transactions, then the main table's (see above)."""
-        for table, conn in self._connections.items():
-            if table != self._main:
-                await asyncio.to_thread(conn.commit)
-        if self._main is not None:
-            await asyncio.to_thread(self._connections[self._main].commit)
+        await self.run(self.connection.commit)
 
     async def rollback(self) -> None:
-        for conn in self._connections.values():
-            await asyncio.to_thread(conn.rollback)
+        if self._conn is not None:
+            await asyncio.to_thread(self._conn.rollback)
 
     async def close(self) -> None:
-        for conn in self._connections.values():
-            await asyncio.to_thread(conn.close)
+        if self._conn is not None:
+            await asyncio.to_thread(self._conn.close)
 
 
 class PageStager:
@@ -129,12 +113,12 @@ class PageStager:
     works (waiting for the queue to empty entirely left both sides idle in turns: the
     sync's event loop was idle 40 % of a 1M-row run). `drain` waits for everything staged
     (and raises the first error, if any). A page's rows for different tables (links
-    and their parties) are staged side by side, each on its table's connection.
+    and their parties) go in one after the other, one COPY per table.
     """
 
-    def __init__(self, loads: Mapping[str, ScopeLoad], sessions: LoadSessions) -> None:
+    def __init__(self, loads: Mapping[str, ScopeLoad], session: LoadSession) -> None:
         self._loads = loads
-        self._sessions = sessions
+        self._session = session
         self._queue: list[EncodedPage] = []
         self._queued = 0  # API pages in the queue
         self._worker: asyncio.Task[None] | None = None
@@ -166,16 +150,14 @@ class PageStager:
                 batch, self._queue, self._queued = self._queue, [], 0
                 self._room.set()
                 tables = dict.fromkeys(page.table for page in batch)
-                await all_settled(
-                    self._stage(join_pages([p for p in batch if p.table == table]))
-                    for table in tables
-                )
+                joined = [join_pages([p for p in batch if p.table == t]) for t in tables]
+                await self._session.run(functools.partial(self._stage, joined))
         finally:
             self._room.set()  # scans waiting for room see the worker stopped
 
-    async def _stage(self, page: EncodedPage) -> None:
-        async with self._sessions.lock(page.table):
-            await asyncio.to_thread(self._loads[page.table].stage, page)
+    def _stage(self, pages: Sequence[EncodedPage]) -> None:
+        for page in pages:
+            self._loads[page.table].stage(page)
 
 
 async def all_settled(awaitables: Iterable[Awaitable[T]]) -> list[T]:

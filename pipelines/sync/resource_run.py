@@ -5,7 +5,8 @@ An account-wide list is one scan in one transaction. The scopes of a fan-out res
 transaction per batch (`scope_scan.run_scope_batch`). A 403 on a scope is recorded and
 skipped; a 404 on a scope means it is gone; any other API failure fails its batch only (the
 resource is then `partial`), except wrong credentials and a spent retry budget, which stop
-the whole run.
+the whole run. Database calls run in threads (`asyncio.to_thread`): none blocks the event
+loop, which the other resources' scans share.
 """
 
 from __future__ import annotations
@@ -67,25 +68,29 @@ async def sync_resource(ctx: RunContext, resource: str) -> ResourceReport:
     Raises:
         SyncAborted: the run must stop (the report of this resource is attached).
     """
+    locks, account = ctx.run_locks, ctx.account.name
     try:
-        with ctx.run_locks.hold(ctx.account.name, resource) as abandoned:
-            if abandoned:
-                log.warning(
-                    "account %s %s: %d earlier run(s) had died mid-run; marked abandoned",
-                    ctx.account.name,
-                    resource,
-                    abandoned,
-                )
-            return await _sync_locked(ctx, resource)
+        abandoned = await asyncio.to_thread(locks.acquire, account, resource)
     except ResourceBusy as exc:
-        return record_not_run(ctx.engine, ctx, resource, str(exc), "skipped")
+        return await record_not_run(ctx.engine, ctx, resource, str(exc), "skipped")
+    try:
+        if abandoned:
+            log.warning(
+                "account %s %s: %d earlier run(s) had died mid-run; marked abandoned",
+                account,
+                resource,
+                abandoned,
+            )
+        return await _sync_locked(ctx, resource)
+    finally:
+        await asyncio.to_thread(locks.release, account, resource)
 
 
 async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
     with tally_calls() as tally:  # resources of one run may share the client side by side
         report, aborted = await _sync_scans(ctx, resource)
     report.calls, report.retries = tally.calls, tally.retries
-    write_run_finish(ctx.engine, ctx, resource, report)
+    await asyncio.to_thread(write_run_finish, ctx.engine, ctx, resource, report)
     ctx.progress.resource_finished(report)
     log.info(
         "account %s %s %s: %s inserted, %s updated, %s deleted, %s calls",
@@ -105,19 +110,10 @@ async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
 async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, bool]:
     """Plan and run one resource's scans; (its report, whether the run must stop)."""
     started = time.monotonic()
-    with ctx.engine.connect() as conn:
-        scans = plan_scans(
-            conn,
-            resource,
-            catalogue=ctx.catalogue,
-            account=ctx.account,
-            full=ctx.full,
-            overlap=timedelta(minutes=ctx.settings.overlap_minutes),
-            cost_centres=ctx.cost_centres,
-        )
+    scans = await asyncio.to_thread(_plan, ctx, resource)
     mode = "incremental" if scans and all(s.filters for s in scans) else "full"
     report = ResourceReport(resource=resource, mode=mode, scopes_total=len(scans))
-    write_run_start(ctx.engine, ctx, resource, mode)
+    await asyncio.to_thread(write_run_start, ctx.engine, ctx, resource, mode)
     ctx.progress.resource_started(resource, len(scans))
     stop: list[BaseException] = []
     semaphore = asyncio.Semaphore(max(1, ctx.settings.scope_concurrency))
@@ -150,6 +146,19 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     else:
         report.status = "success"
     return report, bool(stop)
+
+
+def _plan(ctx: RunContext, resource: str) -> list[ScopeScan]:
+    with ctx.engine.connect() as conn:
+        return plan_scans(
+            conn,
+            resource,
+            catalogue=ctx.catalogue,
+            account=ctx.account,
+            full=ctx.full,
+            overlap=timedelta(minutes=ctx.settings.overlap_minutes),
+            cost_centres=ctx.cost_centres,
+        )
 
 
 def _batches(scans: list[ScopeScan], size: int) -> list[list[ScopeScan]]:
@@ -235,13 +244,13 @@ def write_run_finish(
         )
 
 
-def record_not_run(
+async def record_not_run(
     engine: Engine, run: RunIdentity, resource: str, reason: str, status: str = "failed"
 ) -> ResourceReport:
     """A resource the run did not sync (deferred, busy, aborted), recorded as such."""
     report = ResourceReport(
         resource=resource, mode="none", status=status, error=f"not run: {reason}"
     )
-    write_run_start(engine, run, resource, "none")
-    write_run_finish(engine, run, resource, report)
+    await asyncio.to_thread(write_run_start, engine, run, resource, "none")
+    await asyncio.to_thread(write_run_finish, engine, run, resource, report)
     return report

@@ -1,16 +1,17 @@
-"""One scan of one scope, staged and committed in one warehouse transaction per table.
+"""One scan of one scope, staged and committed in one warehouse transaction.
 
 A scope is what one complete list scan speaks for: a whole account (cost centres, links,
 notices) or one cost centre (its objects). Pages are COPYed into staging as they arrive;
 only when the scan ends are the rows upserted, the confirmed missing ones soft-deleted and
-the cursor advanced, in the main table's transaction. Rows nested in the items (a link's
-party) load on a connection of their own and commit just before it (`load_sessions`). A scan
-that fails rolls back: the warehouse stays as it was and the cursor does not move.
+the cursor advanced. Rows nested in the items (a link's party) load in the same
+transaction (`load_sessions.LoadSession`), which commits everything at once. A scan that
+fails rolls back: the warehouse stays as it was and the cursor does not move.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from pipelines.sync.confirm import Confirmation, confirm_missing
-from pipelines.sync.load_sessions import LoadSessions, PageStager, all_settled
+from pipelines.sync.load_sessions import LoadSession, PageStager, all_settled
 from pipelines.tampuuri.catalogue import Catalogue, Route
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import TampuuriForbidden, TampuuriNotFound
@@ -116,9 +117,9 @@ async def run_scope_batch(
     if len(scans) > 1 and first.scope.column is None:
         raise ValueError("only scopes of one column (e.g. cost centres) can share a batch")
     outcome = ScopeOutcome(scopes=len(scans))
-    sessions = LoadSessions(engine)
+    session = LoadSession(engine)
     try:
-        loads = await sessions.open_loads(
+        loads = await session.open_loads(
             first.resource,
             scope=first.scope,
             nested=[n.table for n in first.nested],
@@ -128,7 +129,7 @@ async def run_scope_batch(
         )
         # One stager for all scans of the batch: the pages of many small scopes (a cost
         # centre's objects are often one page) share COPY statements.
-        stager = PageStager(loads, sessions)
+        stager = PageStager(loads, session)
 
         async def scan_one(scan: ScopeScan) -> _ScanResult:
             result = _ScanResult(scan)
@@ -192,42 +193,36 @@ async def run_scope_batch(
             covered = tuple(v for r in complete for v in r.scan.scope.values)
             loads[first.resource].restrict_scope(covered)
 
-        async def finish(table: str, load: ScopeLoad) -> None:
-            conn = sessions.connection(table)
+        for table, load in loads.items():  # one after the other, on the one connection
             confirmation = Confirmation()
             if deletions and _finds_deletions(first, table):
-                confirmation = await _confirm(conn, client, catalogue, account, table, load)
+                confirmation = await _confirm(session, client, catalogue, account, table, load)
             outcome.skipped.extend(
                 {"resource": table, "id": i, "reason": "403 object right"}
                 for i in confirmation.forbidden
             )
-            outcome.new_fields.update(await asyncio.to_thread(load.new_fields))
-            counts = await asyncio.to_thread(
-                load.apply,
-                deleted_ids=confirmation.deleted,
-                suspect_ids=confirmation.suspect,
+            outcome.new_fields.update(load.new_fields())
+            counts = await session.run(
+                functools.partial(
+                    load.apply, deleted_ids=confirmation.deleted, suspect_ids=confirmation.suspect
+                )
             )
             outcome.counts = outcome.counts + counts
-
-        # Each table's load runs on its own connection: applied side by side.
-        await all_settled(finish(table, load) for table, load in loads.items())
         writes = [
             _state_write(account, r) for r in results if r.scan.record_state and not r.forbidden
         ]
-        await asyncio.to_thread(
-            state.save_scope_states, sessions.connection(first.resource), writes
-        )
-        await sessions.commit()
+        await session.run(functools.partial(state.save_scope_states, session.connection, writes))
+        await session.commit()  # the batch's tables and its scan state: together
     except BaseException:
-        await sessions.rollback()
+        await session.rollback()
         raise
     finally:
-        await sessions.close()
+        await session.close()
     return outcome
 
 
 async def _confirm(
-    conn: Connection,
+    session: LoadSession,
     client: TampuuriClient,
     catalogue: Catalogue,
     account: str,
@@ -235,16 +230,18 @@ async def _confirm(
     load: ScopeLoad,
 ) -> Confirmation:
     """Confirm the absence of the rows a complete scan missed; stage the ones still alive."""
-    missing = await asyncio.to_thread(load.missing)
+    missing = await session.run(load.missing)
     if not missing:
         return Confirmation()
     routes = catalogue.resources[table]
-    scope_values = await asyncio.to_thread(
-        _scope_values, conn, account, table, routes.scope_filter, missing
+    scope_values = await session.run(
+        functools.partial(
+            _scope_values, session.connection, account, table, routes.scope_filter, missing
+        )
     )
     confirmation = await confirm_missing(client, routes, missing, scope_values=scope_values)
     if confirmation.alive:
-        await asyncio.to_thread(load.stage, confirmation.alive)
+        await session.run(functools.partial(load.stage, confirmation.alive))
     return confirmation
 
 

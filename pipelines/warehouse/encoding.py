@@ -14,7 +14,6 @@ from typing import Any
 
 from pipelines.tampuuri import json_codec
 from pipelines.warehouse.id_spans import IdSpan
-from pipelines.warehouse.staged_text import staged_text
 from pipelines.warehouse.tables import TableSpec
 
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
@@ -25,7 +24,7 @@ class EncodedPage:
     """Items validated and encoded for one table's staging (`ScopeLoad.encode`)."""
 
     table: str
-    lines: bytes  # COPY text: data, id, the staged typed values, row_hash per line
+    lines: bytes  # COPY text: data, id, row_hash per line
     rows: int
     keys: frozenset[str]  # the item keys seen (for `new_fields`)
     spans: tuple[IdSpan, ...] = ()  # the ids of each API page in it (none: no rows)
@@ -62,8 +61,8 @@ def canonical_json(item: Mapping[str, Any]) -> bytes:
 def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
     """Validate and encode items for a staging COPY of `spec`'s table.
 
-    Typed values Python can convert for certain are staged (`staged_text`, after
-    `tables.staged_value`); the rest are staged NULL and left to PostgreSQL's lenient casts.
+    Only the item itself is staged (its canonical JSON, Id and hash): the typed columns
+    are extracted from it in SQL, in one place (`tables.typed_expression`).
 
     Raises:
         ValueError: an item has no integer `Id` or cannot be encoded; the message names
@@ -71,7 +70,6 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
     """
     keys: set[str] = set()
     lines: list[bytes] = []  # per row: data, then the rest of its line
-    typed_text = staged_text(spec)
     md5 = hashlib.md5
     low, high, ascending = _BIGINT_MAX + 1, _BIGINT_MIN - 1, True  # the page's IdSpan
     for position, item in enumerate(items):
@@ -79,10 +77,7 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
         is_mapping = type(item) is dict or isinstance(item, Mapping)
         item_id = item.get("Id") if is_mapping else None
         if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
-            raise ValueError(
-                f"{spec.name}: item at position {position} has no integer Id "
-                f"(got {type(item_id).__name__})"
-            )
+            raise ValueError(f"{spec.name}: item at position {position} {_id_problem(item_id)}")
         try:
             payload = canonical_json(item)
         except (json_codec.EncodeError, TypeError) as error:
@@ -98,18 +93,23 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
         if item_id < low:
             low = item_id
         # The per-row work is inlined (this loop runs for every row a sync writes): one
-        # staging row in COPY's text format, data, id, the typed values, row_hash. The
-        # canonical JSON holds no raw tab, newline or NUL (JSON escapes control
-        # characters), so the only byte COPY would misread is the backslash of JSON's own
-        # escapes: doubled. Typed values are digits, signs, dates and times
-        # (`tables.staged_value`) or NULL: nothing to escape. Data and the rest of the
-        # line go into `lines` as two parts: no copy of the data into a line of its own.
+        # staging row in COPY's text format, data, id, row_hash. The canonical JSON holds
+        # no raw tab, newline or NUL (JSON escapes control characters), so the only byte
+        # COPY would misread is the backslash of JSON's own escapes: doubled. Data and the
+        # rest of the line go into `lines` as two parts: no copy of the data into a line
+        # of its own.
         # row_hash: md5 hex of the canonical JSON, a change detector, not a security measure
         digest = md5(payload, usedforsecurity=False).hexdigest()
         lines.append(payload.replace(b"\\", b"\\\\") if b"\\" in payload else payload)
-        lines.append(f"\t{item_id}\t{typed_text(item)}{digest}\n".encode())
+        lines.append(f"\t{item_id}\t{digest}\n".encode())
     spans = (IdSpan(low, high, ascending),) if lines else ()
     return EncodedPage(spec.name, b"".join(lines), len(lines) // 2, frozenset(keys), spans)
+
+
+def _id_problem(item_id: Any) -> str:
+    if type(item_id) is int:  # an integer beyond the warehouse's bigint id column
+        return f"has Id {item_id}, beyond the warehouse's bigint id column"
+    return f"has no integer Id (got {type(item_id).__name__})"
 
 
 def _without_nul(value: Any) -> Any:

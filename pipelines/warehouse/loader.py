@@ -46,7 +46,7 @@ from pipelines.warehouse.tables import (
     Column,
     TableSpec,
     freshness_expressions,
-    staged_expression,
+    typed_expression,
 )
 
 SQL_DIR = PROJECT_ROOT / "sql" / "loader"
@@ -169,36 +169,23 @@ class ScopeLoad:
         raw = conn.connection.driver_connection
         assert raw is not None
         self._raw: Any = raw
-        # seq orders the stagings: the last staged copy of an id wins. The typed values
-        # Python could convert for certain ride along (tables.staged_value).
-        staged = self.spec.staged_columns
+        # seq orders the stagings: the last staged copy of an id wins. Typed columns are
+        # not staged: the writes extract them from data (tables.typed_expression).
         self._execute(
             sql.SQL(
                 "CREATE TEMP TABLE {} (seq bigint GENERATED ALWAYS AS IDENTITY,"
-                " id bigint NOT NULL, data jsonb NOT NULL, row_hash text NOT NULL{})"
+                " id bigint NOT NULL, data jsonb NOT NULL, row_hash text NOT NULL)"
                 " ON COMMIT DROP"
-            ).format(
-                self._staging,
-                sql.SQL("").join(
-                    sql.SQL(", {} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type))
-                    for c in staged
-                ),
-            )
+            ).format(self._staging)
         )
-        # In the order _copy_line writes them.
-        self._copy_sql = sql.SQL("COPY {} (data, id{}, row_hash) FROM STDIN").format(
-            self._staging,
-            sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c.name)) for c in staged),
-        )
+        # In the order encoding.encode_page writes them.
+        self._copy_sql = sql.SQL("COPY {} (data, id, row_hash) FROM STDIN").format(self._staging)
 
     def encode(self, items: Sequence[Mapping[str, Any]]) -> EncodedPage:
         """Validate and encode items for `stage` (`encoding.encode_page`).
 
         Pure CPU, no database: a caller may encode the next page while the connection is
-        still busy with the previous one. Typed values are converted here where Python
-        can convert them for certain: measured on a first load of objects, that costs this
-        process no more than building the COPY text does, while PostgreSQL's lenient casts
-        (regular expressions per value) took a fifth of the load's database time.
+        still busy with the previous one.
 
         Raises:
             ValueError: as `encoding.encode_page`.
@@ -290,7 +277,7 @@ class ScopeLoad:
             table=self._table,
             source=source,
             columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
-            values=sql.SQL(", ").join(staged_expression(c) for c in columns),
+            values=sql.SQL(", ").join(typed_expression(c) for c in columns),
             row_conflict=row_conflict,
         )
         cursor.execute(rows, params)
@@ -418,7 +405,7 @@ class ScopeLoad:
                 _template("upsert").format(
                     **names,
                     columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns),
-                    values=sql.SQL(", ").join(staged_expression(c) for c in spec.columns),
+                    values=sql.SQL(", ").join(typed_expression(c) for c in spec.columns),
                     assignments=_assignments(spec.columns),
                 ),
                 params,

@@ -9,11 +9,8 @@ only source of identifiers the loader puts into SQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from psycopg import sql
 
@@ -90,11 +87,6 @@ class TableSpec:
         """The typed columns' names, in table order."""
         return tuple(c.name for c in self.columns)
 
-    @property
-    def staged_columns(self) -> tuple[Column, ...]:
-        """The typed columns whose values the loader stages (all but plain text)."""
-        return tuple(c for c in self.columns if c.cast != "text")
-
     def column(self, name: str) -> Column:
         """The typed column called `name`; KeyError names the table when there is none."""
         for column in self.columns:
@@ -116,113 +108,6 @@ def typed_expression(column: Column, source: str = "s") -> sql.Composable:
             "CASE WHEN {c} BETWEEN -2147483648 AND 2147483647 THEN ({c})::integer END"
         ).format(c=cast)
     return cast
-
-
-# The common shapes of typed values, ASCII digits only: what these match, the lenient SQL
-# casts of 0001 match too (their \d and \s are wider), and turn into the same value.
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
-_DECIMAL = re.compile(r"-?[0-9]+([.,][0-9]+)?")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Hours, minutes, seconds and offsets in their everyday ranges only: PostgreSQL also takes
-# 24:00 and leap seconds, and those are left to it.
-_TIMESTAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
-    r"(Z|[+-](0[0-9]|1[0-4]):?[0-5][0-9])"
-)
-_BIGINT_LIMIT = 10**18  # to_bigint takes at most 18 digits
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
-
-def _bigint(value: Any) -> str | None:
-    if type(value) is int:
-        return str(value) if -_BIGINT_LIMIT < value < _BIGINT_LIMIT else None
-    if type(value) is str and _INTEGER.fullmatch(value):
-        return value
-    return None
-
-
-def _integer(value: Any) -> str | None:
-    text = _bigint(value)
-    return text if text is not None and _INT_MIN <= int(text) <= _INT_MAX else None
-
-
-def _numeric(value: Any) -> str | None:
-    if type(value) is int:
-        return str(value)
-    if type(value) is str and _DECIMAL.fullmatch(value):
-        return value.replace(",", ".")
-    return None
-
-
-def _boolean(value: Any) -> str | None:
-    return ("true" if value else "false") if type(value) is bool else None
-
-
-def _date(value: Any) -> str | None:
-    return _date_text(value) if type(value) is str else None
-
-
-@lru_cache(maxsize=4096)  # a list's dates repeat (start dates, due dates): checked once
-def _date_text(value: str) -> str | None:
-    if _DATE.match(value) and _real_date(value[:10]):
-        return value[:10]
-    return None
-
-
-def _timestamptz(value: Any) -> str | None:
-    if type(value) is str and _TIMESTAMP.fullmatch(value) and _real_date(value[:10]):
-        return value
-    return None
-
-
-@lru_cache(maxsize=4096)  # the day part of change times repeats
-def _real_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-_STAGED_VALUE: dict[Cast, Callable[[Any], str | None]] = {
-    "bigint": _bigint,
-    "integer": _integer,
-    "numeric": _numeric,
-    "boolean": _boolean,
-    "date": _date,
-    "timestamptz": _timestamptz,
-}
-
-
-def staged_value(column: Column, value: Any) -> str | None:
-    """The typed value as COPY text, when it is certain to equal the SQL cast; else None.
-
-    The loader stages typed values computed here next to `data`, so PostgreSQL does not
-    run the casts' regular expressions for every row: `staged_expression` uses the staged
-    value, or the SQL cast (`typed_expression`) where this returned None. Only the common
-    shapes are converted (JSON integers and booleans, plain digit strings, ISO dates and
-    timestamps with an offset); anything else, including NULL, is left to SQL, which
-    decides exactly as before (a date that does not exist still fails the load there).
-    """
-    return staged_converter(column)(value)
-
-
-def staged_converter(column: Column) -> Callable[[Any], str | None]:
-    """`staged_value` for one column, as a function (the loader calls it per item)."""
-    return _STAGED_VALUE.get(column.cast, _nothing)
-
-
-def _nothing(value: Any) -> None:
-    return None
-
-
-def staged_expression(column: Column, source: str = "s") -> sql.Composable:
-    """SQL for `column` from a staging row: the staged typed value, else the SQL cast."""
-    if column.cast == "text":
-        return typed_expression(column, source)
-    return sql.SQL("COALESCE({}.{}, {})").format(
-        sql.Identifier(source), sql.Identifier(column.name), typed_expression(column, source)
-    )
 
 
 def freshness_expressions(spec: TableSpec) -> dict[str, sql.Composable]:

@@ -12,7 +12,7 @@ from unittest import mock
 from sqlalchemy import text
 
 from pipelines.event_loop import run
-from pipelines.sync.load_sessions import MAX_QUEUED_PAGES, LoadSessions, PageStager
+from pipelines.sync.load_sessions import MAX_QUEUED_PAGES, LoadSession, PageStager
 from pipelines.warehouse.loader import Scope, ScopeLoad
 
 ACCOUNT = "demo-a"
@@ -45,8 +45,8 @@ def test_a_full_queue_makes_room_when_the_worker_takes_it(engine) -> None:
     copies = GatedCopies()
 
     async def scenario() -> int:
-        sessions = LoadSessions(engine)
-        loads = await sessions.open_loads(
+        session = LoadSession(engine)
+        loads = await session.open_loads(
             "kustannuspaikat",
             scope=Scope(None),
             nested=[],
@@ -55,7 +55,7 @@ def test_a_full_queue_makes_room_when_the_worker_takes_it(engine) -> None:
             disjoint=False,
         )
         load = loads["kustannuspaikat"]
-        stager = PageStager(loads, sessions)
+        stager = PageStager(loads, session)
         await stager.stage([load.encode(_page(0))])
         await asyncio.to_thread(copies.entered[0].wait, 10)  # the first COPY is running
         for number in range(1, MAX_QUEUED_PAGES + 1):
@@ -71,8 +71,8 @@ def test_a_full_queue_makes_room_when_the_worker_takes_it(engine) -> None:
         copies.gates[1].set()
         await stager.drain()
         counts = await asyncio.to_thread(load.apply)
-        await sessions.commit()
-        await sessions.close()
+        await session.commit()
+        await session.close()
         return counts.inserted
 
     def gated_stage(load: ScopeLoad, page: Any) -> int:

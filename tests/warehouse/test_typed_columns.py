@@ -12,8 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from pipelines.warehouse.staged_text import NULL, staged_text
-from pipelines.warehouse.tables import TABLES, staged_value, typed_expression
+from pipelines.warehouse.tables import TABLES, typed_expression
 
 COMMON = {
     "account", "id", "data", "row_hash", "first_seen_at", "synced_at", "changed_at",
@@ -191,7 +190,7 @@ def test_ilmoitukset_typed_values(load, fetch):
     ]  # fmt: skip
 
 
-# Shapes the loader converts in Python (tables.staged_value) and shapes it leaves to SQL.
+# Values in every shape: the common ones and those the lenient casts turn into NULL.
 SHAPES = {
     "ParentId": [
         5,
@@ -234,8 +233,9 @@ DATES = ["2020-02-01T00:00:00", "2020-02-01", "2020-02-01xyz", "2020-2-1",
          "20200201", 20200201, None]  # fmt: skip
 
 
-def test_staged_typed_values_equal_the_sql_casts(load, engine):
-    """Typed values converted in Python equal what 0001's casts make of `data`, row by row."""
+def test_every_write_path_types_columns_by_the_sql_casts_of_data(load, engine):
+    """Streaming, first-load and planned writes all give the typed columns exactly what
+    0001's casts make of `data`, row by row (the casts are the one source of typed values)."""
     shapes = [(field, value) for field, values in SHAPES.items() for value in values]
     items = [{"Id": i, field: value} for i, (field, value) in enumerate(shapes, start=1)]
     links = [
@@ -244,11 +244,12 @@ def test_staged_typed_values_equal_the_sql_casts(load, engine):
         for i, value in enumerate(BOOLEANS + DATES)
     ]  # fmt: skip
     parties = [{"Id": i, "Turvakielto": b, "YritysId": b} for i, b in enumerate(BOOLEANS, 1)]
-    # Streaming loads convert in Python (the others leave every typed value to SQL).
+    # Streaming first loads, a plain first load (another account), a planned update.
     assert load("kohteet", items, stream=True).inserted == len(items)
     assert load("osapuoli_yhteydet", links, stream=True).inserted == len(links)
     assert load("osapuolet", parties, stream=True).inserted == len(parties)
     assert load("kohteet", items[:3], account="acc-b").inserted == 3
+    assert load("kohteet", [{**i, "Nimi": "muutettu"} for i in items]).updated == len(items)
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         for table in ("kohteet", "osapuoli_yhteydet", "osapuolet"):
@@ -262,32 +263,3 @@ def test_staged_typed_values_equal_the_sql_casts(load, engine):
                 )
             ).all()
             assert differing == [], table
-
-
-def test_only_common_shapes_are_converted_in_python():
-    kohteet = {c.field: c for c in TABLES["kohteet"].columns}
-    assert staged_value(kohteet["ParentId"], 5) == "5"
-    assert staged_value(kohteet["ParentId"], True) is None  # left to SQL
-    assert staged_value(kohteet["Huoneistoala"], "54,5") == "54.5"
-    assert staged_value(kohteet["Huoneistoala"], 54.5) is None
-    assert staged_value(kohteet["HuoneistotyyppiId"], 2147483648) is None
-    muokattu = kohteet["Muokattu"]
-    assert staged_value(muokattu, "2025-04-20T00:37:45.8617613+03:00") is not None
-    assert staged_value(muokattu, "2025-01-15T12:00:00.1234567") is None  # Helsinki: SQL
-    assert staged_value(muokattu, "2025-02-30T00:00:00+02:00") is None  # no such day
-
-
-@pytest.mark.parametrize("table", sorted(TABLES))
-def test_the_compiled_staged_text_is_staged_value_column_by_column(table):
-    """`staged_text` (compiled per table, integers inline) gives each column's
-    `staged_value`, None as COPY's NULL, whatever shape a value has."""
-    spec = TABLES[table]
-    compiled = staged_text(spec)
-    shapes = [v for values in SHAPES.values() for v in values] + BOOLEANS + DATES
-    shapes += [2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 10**18 - 1, -(10**18) + 1, -(10**18)]
-    for value in shapes:
-        item = {column.field: value for column in spec.staged_columns}
-        texts = [staged_value(column, value) for column in spec.staged_columns]
-        expected = "".join(f"{NULL if text is None else text}\t" for text in texts)
-        assert compiled(item) == expected, (table, value)
-    assert compiled({}) == f"{NULL}\t" * len(spec.staged_columns)
