@@ -15,6 +15,7 @@ from sqlalchemy import Engine, QueuePool, create_engine
 from sqlalchemy.engine import make_url
 
 from pipelines.settings import PROJECT_ROOT
+from pipelines.tampuuri import json_codec
 
 EMBEDDED_DATA_DIR = PROJECT_ROOT / ".tampuuri" / "pgdata"
 
@@ -60,6 +61,7 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         hide_parameters=True,
+        json_deserializer=json_codec.decode,  # jsonb read back with its exact decimals
     )
 
 
