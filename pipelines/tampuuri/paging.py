@@ -1,30 +1,42 @@
 """The one paging scheme: Offset/Limit pages of a `PagingMetadataResponseOf<T>` envelope.
 
-`PagedScan` fetches Offset 0 first to learn `Total`, then the remaining offsets
-concurrently, and yields pages as they arrive. Exactly ceil(Total / Limit) calls per
-pass, at least one.
+`PagedScan` fetches Offset 0 first to learn `Total` and the clamped `Limit` (L), then the
+remaining pages concurrently, and yields pages as they arrive. Pages overlap by one row:
+page k starts at Offset k x (L - 1), so its first row is page k-1's last. A stable pass of
+T rows takes `expected_calls(T)` = 1 + ceil((T - L) / (L - 1)) calls for T > L, else 1:
+402 calls for 100,000 rows where ceil(T / L) is 400 (at most 1 % more above 25,000 rows).
 
-Offset paging over a table that changes mid-scan can skip or repeat rows [SEED: the API
-says nothing about stability]. A pass is *drifted* when any page reports a `Total`
-different from the first page's, or holds a number of items inconsistent with it. A
-drifted pass is followed by another full pass, up to `max_passes`; every pass's pages are
-yielded (the loader dedupes by id). `ScanResult.complete` is True only when the final pass
-was stable: a caller must not treat rows missing from an incomplete scan as deleted.
+Offset paging over a table that changes mid-scan can skip rows: a row already read is
+deleted, every later row moves one place earlier, and the row at the next page boundary is
+never read, while an insert further on can leave `Total` where it started. Lists come in
+ascending `Id` order (section 7 of the contract, checked on every page), so the overlap row
+proves each boundary: `page_cover` says whether the pages read chain from the list's start
+to its end. Where they do not, the gap is repaired in the same scan by re-reading pages
+just before it (and onward, if the list grew), at most (max_passes - 1) x max(2, planned
+pages) extra calls. `ScanResult.complete` is True only when the pages provably cover every
+row that existed throughout the scan: a caller must not treat rows missing from an
+incomplete scan as deleted.
 
-The loop guard raises `PagingError` when the API echoes another Offset than asked, returns
-an empty page before the end, or returns the same page for two offsets.
+A list whose ids do not ascend falls back to the Total rule: a pass is *drifted* when any
+page reports a `Total` different from the first page's, or holds a number of items
+inconsistent with it, and is followed by another full pass, up to `max_passes`; complete
+only when the final pass was stable.
+
+Each row is yielded once per scan (the overlap row and re-read rows are dropped from the
+later pages). The loop guard raises `PagingError` when the API echoes another Offset than
+asked, returns an empty page before the end, or returns the same page for two offsets.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeGuard
 
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import PagingError
+from pipelines.tampuuri.page_cover import GapRepair, Span, span_of
 
 
 class _Caller(Protocol):
@@ -56,11 +68,13 @@ class ScanResult:
     """How a scan went.
 
     Attributes:
-        complete: The final pass saw the same Total on every page, with consistent counts.
-        total: The Total of the final pass's first page.
+        complete: Every row that existed throughout the scan was read (id-ordered lists),
+            or the final pass saw the same Total on every page with consistent counts.
+        total: The Total of the latest page read (id-ordered), or of the final pass's first.
         pages: Pages fetched over all passes.
         passes: Passes made.
-        drifted: Some pass drifted (with complete=True, a later pass recovered).
+        drifted: The list changed during the scan (with complete=True, it was recovered).
+        repairs: Pages re-read to close gaps between overlapping pages.
     """
 
     complete: bool
@@ -68,6 +82,7 @@ class ScanResult:
     pages: int
     passes: int
     drifted: bool
+    repairs: int = 0
 
 
 class PagedScan:
@@ -80,8 +95,11 @@ class PagedScan:
         filters: List filters, merged with Offset/Limit into the query or body.
         page_size: The Limit asked for (the API clamps it; the envelope's echo is used).
         concurrency: Pages of this scan in flight at once after the first.
-        max_passes: Full passes allowed when Total drifts.
-        id_field: Item key used to recognise a repeated page.
+        max_passes: Bounds the work drift may add: full passes under the Total rule, and
+            (max_passes - 1) x max(2, planned pages) repair reads for id-ordered lists.
+        id_field: Item key of the ids (ordering, overlap, a repeated page).
+        ordered_by_id: Whether the list may be proven by its ids (section 7: ascending);
+            ids that do not ascend fall back to the Total rule anyway.
     """
 
     def __init__(
@@ -95,6 +113,7 @@ class PagedScan:
         concurrency: int = 4,
         max_passes: int = 3,
         id_field: str = "Id",
+        ordered_by_id: bool = True,
     ) -> None:
         if route.paging is None:
             raise ValueError(f"{route.method} {route.template} is not a paged route")
@@ -108,7 +127,10 @@ class PagedScan:
         self._concurrency = concurrency
         self._max_passes = max_passes
         self._id_field = id_field
+        self._ordered = ordered_by_id
         self._result: ScanResult | None = None
+        self._seen: set[int] = set()
+        self._fetched = 0
 
     @property
     def result(self) -> ScanResult:
@@ -118,41 +140,42 @@ class PagedScan:
         return self._result
 
     async def pages(self) -> AsyncIterator[Page]:
-        """Yield every page of every pass, in completion order (not offset order)."""
-        fetched = 0
+        """Yield every page read, in completion order (not offset order), rows once each."""
         ever_drifted = False
         for pass_number in range(1, self._max_passes + 1):
-            state = _PassState(self, pass_number)
-            first = await self._fetch(0, self._page_size, pass_number)
-            state.check(first, asked_offset=0)
-            fetched += 1
-            yield first
-            limit = first.limit
-            async for page in self._rest(first.total, limit, pass_number, state):
-                fetched += 1
+            state = _PassState(self, pass_number, ordered=self._ordered)
+            async for page in self._pass(state):
                 yield page
+            if state.spans is not None and state.step == state.limit - 1:
+                async for page in self._repair(state, state.spans):
+                    yield page
+                return
             ever_drifted = ever_drifted or state.drifted
             if not state.drifted or pass_number == self._max_passes:
                 self._result = ScanResult(
                     complete=not state.drifted,
-                    total=first.total,
-                    pages=fetched,
+                    total=state.first_total,
+                    pages=self._fetched,
                     passes=pass_number,
                     drifted=ever_drifted,
                 )
                 return
 
-    async def _rest(
-        self, total: int, limit: int, pass_number: int, state: _PassState
-    ) -> AsyncIterator[Page]:
-        """Offsets after the first, at most `concurrency` in flight, yielded as they land."""
+    async def _pass(self, state: _PassState) -> AsyncIterator[Page]:
+        """Offset 0, then the overlapping offsets its Total asks for, `concurrency` at a time."""
+        first = await self._fetch(0, self._page_size, state.pass_number)
+        state.check(first, asked_offset=0)
+        state.start(first)
+        yield self._fresh(first)
         # Total 0 ends the pass after the first page, whatever Limit was echoed.
-        offsets = iter(range(limit, total, limit) if total > 0 else ())
+        total, limit, step = first.total, first.limit, state.step
+        offsets = iter(range(step, total - limit + step, step) if total > 0 else ())
         running: dict[asyncio.Task[Page], int] = {}
 
         def launch() -> None:
             for offset in offsets:
-                running[asyncio.ensure_future(self._fetch(offset, limit, pass_number))] = offset
+                task = asyncio.ensure_future(self._fetch(offset, limit, state.pass_number))
+                running[task] = offset
                 if len(running) >= self._concurrency:
                     return
 
@@ -165,7 +188,7 @@ class PagedScan:
                     offset = running.pop(task)
                     page = task.result()
                     state.check(page, asked_offset=offset)
-                    yield page
+                    yield self._fresh(page)
                 launch()
         finally:
             # An error (or the consumer stopping) leaves siblings in flight: cancel them
@@ -175,8 +198,46 @@ class PagedScan:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
+    async def _repair(self, state: _PassState, spans: list[Span]) -> AsyncIterator[Page]:
+        """Re-read where the pages' chain breaks until it reaches the end, within bounds."""
+        repair = GapRepair(
+            spans, step=state.step, budget=(self._max_passes - 1) * max(2, state.planned)
+        )
+        while not repair.done:
+            offset = repair.next_offset()
+            page = await self._fetch(offset, state.limit, state.pass_number)
+            state.check_offset(page, asked_offset=offset)
+            state.latest_total = page.total
+            span = span_of(page.offset, page.total, page.items, self._id_field, len(spans))
+            yield self._fresh(page)
+            if span is None:  # the ids stopped ascending: nothing more can be proven
+                repair.reads += 1
+                break
+            repair.record(offset, span)
+        self._result = ScanResult(
+            complete=repair.gap.complete,
+            total=state.latest_total,
+            pages=self._fetched,
+            passes=1,
+            drifted=state.drifted or repair.reads > 0,
+            repairs=repair.reads,
+        )
+
+    def _fresh(self, page: Page) -> Page:
+        """The page without rows this scan has already yielded (the overlap row, re-reads)."""
+        items = []
+        for item in page.items:
+            key = item.get(self._id_field)
+            if isinstance(key, int):
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+            items.append(item)
+        return page if len(items) == len(page.items) else replace(page, items=items)
+
     async def _fetch(self, offset: int, limit: int, pass_number: int) -> Page:
         paging = {"Offset": offset, "Limit": limit}
+        self._fetched += 1
         if self._route.paging == "body":
             answer = await self._client.call(
                 self._route, path_params=self._path_params, json={**self._filters, **paging}
@@ -197,19 +258,38 @@ class PagedScan:
 
 
 class _PassState:
-    """What one pass has seen: its Total, page signatures, and whether it drifted."""
+    """What one pass has seen: its Total, page signatures, spans, whether it drifted."""
 
-    def __init__(self, scan: PagedScan, pass_number: int) -> None:
+    def __init__(self, scan: PagedScan, pass_number: int, *, ordered: bool) -> None:
         self._scan = scan
         self.pass_number = pass_number
         self.total: int | None = None
         self.drifted = False
         self._signatures: dict[tuple[object, ...], int] = {}
+        # None once a page's ids do not ascend (or never, for a list not ordered by id).
+        self.spans: list[Span] | None = [] if ordered else None
+        self.limit = 0
+        self.step = 1
+        self.planned = 1
+        self.first_total = 0
+        self.latest_total = 0
+
+    def start(self, first: Page) -> None:
+        """Learn the pass's layout from its first page."""
+        self.limit, self.first_total = first.limit, first.total
+        # A Limit of 1 cannot overlap: such a pass falls back to the Total rule.
+        self.step = first.limit - 1 if first.limit >= 2 else max(1, first.limit)
+        self.planned = expected_calls(first.total, first.limit)
+
+    def check_offset(self, page: Page, *, asked_offset: int) -> None:
+        if page.offset != asked_offset:
+            fail = self._scan._error
+            raise fail(f"asked Offset {asked_offset}, the API answered Offset {page.offset}")
 
     def check(self, page: Page, *, asked_offset: int) -> None:
         fail = self._scan._error
-        if page.offset != asked_offset:
-            raise fail(f"asked Offset {asked_offset}, the API answered Offset {page.offset}")
+        self.check_offset(page, asked_offset=asked_offset)
+        self.latest_total = page.total
         if self.total is None:
             self.total = page.total
         if page.limit < 1 and self.total > 0:
@@ -228,6 +308,13 @@ class _PassState:
             seen_at = self._signatures.setdefault(signature, page.offset)
             if seen_at != page.offset:
                 raise fail(f"the page at Offset {page.offset} repeats the page at Offset {seen_at}")
+        if self.spans is not None:
+            seq = len(self.spans)
+            span = span_of(page.offset, page.total, page.items, self._scan._id_field, seq)
+            if span is None:
+                self.spans = None
+            else:
+                self.spans.append(span)
 
 
 def _envelope(answer: Any, offset: int, limit: int, pass_number: int, error: Any) -> Page:
@@ -259,8 +346,13 @@ def _is_int(value: object) -> TypeGuard[int]:
 
 
 def expected_calls(total: int, page_size: int = 250) -> int:
-    """Calls one stable pass makes for `total` rows: ceil(total / page_size), at least 1."""
-    return max(1, math.ceil(total / page_size))
+    """Calls one drift-free scan of `total` rows makes: pages overlap by one row.
+
+    1 for total <= page_size, else 1 + ceil((total - page_size) / (page_size - 1)).
+    """
+    if total <= page_size or page_size < 2:
+        return max(1, -(-total // max(1, page_size)))
+    return 1 + -(-(total - page_size) // (page_size - 1))
 
 
 async def probe_total(
