@@ -14,13 +14,19 @@ It is written the way a dlt user would write it, with dlt's defaults:
 The nested party (`Osapuoli`) of a link stays in the link row (dlt flattens it into
 `osapuoli__*` columns); dlt has no notion of parties as their own table.
 
+With `BENCH_DLT_PARALLEL=1`, dlt's own parallel extraction (dlt 1.31's rest_api): the
+source is `parallelized` (its resources are extracted side by side in dlt's thread pool,
+`extract.workers`, default 5) and so is the dependent `kohteet` resource (each cost
+centre's pages are fetched as a deferred call in that pool). Paging within one listing
+stays sequential: rest_api's paginators follow one page after another.
+
 Everything comes from the environment, so no secret appears on a command line:
 `BENCH_BASE_URL` (the API root ending in /v10/api/), `BENCH_DATABASE_URL` (libpq URL of a
 fresh database), `BENCH_PIPELINES_DIR` (dlt's working directory), and the five
 `TAMPUURI_*` credential variables plus `TAMPUURI_SOFTWARE_VERSION`.
 
-Prints one JSON line: `{"seconds", "peak_rss_mb", "load_ids"}` (rows and calls are counted
-by the caller, from the database and the simulator's transaction report).
+Prints one JSON line: `{"seconds", "peak_rss_mb", "load_ids", "parallel"}` (rows and
+calls are counted by the caller, from the database and the simulator's transaction report).
 """
 
 from __future__ import annotations
@@ -60,19 +66,25 @@ def _headers(env: dict[str, str]) -> dict[str, str]:
 
 
 def destination_url(url: str) -> str:
-    """dlt insists on a host; a Unix-socket URL (`postgresql://u:@/db?host=/dir`) has none.
+    """dlt insists on a host and a password, which a local server's URL may both lack.
 
-    libpq lets the `host` query parameter win over the URL's host, so a placeholder host
-    satisfies dlt's configuration check while the connection still goes to the socket.
+    A Unix-socket URL (`postgresql://u:@/db?host=/dir`) has no host: libpq lets the `host`
+    query parameter win over the URL's host, so a placeholder host satisfies dlt's
+    configuration check while the connection still goes to the socket. A URL without a
+    password (`postgresql://u@127.0.0.1/db`, trust authentication) gets an empty one.
     """
     parts = urlsplit(url)
-    if parts.hostname or "host=" not in parts.query:
-        return url
-    userinfo = parts.netloc.rpartition("@")[0]
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@localhost"))
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    if userinfo and ":" not in userinfo:
+        userinfo += ":"
+    if not parts.hostname and "host=" in parts.query:
+        hostport = "localhost"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{hostport}" if userinfo else hostport))
 
 
-def source_config(base_url: str, headers: dict[str, str]) -> dict[str, Any]:
+def source_config(
+    base_url: str, headers: dict[str, str], *, parallel: bool = False
+) -> dict[str, Any]:
     """The rest_api source configuration for the four resources."""
     return {
         "client": {"base_url": base_url, "headers": headers},
@@ -98,6 +110,7 @@ def source_config(base_url: str, headers: dict[str, str]) -> dict[str, Any]:
                     },
                     "paginator": _offset_paginator(in_body=True),
                 },
+                **({"parallelized": True} if parallel else {}),
             },
             {"name": "osapuoli_yhteydet", "endpoint": {"path": "osapuolet/yhteydet/selaa"}},
             {"name": "ilmoitukset", "endpoint": {"path": "ilmoitukset/selaa"}},
@@ -115,12 +128,23 @@ def main() -> None:
         ),
         dataset_name=DATASET,
     )
-    source = rest_api_source(source_config(env["BENCH_BASE_URL"], _headers(env)))
+    parallel = env.get("BENCH_DLT_PARALLEL") == "1"
+    config = source_config(env["BENCH_BASE_URL"], _headers(env), parallel=parallel)
+    source = rest_api_source(config, parallelized=parallel)
     started = time.perf_counter()
     info = pipeline.run(source)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak, "load_ids": info.loads_ids}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mb": peak,
+                "load_ids": info.loads_ids,
+                "parallel": parallel,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,93 @@
+"""The product's side of a sync benchmark: one full sync, run as a child process.
+
+Started by `sync_runs.measure` (`.venv/bin/python benchmarks/product_child.py`), perhaps
+with another source tree first on PYTHONPATH, so the `pipelines` imported here are that
+tree's. Everything comes from the environment: `BENCH_BASE_URL` (the API root),
+`BENCH_DATABASE_URL` (a fresh database: the migrations are applied before the timer
+starts), the `TAMPUURI_*` credentials, optionally `BENCH_PAGE_CONCURRENCY` (overrides
+config/sync.yaml's page_concurrency) and `BENCH_PROFILE` (a cProfile report path).
+Prints one JSON line of figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from typing import Any
+
+ACCOUNT = "bench"
+
+
+def _with_page_concurrency(settings: Any, value: int) -> Any:
+    """The sync settings with another page_concurrency (a dataclass or a pydantic model)."""
+    if hasattr(settings, "model_copy"):
+        return settings.model_copy(update={"page_concurrency": value})
+    return dataclasses.replace(settings, page_concurrency=value)
+
+
+def product_child() -> None:
+    """Run the product's full sync (inside the child); print one JSON line of figures."""
+    import resource
+
+    from pipelines.settings import SINGLE_ACCOUNT_VARIABLES, AccountConfig, load_sync_settings
+    from pipelines.sync.engine import SyncRequest, run_sync
+    from pipelines.warehouse.engine import make_engine
+    from pipelines.warehouse.migrations import upgrade
+
+    account = AccountConfig.model_validate(
+        {
+            "name": ACCOUNT,
+            "base_url": os.environ["BENCH_BASE_URL"],
+            # The benchmark measures throughput, not the budget guard: a package that fits.
+            "package": "enterprise",
+            "credentials": SINGLE_ACCOUNT_VARIABLES,
+        }
+    )
+    settings = load_sync_settings()
+    if os.environ.get("BENCH_PAGE_CONCURRENCY"):
+        settings = _with_page_concurrency(settings, int(os.environ["BENCH_PAGE_CONCURRENCY"]))
+    engine = make_engine(os.environ["BENCH_DATABASE_URL"])
+    upgrade(engine)  # schema setup is not part of the measured sync
+    profile_to = os.environ.get("BENCH_PROFILE")
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started = time.perf_counter()
+    report = run_sync(
+        engine, SyncRequest(account, full=True), settings=settings, environ=os.environ
+    )
+    seconds = time.perf_counter() - started
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        with open(profile_to, "w", encoding="utf-8") as out:
+            stats = pstats.Stats(profiler, stream=out).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(30)
+            stats.sort_stats("tottime").print_stats(30)
+    engine.dispose()
+    figures = {
+        "seconds": seconds,
+        "ok": report.ok,
+        "calls_reported": report.calls,
+        "retries": report.retries,
+        "inserted": sum(r.counts.inserted for r in report.resources),
+        "errors": [r.error for r in report.resources if r.error],
+        "resources": {
+            r.resource: {"seconds": round(r.seconds, 3), "calls": r.calls, "scopes": r.scopes_total}
+            for r in report.resources
+        },
+        "page_concurrency": settings.page_concurrency,
+        "scope_concurrency": settings.scope_concurrency,
+        "peak_rss_mb_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    product_child()
