@@ -23,6 +23,7 @@ ROOT = BENCH_DIR.parent
 # Short runs per script (keyed by the name after "bench_"); unknown scripts get no args.
 QUICK: dict[str, list[str]] = {
     "sync": ["--scales", "10000"],
+    "latency": ["--quick"],
     "loader": ["--sizes", "100000"],
     "simulator": ["--scale", "100000", "--max-rows", "50000"],
     "receiver": ["--seconds", "5"],
