@@ -1,52 +1,23 @@
-"""The event loop the API work runs on: uvloop where installed, else asyncio's own.
+"""The event loop the API work runs on: asyncio's own, one per run (`asyncio.run`).
 
-A sync is mostly HTTP calls through httpx; on uvloop the loop's share of each call's CPU
-is smaller (measured against the simulator: about 13 % less CPU per call). uvloop does not
-exist on Windows: there asyncio's loop runs the same code.
+The one rule for code on it: nothing blocks the loop. HTTP calls are awaited; every
+database call (SQLAlchemy and psycopg are synchronous here) goes to a worker thread
+(`asyncio.to_thread`), so pages keep arriving while a COPY or a commit runs.
 
-While the coroutine runs, the objects that exist before it (modules, the configuration,
-the engine: some hundreds of thousands) are frozen out of the cyclic garbage collector.
-A sync allocates millions of short-lived dicts (parsed pages); every full collection
-would otherwise walk all the long-lived objects again. Freezing them took about 7 % off
-the sync process's CPU at 100k rows (benchmarks/RESULTS.md). They are unfrozen after.
+uvloop and a garbage-collector freeze used to shave CPU off each call; at real API
+latencies they gain nothing measurable (benchmarks/RESULTS.md, "Stock HTTP stack"), so
+the standard loop runs everywhere, Windows included.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run` on the fastest loop available, long-lived objects frozen."""
-    with _frozen_heap(), asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(coroutine)
-
-
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """Keep the objects that exist now out of garbage collections until the block ends.
-
-    Nested runs (a test's loop calling a sync) leave the freezing to the outermost one.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - platforms without uvloop (Windows)
-        return None
-    return uvloop.new_event_loop
+    """Run `coroutine` to completion on a new asyncio event loop and return its result."""
+    return asyncio.run(coroutine)

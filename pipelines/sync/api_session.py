@@ -1,8 +1,9 @@
 """One way to talk to an account's API: a client with the run's ledger, timeouts and retries.
 
 Every path that calls Tampuuri (the sync, webhook refreshes, reconciliation probes) opens
-its client here, so every request is ledgered the same way, the same timeouts and retry
-policy apply, and the account's secrets are masked in logs before the first call.
+its client here, so every request is ledgered the same way, the same timeouts, retry
+policy and network options (proxy, TLS trust, client certificate, HTTP/2) apply, and the
+account's secrets are masked in logs before the first call.
 """
 
 from __future__ import annotations
@@ -37,16 +38,17 @@ async def api_session(
     """A ledgered client for `account`; the ledger is flushed when the session ends.
 
     Raises:
-        ConfigError: the account's credentials are not in the environment.
+        ConfigError: the account's credentials are not in the environment, or a file of
+            its network options is missing or unreadable.
     """
     credentials = account.resolve_credentials(environ)
-    install_redaction(credentials.secrets())
     ledger = CallLedger(LedgerSink(engine))
     client = TampuuriClient(
         account.name,
         account.base_url,
         credentials,
         transport=transport,
+        network=account.network,
         ledger=ledger,
         trigger=trigger,
         run_id=run_id,
@@ -59,6 +61,7 @@ async def api_session(
         ),
         retry_budget=RetryBudget(settings.retry_cap_per_run if retry_cap is None else retry_cap),
     )
+    install_redaction(client.secrets)  # the credentials and an environment proxy's password
     try:
         async with client:
             yield client

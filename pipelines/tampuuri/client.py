@@ -2,18 +2,19 @@
 
 Layering, from the caller down:
 
-    call()  -> retry loop (retry.classify, RetryPolicy, the run's RetryBudget)
+    call()  -> first-answer gate (first_answer.py)
+            -> retry loop (retry.classify, RetryPolicy, the run's RetryBudget)
             -> semaphore (requests in flight, whole client)
-            -> an httpx.Request (the six X- headers, explicit timeouts)
-            -> LedgerTransport (one CallRecord per attempt)  -> the real transport
-               (http11.transport by default)
+            -> httpx.AsyncClient (the six X- headers, explicit timeouts, no redirects)
+            -> LedgerTransport (one CallRecord per attempt)
+            -> httpx.AsyncHTTPTransport (proxy, TLS trust, client certificate, HTTP/2:
+               network_options.py; a keep-alive pool sized by the concurrency)
 
 The ledger sits below the retry loop so each attempt is recorded: Tampuuri bills them all.
 The JSON body is parsed inside the retry loop, so a truncated 2xx body is retried.
-
-Requests go to the transport directly, not through an httpx.AsyncClient: the client layer
-adds cookies, auth and redirect handling this API has no use for (no cookies, credentials
-in headers, redirects never followed), and cost about a fifth of each call's CPU.
+The AsyncClient reads no proxy settings of its own (`trust_env=False`): the proxy is
+resolved for the API's origin in network_options.py and set on the one transport the
+ledger wraps, so no call can go around the ledger.
 """
 
 from __future__ import annotations
@@ -31,11 +32,18 @@ import httpx
 import orjson
 
 from pipelines.settings import Credentials
-from pipelines.tampuuri import http11, json_codec
+from pipelines.tampuuri import json_codec
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import TampuuriUnavailable, error_for_status
 from pipelines.tampuuri.first_answer import FirstAnswerGate
 from pipelines.tampuuri.ledger import CallLedger, LedgerTransport
+from pipelines.tampuuri.network_options import (
+    NetworkOptions,
+    certificate_failure,
+    describe_certificate_failure,
+    proxy_secrets,
+    transport_options,
+)
 from pipelines.tampuuri.retry import (
     InvalidJSONBody,
     RetryBudget,
@@ -48,13 +56,14 @@ from pipelines.tampuuri.sanitize import redact
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=60.0)
-# What httpx.AsyncClient would send besides the account's headers.
+# Besides httpx's own Accept and Connection headers. Only the encodings httpx decodes
+# without optional packages: a brotli installed for something else must not change what
+# the API is asked for.
 BASE_HEADERS = {
-    "Accept": "*/*",
     "Accept-Encoding": "gzip, deflate",
-    "Connection": "keep-alive",
     "User-Agent": f"tampuuri-sync (python-httpx/{httpx.__version__})",
 }
+JSON_BODY = {"Content-Type": "application/json"}
 DEFAULT_RETRY_CAP = 500
 
 
@@ -92,7 +101,8 @@ class TampuuriClient:
         base_url: The API root, e.g. "https://api.tampuuri.fi/v10/api/".
         credentials: The six header values.
         transport: The transport to send through (tests: ASGITransport, MockTransport);
-            default `http11.transport` (HTTP/1.1 on asyncio sockets, no retries of its own).
+            default httpx.AsyncHTTPTransport built from `network` (no retries of its own).
+        network: Proxy, TLS and HTTP/2 options of the default transport.
         ledger: Records every attempt; None records nothing.
         trigger: Written on each ledger record.
         run_id: Written on each ledger record.
@@ -110,6 +120,7 @@ class TampuuriClient:
         credentials: Credentials,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        network: NetworkOptions | None = None,
         ledger: CallLedger | None = None,
         trigger: str = "manual",
         run_id: str | None = None,
@@ -124,30 +135,42 @@ class TampuuriClient:
         self.account_name = account_name
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._credentials = credentials
-        self._secrets = credentials.secrets()
-        inner = transport or http11.transport(base_url)
+        url = httpx.URL(self.base_url)
+        self._origin = f"{url.host}:{url.port}" if url.port else url.host
+        if transport is None:
+            options = transport_options(
+                network or NetworkOptions(), self.base_url, account=account_name
+            )
+            limits = httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            )
+            transport = httpx.AsyncHTTPTransport(**options, limits=limits, retries=0)
+            self.secrets = (*credentials.secrets(), *proxy_secrets(options))
+        else:
+            self.secrets = credentials.secrets()
         self._transport: httpx.AsyncBaseTransport = (
-            LedgerTransport(inner, ledger, account=account_name, trigger=trigger, run_id=run_id)
+            LedgerTransport(transport, ledger, account=account_name, trigger=trigger, run_id=run_id)
             if ledger is not None
-            else inner
+            else transport
         )
-        self._timeout = {"timeout": timeout.as_dict()}
+        self._timeout = timeout
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._gate = FirstAnswerGate()  # one call at a time until the credentials pass
         self.retry = retry or RetryPolicy()
         self.retry_budget = retry_budget or RetryBudget(DEFAULT_RETRY_CAP)
         self._sleep = sleep
-        self._headers: httpx.Headers | None = None  # set while open (`async with`)
-        self._json_headers = httpx.Headers()  # the same, for calls with a JSON body
+        self._http: httpx.AsyncClient | None = None  # set while open (`async with`)
         self.calls = 0
         self.retries = 0
 
     async def __aenter__(self) -> Self:
-        self._headers = httpx.Headers(
-            {**_encoded_headers(BASE_HEADERS), **_encoded_headers(self._credentials.headers())}
+        self._http = httpx.AsyncClient(
+            headers=_encoded_headers({**BASE_HEADERS, **self._credentials.headers()}),
+            timeout=self._timeout,
+            follow_redirects=False,  # a redirect is an answer (3xx: final), never followed
+            trust_env=False,  # the proxy is the transport's (module docstring)
+            transport=self._transport,
         )
-        self._json_headers = self._headers.copy()
-        self._json_headers["Content-Type"] = "application/json"
         return self
 
     async def __aexit__(
@@ -156,9 +179,9 @@ class TampuuriClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._headers is not None:
-            self._headers = None
-            await self._transport.aclose()
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
 
     async def call(
         self,
@@ -186,28 +209,31 @@ class TampuuriClient:
             TampuuriUnavailable: retriable failures until attempts ran out.
             RetryBudgetExceeded: the run's retry cap is spent.
         """
-        if self._headers is None:
+        if self._http is None:
             raise RuntimeError("TampuuriClient is used outside `async with`")
+        http = self._http
         url = self.base_url + route.format(**dict(path_params or {}))
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         body = orjson.dumps(json) if json is not None else None
-        headers = self._headers if body is None else self._json_headers
+        request = http.build_request(
+            route.method,
+            url,
+            params=query or None,  # (an empty dict re-parses the URL)
+            content=body,
+            headers=JSON_BODY if body is not None else None,
+            extensions={"route_template": route.template},
+        )
         return await self._gate.send(
-            lambda: self._attempts(route, url, query, body, headers),
+            lambda: self._attempts(http, route, request),
             method=route.method,
             route=route.template,
         )
 
-    async def _attempts(
-        self,
-        route: Route,
-        url: str,
-        query: dict[str, Any],
-        body: bytes | None,
-        headers: httpx.Headers,
-    ) -> Any:
-        """Send one call until it succeeds, fails finally, or attempts run out."""
-        extensions = {**self._timeout, "route_template": route.template}
+    async def _attempts(self, http: httpx.AsyncClient, route: Route, request: httpx.Request) -> Any:
+        """Send one call until it succeeds, fails finally, or attempts run out.
+
+        The same request goes each time: its body is bytes, so it can be sent again.
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -218,16 +244,7 @@ class TampuuriClient:
                     self.calls += 1
                     if (tally := _TALLY.get()) is not None:
                         tally.calls += 1
-                    response = await self._send(
-                        httpx.Request(
-                            route.method,
-                            url,
-                            params=query or None,  # (an empty dict re-parses the URL)
-                            content=body,
-                            headers=headers,
-                            extensions=extensions,
-                        )
-                    )
+                    response = await http.send(request)
                 status = response.status_code
                 if 200 <= status < 300:
                     return _parse(response)
@@ -236,7 +253,7 @@ class TampuuriClient:
                 detail = self._message(response)
             except (httpx.TransportError, httpx.DecodingError, InvalidJSONBody) as exc:
                 outcome = exc
-                detail = _describe_exception(exc)
+                detail = self._describe_failure(exc)
             if classify(outcome) == "final":
                 if isinstance(outcome, BaseException):
                     raise TampuuriUnavailable(
@@ -279,15 +296,16 @@ class TampuuriClient:
             )
             await self._sleep(wait)
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send one request through the transport and read its whole body."""
-        response = await self._transport.handle_async_request(request)
-        response.request = request
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
+    def _describe_failure(self, exc: BaseException) -> str:
+        """What went wrong without a response: a certificate failure in words, else the
+        exception's class (ReadTimeout, ConnectError); httpx messages can carry the URL,
+        which holds ids but no secrets, so they are not needed either."""
+        if isinstance(exc, InvalidJSONBody):
+            return str(exc)
+        failure = certificate_failure(exc)
+        if failure is not None:
+            return describe_certificate_failure(failure, self._origin)
+        return type(exc).__name__
 
     def _message(self, response: httpx.Response) -> str | None:
         """The API's `Message` (ASP.NET style error body), secrets masked."""
@@ -303,7 +321,7 @@ class TampuuriClient:
                     break
         if text is None and response.content and data is None:
             text = response.content[:200].decode("utf-8", errors="replace").strip() or None
-        return redact(text, self._secrets) if text else None
+        return redact(text, self.secrets) if text else None
 
 
 def _encoded_headers(headers: Mapping[str, str]) -> dict[bytes, bytes]:
@@ -336,9 +354,3 @@ def _query_value(value: object) -> str | int | float | bool:
     if isinstance(value, str | int | float | bool):
         return value
     return str(value)
-
-
-def _describe_exception(exc: BaseException) -> str:
-    # The class name says enough (ReadTimeout, ConnectError); httpx messages can carry the
-    # URL, which holds ids but no secrets, so they are not needed here either.
-    return str(exc) if isinstance(exc, InvalidJSONBody) else type(exc).__name__

@@ -1,7 +1,8 @@
 """The one place errors are sorted into retriable and final, and the backoff between tries.
 
 Retriable: 429, 5xx, timeouts and other transport failures, and a 2xx whose body is not
-valid JSON (a truncated response). Everything else is final. Every retry is a billed call,
+valid JSON (a truncated response). Everything else is final, TLS certificate failures
+included (network_options.certificate_failure). Every retry is a billed call,
 so a whole run shares one `RetryBudget`: when it is spent the run stops cleanly instead of
 burning the monthly package on a failing service.
 """
@@ -18,6 +19,7 @@ from typing import Literal
 import httpx
 
 from pipelines.tampuuri.errors import RetryBudgetExceeded
+from pipelines.tampuuri.network_options import certificate_failure
 
 Decision = Literal["retry", "final"]
 
@@ -42,6 +44,8 @@ def classify(outcome: int | BaseException) -> Decision:
     if isinstance(outcome, BaseException):
         if isinstance(outcome, httpx.UnsupportedProtocol):
             return "final"  # a wrong base URL: no retry will fix it
+        if certificate_failure(outcome) is not None:
+            return "final"  # a certificate not verified (or refused): the same next time
         # A body that fails to decode (truncated gzip) is the same fault as truncated JSON.
         retriable = httpx.TransportError | httpx.DecodingError | InvalidJSONBody
         if isinstance(outcome, retriable):

@@ -1,5 +1,5 @@
-"""Small asyncio HTTP/1.1 servers for the transport tests: each test controls exactly
-what the peer does."""
+"""Small asyncio servers for the transport tests (HTTP/1.1, and HTTP/2 over TLS): each
+test controls exactly what the peer does."""
 
 from __future__ import annotations
 
@@ -69,6 +69,39 @@ def answering(body: bytes) -> Handler:
         while True:
             await read_request(reader)
             writer.write(response(body))
+            await writer.drain()
+
+    return handler
+
+
+def h2_or_http11(body: bytes, seen: list[tuple[str, dict[bytes, bytes]]]) -> Handler:
+    """Over TLS: answer every request with `body` as JSON, in HTTP/2 when the client chose h2
+    in the handshake (ALPN), else in HTTP/1.1; `seen` gets (protocol, request headers)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        protocol = writer.get_extra_info("ssl_object").selected_alpn_protocol() or "http/1.1"
+        if protocol != "h2":
+            while True:
+                head = await read_request(reader)
+                lines = head.split(b"\r\n")[1:]
+                headers = dict(line.split(b": ", 1) for line in lines if b": " in line)
+                seen.append((protocol, {k.lower(): v for k, v in headers.items()}))
+                writer.write(response(body))
+                await writer.drain()
+        connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        connection.initiate_connection()
+        writer.write(connection.data_to_send())
+        while data := await reader.read(65536):
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    seen.append((protocol, {bytes(k): bytes(v) for k, v in event.headers}))
+                    answer = [(":status", "200"), ("content-length", str(len(body)))]
+                    connection.send_headers(event.stream_id, answer)
+                    connection.send_data(event.stream_id, body, end_stream=True)
+            writer.write(connection.data_to_send())
             await writer.drain()
 
     return handler
