@@ -33,6 +33,7 @@ def serve(
     from pipelines.warehouse.engine import database_url, make_engine, redacted
     from pipelines.warehouse.migrations import upgrade
     from pipelines.webhooks.receiver import create_receiver_app
+    from pipelines.webhooks.server import server_config
 
     try:
         settings = ReceiverSettings()
@@ -47,9 +48,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     where = f"{settings.path}/<secret>" if settings.auth_mode == "path" else settings.path
     console.print(f"receiver on http://{host}:{port}{where}, warehouse {redacted(url)}")
-    # No access log: in path mode the URL holds the secret. The receiver logs each
-    # bundle itself, without it.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    uvicorn.Server(server_config(app, settings, host=host, port=port)).run()
 
 
 @webhooks_app.command("inbox")

@@ -18,10 +18,12 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DataError, IntegrityError
 
+from pipelines.tampuuri import json_codec
 from pipelines.webhooks import inbox_sql as sql
 from pipelines.webhooks.events import EventMapping, load_event_mapping
-from pipelines.webhooks.notification import ParsedBundle, parse_bundle
+from pipelines.webhooks.notification import Notification, ParsedBundle, parse_bundle
 
 MAX_ERROR_CHARS = 2000
 
@@ -95,6 +97,8 @@ def store_bundle(
 
     Everything happens in one transaction, so the caller may acknowledge the delivery
     once this returns. Types the mapping does not know are stored with status `unknown`.
+    A notification the warehouse refuses (a data error) is dead-lettered with the
+    driver's reason and its siblings are stored; only an unreachable warehouse raises.
 
     Args:
         engine: the warehouse.
@@ -103,44 +107,100 @@ def store_bundle(
 
     Raises:
         BundleError: `bundle` is not a bundle (nothing is written).
+        SQLAlchemyError: the warehouse is unavailable (nothing is written).
     """
     parsed = bundle if isinstance(bundle, ParsedBundle) else parse_bundle(bundle)
     rules = mapping or _default_mapping()
     # One row per key (a bundle may repeat a notification: ON CONFLICT cannot touch a row
     # twice in one statement), sorted so concurrent bundles lock keys in the same order.
     unique = sorted({n.dedup_key: n for n in parsed.valid}.values(), key=lambda n: n.dedup_key)
-    inserted = 0
-    with engine.begin() as conn:
-        if unique:
-            rows = conn.execute(
-                sql.INSERT_EVENTS,
-                {
-                    "attempts": parsed.attempts,
-                    "keys": [n.dedup_key for n in unique],
-                    "accounts": [n.account for n in unique],
-                    "actions": [n.action for n in unique],
-                    "ids": [n.reference_id for n in unique],
-                    "secondary_ids": [n.reference_secondary_id for n in unique],
-                    "data": [n.reference_data for n in unique],
-                    "json": [n.reference_json for n in unique],
-                    "timestamps": [n.event_timestamp for n in unique],
-                    "statuses": [
-                        "pending" if rules.is_known(n.action) else "unknown" for n in unique
-                    ],
-                },
-            ).all()
-            inserted = sum(1 for (was_inserted,) in rows if was_inserted)
-        if parsed.invalid:
-            conn.execute(
-                sql.INSERT_DEAD_LETTER,
-                [
-                    {"reason": i.reason, "payload": i.payload, "event_id": None}
-                    for i in parsed.invalid
-                ],
-            )
+    dead = [(i.reason, i.payload) for i in parsed.invalid]
+    try:
+        with engine.begin() as conn:
+            inserted = _insert(conn, unique, parsed.attempts, rules)
+            _dead_letter(conn, dead)
+    except (DataError, IntegrityError):
+        # A value validation did not foresee and the warehouse refuses: find which
+        # notification it was, one savepoint each, and dead-letter only that one.
+        inserted, refused = _insert_one_by_one(engine, unique, parsed.attempts, rules, dead)
+        dead += refused
     return StoreResult(
-        stored=inserted, duplicates=len(parsed.valid) - inserted, invalid=len(parsed.invalid)
+        stored=inserted,
+        duplicates=len(parsed.valid) - inserted - (len(dead) - len(parsed.invalid)),
+        invalid=len(dead),
     )
+
+
+def _insert(
+    conn: Connection, unique: Sequence[Notification], attempts: int, rules: EventMapping
+) -> int:
+    if not unique:
+        return 0
+    rows = conn.execute(
+        sql.INSERT_EVENTS,
+        {
+            "attempts": attempts,
+            "keys": [n.dedup_key for n in unique],
+            "accounts": [n.account for n in unique],
+            "actions": [n.action for n in unique],
+            "ids": [n.reference_id for n in unique],
+            "secondary_ids": [n.reference_secondary_id for n in unique],
+            "data": [n.reference_data for n in unique],
+            "json": [n.reference_json for n in unique],
+            "timestamps": [n.event_timestamp for n in unique],
+            "statuses": ["pending" if rules.is_known(n.action) else "unknown" for n in unique],
+        },
+    ).all()
+    return sum(1 for (was_inserted,) in rows if was_inserted)
+
+
+def _dead_letter(conn: Connection, dead: Sequence[tuple[str, str]]) -> None:
+    if dead:
+        rows = [
+            {"reason": reason, "payload": payload, "event_id": None} for reason, payload in dead
+        ]
+        conn.execute(sql.INSERT_DEAD_LETTER, rows)
+
+
+def _insert_one_by_one(
+    engine: Engine,
+    unique: Sequence[Notification],
+    attempts: int,
+    rules: EventMapping,
+    dead: Sequence[tuple[str, str]],
+) -> tuple[int, list[tuple[str, str]]]:
+    inserted = 0
+    refused: list[tuple[str, str]] = []
+    with engine.begin() as conn:
+        for notification in unique:
+            try:
+                with conn.begin_nested():
+                    inserted += _insert(conn, [notification], attempts, rules)
+            except (DataError, IntegrityError) as exc:
+                reason = f"the warehouse refused it: {driver_message(exc)}"
+                refused.append((reason, _fields_json(notification)))
+        _dead_letter(conn, [*dead, *refused])
+    return inserted, refused
+
+
+def driver_message(exc: Exception) -> str:
+    """The driver's first line (no SQL, no parameters)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {lines[0][:200] if lines else ''}"
+
+
+def _fields_json(n: Notification) -> str:
+    fields = {
+        "Action": n.action,
+        "Account": n.account,
+        "ReferenceId": n.reference_id,
+        "ReferenceSecondaryId": n.reference_secondary_id,
+        "ReferenceData": n.reference_data,
+        "ReferenceJson": n.reference_json,
+        "Timestamp": n.event_timestamp.isoformat() if n.event_timestamp else None,
+    }
+    return json_codec.encode(fields).decode()
 
 
 def pending_events(

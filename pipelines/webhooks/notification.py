@@ -20,18 +20,25 @@ What is required, and why:
   and the notification goes to the dead letters where an operator sees it.
 - `ReferenceSecondaryId`, when present and not null/empty, must be numeric (for objects it
   names the cost centre, which the planner uses).
+- Text the inbox stores (`Action`, `Account`, `ReferenceData`, `ReferenceJson`) must be
+  storable in PostgreSQL `text`: a NUL character (`\u0000`) is not, so such a notification
+  is dead-lettered with that reason, its siblings kept.
+
+Numbers are decoded exactly (pipelines/tampuuri/json_codec.py), and the dedup key hashes
+the notification's meaning, not its bytes (pipelines/webhooks/dedup.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import orjson
+from pipelines.tampuuri import json_codec
+from pipelines.webhooks.dedup import meaning_key
 
 HELSINKI: Final = ZoneInfo("Europe/Helsinki")
 BIGINT_MAX: Final = 2**63 - 1
@@ -72,20 +79,22 @@ class ParsedBundle:
     invalid: tuple[InvalidNotification, ...]
 
 
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace: the same notification always gives the same bytes."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+@dataclass(frozen=True)
+class Undecodable:
+    """A notification whose JSON could not be decoded on its own (the body's other
+    notifications could): it becomes a dead letter with this reason and its raw text."""
+
+    reason: str
+    payload: str
 
 
 def dedup_key(notification: Mapping[str, Any]) -> str:
-    """sha256 over the canonical JSON of every field of the notification as received.
+    """The dedup key of a valid notification: sha256 over its meaning (dedup.py).
 
-    `Attempts` lives on the bundle, not on the notification, so a redelivered bundle
-    yields the same keys. All fields count, unknown ones too: two notifications that differ
-    in any field are distinct events (a new field such as an event id would only make
-    dedup stricter, never merge different events).
+    Raises:
+        ValueError: the notification is not valid (the message names the field).
     """
-    return hashlib.sha256(canonical_json(notification)).hexdigest()
+    return parse_notification(notification).dedup_key
 
 
 def parse_bundle(body: object) -> ParsedBundle:
@@ -110,12 +119,18 @@ def parse_bundle(body: object) -> ParsedBundle:
     valid: list[Notification] = []
     invalid: list[InvalidNotification] = []
     for index, item in enumerate(notifications):
+        if isinstance(item, Undecodable):
+            invalid.append(
+                InvalidNotification(f"Notifications[{index}]: {item.reason}", item.payload)
+            )
+            continue
         try:
             valid.append(parse_notification(item))
         except ValueError as exc:
-            invalid.append(
-                InvalidNotification(reason=f"Notifications[{index}]: {exc}", payload=_dump(item))
-            )
+            invalid.append(InvalidNotification(f"Notifications[{index}]: {exc}", _payload(item)))
+        except RecursionError:
+            reason = "nested too deeply to process"
+            invalid.append(InvalidNotification(f"Notifications[{index}]: {reason}", _payload(item)))
     return ParsedBundle(attempts=attempts, valid=tuple(valid), invalid=tuple(invalid))
 
 
@@ -128,15 +143,24 @@ def parse_notification(item: object) -> Notification:
     if not isinstance(item, dict):
         raise ValueError(f"a notification must be a JSON object, got {_json_type(item)}")
     fields = _folded(item)
+    known = {
+        "account": _required_text(fields, "Account"),
+        "action": _required_text(fields, "Action"),
+        "referenceid": _required_id(fields, "ReferenceId"),
+        "referencesecondaryid": _optional_id(fields, "ReferenceSecondaryId"),
+        "referencedata": _optional_text(fields, "ReferenceData"),
+        "referencejson": _optional_text(fields, "ReferenceJson"),
+        "timestamp": _optional_timestamp(fields, "Timestamp"),
+    }
     return Notification(
-        dedup_key=dedup_key(item),
-        account=_required_text(fields, "Account"),
-        action=_required_text(fields, "Action"),
-        reference_id=_required_id(fields, "ReferenceId"),
-        reference_secondary_id=_optional_id(fields, "ReferenceSecondaryId"),
-        reference_data=_optional_text(fields, "ReferenceData"),
-        reference_json=_optional_text(fields, "ReferenceJson"),
-        event_timestamp=_optional_timestamp(fields, "Timestamp"),
+        dedup_key=meaning_key(fields, known),
+        account=known["account"],
+        action=known["action"],
+        reference_id=known["referenceid"],
+        reference_secondary_id=known["referencesecondaryid"],
+        reference_data=known["referencedata"],
+        reference_json=known["referencejson"],
+        event_timestamp=known["timestamp"],
     )
 
 
@@ -155,7 +179,7 @@ def _required_text(fields: Mapping[str, Any], name: str) -> str:
     value = fields.get(name.casefold())
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} is required (a non-empty string), got {_shown(value)}")
-    return value.strip()
+    return _storable(name, value.strip())
 
 
 def _required_id(fields: Mapping[str, Any], name: str) -> int:
@@ -176,8 +200,8 @@ def _optional_id(fields: Mapping[str, Any], name: str) -> int | None:
         number = value
     elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value.strip())
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
+    elif isinstance(value, Decimal | float) and abs(value) <= BIGINT_MAX and value == int(value):
+        number = int(value)  # 12.0 is id 12 (compared before int(): 1e999999 stays cheap)
     if number is None or not -BIGINT_MAX <= number <= BIGINT_MAX:
         raise ValueError(f"{name} must be an integer id, got {_shown(value)}")
     return number
@@ -185,10 +209,24 @@ def _optional_id(fields: Mapping[str, Any], name: str) -> int | None:
 
 def _optional_text(fields: Mapping[str, Any], name: str) -> str | None:
     value = fields.get(name.casefold())
-    if value is None or isinstance(value, str):
-        return value
-    # ReferenceJson may arrive already decoded; keep it as JSON text, losing nothing.
-    return _dump(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _storable(name, value)
+    # ReferenceJson may arrive already decoded; keep it as JSON text, losing nothing
+    # (a NUL inside is written as the escape \u0000, which text stores).
+    return json_codec.encode(value).decode()
+
+
+def _storable(name: str, value: str) -> str:
+    """The text, if PostgreSQL can store it as it is."""
+    if "\x00" in value:
+        at = value.index("\x00")
+        raise ValueError(
+            f"{name} contains a NUL character (\\u0000) at position {at}, which the"
+            " warehouse cannot store in text"
+        )
+    return value
 
 
 def _optional_timestamp(fields: Mapping[str, Any], name: str) -> datetime | None:
@@ -221,5 +259,9 @@ def _shown(value: object) -> str:
     return "nothing" if value is None else repr(value)[:60]
 
 
-def _dump(value: object) -> str:
-    return orjson.dumps(value).decode()
+def _payload(value: object) -> str:
+    """A dead letter's payload: the notification as JSON text (NULs escaped, so storable)."""
+    try:
+        return json_codec.encode(value).decode()
+    except (json_codec.EncodeError, RecursionError, TypeError) as exc:
+        return f"(not re-encodable as JSON: {type(exc).__name__})"

@@ -7,30 +7,35 @@ the refresh happens later, coalesced, from the inbox.
 
 Answers: 403 source address not allowed; 401 missing or wrong secret; 413 body over
 max_body_bytes (refused from Content-Length, or while streaming, without reading the
-rest); 400 not JSON, or JSON but not a bundle; 503 warehouse unavailable; 200
-`{"stored", "duplicates", "invalid"}`.
+rest); 408 body not received within body_timeout_s (the connection is closed); 400 not
+JSON, or JSON but not a bundle; 503 warehouse unavailable (only that: a notification
+that cannot be stored as it is goes to the dead letters with the reason, and its
+siblings are stored); 200 `{"stored", "duplicates", "invalid"}`. A client that
+disconnects mid-body is logged in one line. The header read timeout is the server's
+(pipelines/webhooks/server.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import threading
 from collections.abc import Callable
 
-import orjson
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pipelines.settings import ConfigError
+from pipelines.webhooks.body import BodyError, parse_body
 from pipelines.webhooks.events import EventMapping, load_event_mapping
-from pipelines.webhooks.inbox import store_bundle
-from pipelines.webhooks.notification import BundleError, parse_bundle
+from pipelines.webhooks.inbox import driver_message, store_bundle
+from pipelines.webhooks.notification import BundleError
 from pipelines.webhooks.settings import ReceiverSettings
 
 log = logging.getLogger(__name__)
@@ -105,17 +110,28 @@ def create_receiver_app(
             log.warning("webhook refused: wrong secret from %s", host)
             return _message(401, "invalid webhook secret")
         try:
-            body = await _read_body(request, settings.max_body_bytes)
+            async with asyncio.timeout(settings.body_timeout_s):
+                body = await _read_body(request, settings.max_body_bytes)
         except _TooLarge:
             return _message(413, f"body exceeds {settings.max_body_bytes} bytes")
         except ValueError as exc:
             return _message(400, str(exc))
+        except TimeoutError:
+            log.warning(
+                "webhook from %s: body not received within %s s, connection closed",
+                host,
+                settings.body_timeout_s,
+            )
+            return _message(
+                408, f"body not received within {settings.body_timeout_s} s", close=True
+            )
+        except ClientDisconnect:
+            log.warning("webhook from %s: client disconnected before the body was complete", host)
+            return _message(400, "client disconnected", close=True)
         try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return _message(400, f"body is not valid JSON: {exc}")
-        try:
-            parsed = parse_bundle(decoded)
+            parsed = parse_body(body)
+        except BodyError as exc:
+            return _message(400, str(exc))
         except BundleError as exc:
             return _message(400, f"not a webhook bundle: {exc}")
         try:
@@ -123,7 +139,7 @@ def create_receiver_app(
                 lambda: store_bundle(engines.get(), parsed, mapping=rules)
             )
         except (SQLAlchemyError, OSError) as exc:
-            log.error("webhook bundle not stored, warehouse unavailable: %s", _db_error(exc))
+            log.error("webhook bundle not stored, warehouse unavailable: %s", driver_message(exc))
             return _message(503, "warehouse unavailable, retry later", retry=True)
         log.info(
             "webhook bundle from %s attempt %d: %d stored, %d duplicates, %d invalid",
@@ -151,7 +167,7 @@ def create_receiver_app(
         try:
             await run_in_threadpool(ping)
         except (SQLAlchemyError, OSError) as exc:
-            log.error("healthz: warehouse unavailable: %s", _db_error(exc))
+            log.error("healthz: warehouse unavailable: %s", driver_message(exc))
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
@@ -184,13 +200,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _message(status: int, message: str, *, retry: bool = False) -> JSONResponse:
-    headers = {"Retry-After": RETRY_AFTER_S} if retry else None
+def _message(
+    status: int, message: str, *, retry: bool = False, close: bool = False
+) -> JSONResponse:
+    headers = {"Retry-After": RETRY_AFTER_S} if retry else {}
+    if close:  # the request was not read to its end: this connection cannot carry another
+        headers["Connection"] = "close"
     return JSONResponse({"Message": message}, status_code=status, headers=headers)
-
-
-def _db_error(exc: Exception) -> str:
-    """Class and first line of the driver error: no SQL, no parameters, no URL."""
-    original = getattr(exc, "orig", None) or exc
-    first_line = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return f"{type(original).__name__}: {first_line[:200]}"

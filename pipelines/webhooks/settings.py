@@ -29,6 +29,10 @@ class ReceiverSettings(BaseSettings):
         secrets: accepted secrets (more than one during rotation).
         max_body_bytes: larger bodies are refused with 413 without being read.
         allow_from: source networks allowed to post (CIDRs); empty allows any.
+        header_timeout_s: a connection whose request line and headers are not complete
+            this long after it opened (or after its previous response) is closed.
+        body_timeout_s: a body not received in full within this time is answered 408
+            and its connection closed.
     """
 
     model_config = SettingsConfigDict(
@@ -44,6 +48,8 @@ class ReceiverSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     allow_from: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_s: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("path")
     @classmethod

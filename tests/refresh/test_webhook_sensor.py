@@ -14,7 +14,6 @@ from pipelines.sensors.webhook_inbox import (
     build_webhook_inbox_sensor,
     webhook_refresh_job,
 )
-
 from pipelines.webhooks.dispatch import DispatchCursor
 
 from .conftest import ACCOUNT, World

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from pipelines.webhooks.notification import dedup_key
 from pipelines.webhooks.receiver import create_receiver_app
+from pipelines.webhooks.server import server_config
 
 from .conftest import SECRET, run
 
@@ -107,7 +108,7 @@ def test_simulator_to_inbox_over_a_real_socket(engine, settings, mapping):
     receiver = create_receiver_app(engine, settings, mapping=mapping)
     sock = _free_socket()
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(receiver, log_level="warning", access_log=False))
+    server = uvicorn.Server(server_config(receiver, settings, host="127.0.0.1", port=port))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
