@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import orjson
-
 from pipelines.simulator.faults import FaultDecision
 from pipelines.simulator.paging import (
     BadRequest,
@@ -23,6 +21,7 @@ from pipelines.simulator.paging import (
     parse_since,
 )
 from pipelines.simulator.store import AccountStore
+from pipelines.tampuuri import json_codec
 
 if TYPE_CHECKING:
     from pipelines.simulator.app import Simulator
@@ -210,7 +209,7 @@ def create_notice(call: Call) -> bytes:
         raise ApiError(403, f"Ei oikeutta kustannuspaikkaan {cc_id}.")
     fields = {name: body[name.lower()] for name in NOTICE_CREATE_FIELDS if name.lower() in body}
     result = call.sim.apply_change(call.label, "ilmoitukset", "insert", fields=fields)
-    return orjson.dumps({"Id": result.id})
+    return json_codec.encode({"Id": result.id})
 
 
 # (method, segments, template, handler); "#" is an integer path parameter.

@@ -11,10 +11,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pipelines.simulator.dates import TICKS_PER_SECOND, format_date, format_ticks
 from pipelines.simulator.dates import ticks_from_datetime as _ticks
+from pipelines.simulator.decimals import DecimalShapes
 from pipelines.simulator.pools import (
     AUTH_METHODS,
     FAULT_CLASSES,
@@ -53,6 +55,7 @@ class Factory:
         # Cost centres share the object id space (a cost centre is an object).
         self._next = {name: offset + base for name, base in ID_BASES.items()}
         self.company_id = COMPANY_ID + account_index
+        self.decimals = DecimalShapes(rng.getstate())  # (draws nothing from rng)
 
     def next_id(self, resource: str) -> int:
         key = "kohteet" if resource == "kustannuspaikat" else resource
@@ -66,6 +69,9 @@ class Factory:
         # The API evolves: a few items carry fields the contract does not name.
         if self.rng.random() < 0.05:
             row["Lisäkenttä"] = {"Koodi": self.rng.randrange(100), "Kuvaus": "uusi kenttä"}
+        big = self.decimals.big_integer(row["Id"])
+        if big is not None:  # an integer beyond 64 bits, in a field no column types
+            row.setdefault("Lisäkenttä", {})["Viite"] = big
 
     def _address(self) -> tuple[str, str, str]:
         postcode, town = self.rng.choice(self.pools.towns)
@@ -115,7 +121,7 @@ class Factory:
             "TypeId": _TYPE_IDS[metaname],
             "Nimi": name,
             "Tunnus": tunnus,
-            "Huoneistoala": f"{rng.randrange(24, 140)},{rng.randrange(10)}"
+            "Huoneistoala": self.decimals.area(object_id, rng.randrange(24, 140), rng.randrange(10))
             if is_apartment
             else None,
             "HuoneistotyyppiId": rng.randrange(1, 7) if is_apartment else None,
@@ -185,8 +191,9 @@ class Factory:
         luotu = (
             created if created is not None else ticks - rng.randrange(90 * 86400) * TICKS_PER_SECOND
         )
+        notice_id = self.next_id("ilmoitukset")
         row: Row = {
-            "Id": self.next_id("ilmoitukset"),
+            "Id": notice_id,
             "KustannuspaikkaId": cc_id,
             "TilaId": state_id,
             "HuoneId": room_id,
@@ -195,7 +202,9 @@ class Factory:
             "Tila": state_name,
             "Kiireellisyys": rng.choice(URGENCIES),
             "Vikaluokka": rng.choice(FAULT_CLASSES),
-            "Kustannusarvio": round(rng.uniform(40, 4000), 2) if rng.random() < 0.6 else None,
+            "Kustannusarvio": self._cost_estimate(notice_id, rng.uniform(40, 4000))
+            if rng.random() < 0.6
+            else None,
             "TyonsuorittajaId": rng.randrange(500, 520) if rng.random() < 0.7 else None,
             "IlmoittajaId": reporter_id,
             "Luotu": format_ticks(min(luotu, ticks)),
@@ -203,6 +212,9 @@ class Factory:
         }
         self._maybe_extra(row)
         return row
+
+    def _cost_estimate(self, notice_id: int, euros: float) -> Decimal | int:
+        return self.decimals.money(notice_id, round(euros * 100))
 
 
 _TYPE_IDS = {"kustannuspaikka": 1, "rakennus": 2, "porras": 3, "huoneisto": 4, "sauna": 5,

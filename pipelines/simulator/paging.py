@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
 from pipelines.simulator.dates import parse_ticks
+from pipelines.tampuuri import json_codec
 
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 250  # [ASSUMED] the API's default is not documented
@@ -25,7 +24,7 @@ class BadRequest(Exception):
         payload: dict[str, Any] = {"Message": self.message}
         if self.model_state:
             payload["ModelState"] = self.model_state
-        return orjson.dumps(payload)
+        return json_codec.encode(payload)
 
 
 def lower_keys(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,8 +76,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        data = json_codec.decode(raw)
+    except json_codec.DecodeError:
         raise BadRequest("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from pipelines.simulator.changes import ChangeError
 from pipelines.simulator.config import RESOURCES, FaultConfig
+from pipelines.tampuuri import json_codec
 
 if TYPE_CHECKING:
     from pipelines.simulator.app import Simulator
@@ -19,7 +19,7 @@ JSON = "application/json; charset=utf-8"
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status, media_type=JSON)
+    return Response(json_codec.encode(data), status, media_type=JSON)
 
 
 def _error(message: str, status: int = 400) -> Response:
@@ -28,7 +28,7 @@ def _error(message: str, status: int = 400) -> Response:
 
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    data = orjson.loads(raw) if raw.strip() else {}
+    data = json_codec.decode(raw) if raw.strip() else {}
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
     return data

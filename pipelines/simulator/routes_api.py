@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -24,6 +23,7 @@ from pipelines.simulator.api_handlers import (
 from pipelines.simulator.auth import UNAUTHORIZED_MESSAGE, required_right
 from pipelines.simulator.config import UNKNOWN_ROUTE
 from pipelines.simulator.paging import BadRequest, lower_keys
+from pipelines.tampuuri import json_codec
 
 if TYPE_CHECKING:
     from pipelines.simulator.app import Simulator
@@ -33,7 +33,7 @@ JSON = "application/json; charset=utf-8"
 
 
 def _message(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps({"Message": message}), status, headers, media_type=JSON)
+    return Response(json_codec.encode({"Message": message}), status, headers, media_type=JSON)
 
 
 def match_route(method: str, path: str) -> tuple[str, Handler | None, int | None]:

@@ -1,8 +1,10 @@
-"""Per-account state: rows kept pre-serialised (orjson bytes) with the indexes lists need.
+"""Per-account state: rows kept pre-serialised (JSON bytes) with the indexes lists need.
 
 Rows live as bytes, not dicts, so a million rows stay compact and a page is a join of
-bytes. Each row has a small `Meta` (timestamp and the ids lists filter on). Every
-mutation bumps `version`, which invalidates the cached filtered id lists (`view`).
+bytes. They go through `json_codec` both ways, as the API's .NET serialiser writes them:
+decimals digit for digit (`Decimal`, a trailing zero kept), integers of any size. Each
+row has a small `Meta` (timestamp and the ids lists filter on). Every mutation bumps
+`version`, which invalidates the cached filtered id lists (`view`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from pipelines.simulator.config import RESOURCES
+from pipelines.tampuuri import json_codec
 
 Row = dict[str, Any]
 CC_METANAME = "kustannuspaikka"
@@ -81,7 +82,7 @@ class AccountStore:
 
     def get(self, resource: str, row_id: int) -> Row | None:
         data = self.tables[resource].blobs.get(row_id)
-        return None if data is None else orjson.loads(data)
+        return None if data is None else json_codec.decode(data)
 
     def cc_of_object(self, object_id: int) -> int | None:
         meta = self.tables["kohteet"].meta.get(object_id)
@@ -133,7 +134,7 @@ class AccountStore:
 
     def rows(self, resource: str, ids: Iterable[int]) -> list[Row]:
         blobs = self.tables[resource].blobs
-        return [orjson.loads(blobs[i]) for i in ids]
+        return [json_codec.decode(blobs[i]) for i in ids]
 
     # ---- writes ------------------------------------------------------------------------
     def put(self, resource: str, row: Row, ticks: int) -> None:
@@ -162,7 +163,7 @@ class AccountStore:
         remove_sorted(table.ids, row_id)
         self._unindex(resource, row_id, meta)
         self.version += 1
-        return orjson.loads(data)  # type: ignore[no-any-return]
+        return json_codec.decode(data)  # type: ignore[no-any-return]
 
     def _meta_for(self, resource: str, row: Row, ticks: int) -> Meta:
         if resource == "kustannuspaikat":
@@ -207,12 +208,10 @@ class AccountStore:
         # Links carry the party nested; it must stay byte-identical to what `hae` serves.
         links = self.tables["osapuoli_yhteydet"]
         for link_id in self.links_by_party.get(int(party["Id"]), ()):
-            link = orjson.loads(links.blobs[link_id])
+            link = json_codec.decode(links.blobs[link_id])
             link["Osapuoli"] = party
             links.blobs[link_id] = _dump(link)
 
 
 def _dump(row: Row) -> bytes:
-    # orjson hands back bytes objects with a ~4 kB allocation whatever their length;
-    # copying through a memoryview keeps the exact size (a million rows: ~0.4 GB, not 4 GB).
-    return bytes(memoryview(orjson.dumps(row)))
+    return json_codec.encode(row)  # (bytes of their exact size: a million rows stay compact)

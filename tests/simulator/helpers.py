@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from pipelines.tampuuri import json_codec
+
 BASE = "http://sim"
 API = "/v10/api/"
 
@@ -15,7 +17,7 @@ async def scan(client: httpx.AsyncClient, path: str, **params: object) -> list[d
     while True:
         r = await client.get(API + path, params={**params, "Offset": offset, "Limit": 250})
         assert r.status_code == 200, r.text
-        page = r.json()
+        page = json_codec.decode(r.content)  # exact decimals, as sim.items() holds them
         items.extend(page["Items"])
         offset += 250
         if offset >= page["Total"]:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from pipelines.simulator.dates import parse_ticks
+from pipelines.tampuuri import json_codec
 
 from .helpers import API, scan
 
@@ -70,7 +71,7 @@ async def test_body_paging_and_metaname_filter(sim, client):
     cc = sim.items("demo-a", "kustannuspaikat")[0]["Id"]
     expected = [o for o in sim.items("demo-a", "kohteet") if o["KustannuspaikkaId"] == cc]
     r = await client.post(API + f"kohteet/{cc}/selaa", json={"offset": 0, "LIMIT": 251})
-    body = r.json()
+    body = json_codec.decode(r.content)
     assert (body["Limit"], body["Total"]) == (250, len(expected))
     assert body["Items"] == expected
     assert all(o["Id"] != cc and o["KustannuspaikkaId"] == cc for o in body["Items"])
@@ -146,7 +147,7 @@ async def test_notice_cost_centre_filter_and_detail(sim, client):
     got = await scan(client, "ilmoitukset/selaa", KustannuspaikkaId=cc)
     assert got == [n for n in notices if n["KustannuspaikkaId"] == cc]
     detail = await client.get(API + f"ilmoitukset/{notices[0]['Id']}")
-    assert detail.json() == notices[0]
+    assert json_codec.decode(detail.content) == notices[0]
 
 
 async def test_links_filter_and_nested_party_equals_batch_route(sim, client):
