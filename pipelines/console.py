@@ -1,8 +1,13 @@
-"""Terminal output for sync runs: a progress bar per resource, then a summary table."""
+"""Terminal output for sync runs: a progress bar per resource, then a summary table.
+
+Every `tampuuri-sync` command imports this module first, so it also keeps one known,
+harmless warning off the terminal (below).
+"""
 
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -11,6 +16,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipelines.sync.report import ResourceReport, SyncReport
+from pipelines.warehouse.loader import LoadCounts
+
+# What a warehouse table holds, where one resource writes several (the listed rows first).
+TABLE_LABELS = {"osapuoli_yhteydet": "links", "osapuolet": "parties"}
+
+# pgserver (the embedded PostgreSQL) asks platformdirs for a runtime directory when it is
+# imported; where XDG_RUNTIME_DIR is unset (containers, CI, `su`, ssh without a login
+# session) platformdirs warns and falls back to /tmp/runtime-<uid>, which serves pgserver's
+# socket and lock file just as well. Only that warning is silenced, and only its text.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", module="platformdirs")
 
 # Piped output (CI logs, `| tee`) gets 120 columns instead of rich's default 80.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
@@ -45,8 +60,17 @@ class RichProgress:
 
     def resource_finished(self, report: ResourceReport) -> None:
         task = self._tasks.get(report.resource)
-        if task is not None:
+        if task is None:
+            return
+        if report.ok:
             self._progress.update(task, completed=self._progress.tasks[task].total)
+            return
+        # A scope that failed still ends its turn (scope_finished); the bar shows only
+        # the scopes read whole, and says why the rest are missing.
+        status = self._progress.tasks[task].fields["status"]
+        self._progress.update(
+            task, completed=report.scopes_done, status=f"{status}  {_status(report)}"
+        )
 
 
 @contextmanager
@@ -83,21 +107,31 @@ def summary_table(reports: Sequence[SyncReport], title: str = "Sync summary") ->
         table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
     for report in reports:
         for r in report.resources:
-            table.add_row(
-                report.account,
-                r.resource,
-                r.mode,
-                _status(r),
-                str(r.counts.inserted),
-                str(r.counts.updated),
-                str(r.counts.unchanged),
-                str(r.counts.deleted),
-                str(r.calls),
-                str(r.retries),
-                f"{r.seconds:.1f}",
-                str(len(r.skipped)),
-            )
+            run = (r.mode, _status(r))
+            cost = (str(r.calls), str(r.retries), f"{r.seconds:.1f}", str(len(r.skipped)))
+            for label, counts in _counts_by_table(r):
+                table.add_row(report.account, label, *run, *_counts(counts), *cost)
+                run, cost = ("", ""), ("", "", "", "")  # said once per resource
     return table
+
+
+def _counts_by_table(report: ResourceReport) -> list[tuple[str, LoadCounts]]:
+    """One line per warehouse table: `osapuolet` reads links, each carrying its party, so
+    its links and its parties are counted apart (summed they would count each row twice)."""
+    if len(report.tables) <= 1:
+        return [(report.resource, report.counts)]
+    order = list(TABLE_LABELS)
+    tables = sorted(report.tables, key=lambda t: order.index(t) if t in order else len(order))
+    return [(f"{report.resource}: {TABLE_LABELS.get(t, t)}", report.tables[t]) for t in tables]
+
+
+def _counts(counts: LoadCounts) -> tuple[str, str, str, str]:
+    return (
+        str(counts.inserted),
+        str(counts.updated),
+        str(counts.unchanged),
+        str(counts.deleted),
+    )
 
 
 def _status(report: ResourceReport) -> str:

@@ -44,6 +44,8 @@ class ResourceReport:
     mode: str
     status: str = "running"  # success, partial, failed, deferred
     counts: LoadCounts = field(default_factory=LoadCounts)
+    # The counts per warehouse table: osapuolet writes its links and their parties.
+    tables: dict[str, LoadCounts] = field(default_factory=dict)
     pages: int = 0
     calls: int = 0
     retries: int = 0

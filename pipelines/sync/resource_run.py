@@ -32,6 +32,7 @@ from pipelines.tampuuri.errors import (
     TampuuriError,
 )
 from pipelines.warehouse import state
+from pipelines.warehouse.loader import LoadCounts
 from pipelines.warehouse.run_lock import ResourceBusy, RunLocks
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
             errors.append(str(result) or type(result).__name__)  # no secrets in these
             continue
         report.counts = report.counts + result.counts
+        for table, counts in result.tables.items():
+            report.tables[table] = report.tables.get(table, LoadCounts()) + counts
         report.pages += result.pages
         report.skipped.extend(result.skipped)
         report.new_fields = sorted(set(report.new_fields) | result.new_fields)

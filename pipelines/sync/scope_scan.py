@@ -69,6 +69,7 @@ class ScopeOutcome:
     """What a committed batch of scope scans did (one scan, or many of one fan-out)."""
 
     counts: LoadCounts = field(default_factory=LoadCounts)
+    tables: dict[str, LoadCounts] = field(default_factory=dict)  # the counts per table
     pages: int = 0
     complete: bool = False  # every scan of the batch was complete
     forbidden: bool = False  # every scan of the batch answered 403
@@ -208,6 +209,7 @@ async def run_scope_batch(
                 )
             )
             outcome.counts = outcome.counts + counts
+            outcome.tables[table] = outcome.tables.get(table, LoadCounts()) + counts
         writes = [
             _state_write(account, r) for r in results if r.scan.record_state and not r.forbidden
         ]
