@@ -5,27 +5,42 @@ Tampuuri bills every command sent, failed ones too, so the ledger sits at the tr
 simulator, a test's MockTransport) and records each request that passes through it. It
 is the ground truth of "calls made" and must equal the simulator's transaction count.
 
-Records are buffered; a full batch is handed to the sink (e.g. an INSERT of many rows into
-`ops.api_calls`) on a background thread so that a database round trip never sits on the
-request path. `flush()` writes the rest and waits for every batch in flight.
+The ledger is written ahead. A request is released to the network only once its record
+is durable (`WriteAheadSink.admit`: a record without an answer); the answer (status,
+duration) follows in batches (`settle`). So a process killed at any moment (SIGKILL, OOM)
+leaves no sent call out of the ledger: the count is never below what Tampuuri bills. It
+can be above by the records admitted but not yet released when the process died, at most
+the client's requests in flight (one admission batch); they stay as calls without an
+answer.
+
+Admission is batched so that a call costs about one database round trip of waiting, not
+one write of its own: one writer thread writes, in one statement, every record that queued
+while its previous write was in flight. The event loop never waits on the database; it
+awaits a future that the writer resolves. A request cancelled while waiting is not sent:
+its record is dropped when not yet written, else retracted by the writer's next write (a
+kill before that leaves it counted, within the bound above). When admission fails (the
+database is unreachable) the request fails unsent with `LedgerUnavailable`: a call the
+ledger could not record is a call not made.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import httpx
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[Sequence["CallRecord"]], None]
 UNKNOWN_ROUTE = "(unknown)"
 
 
@@ -35,11 +50,13 @@ class CallRecord:
 
     Attributes:
         account: The account label the call was made for.
-        sent_at: When the request was sent (aware, UTC).
+        sent_at: When the request was admitted for sending (aware, UTC).
         method: HTTP method.
         route: Route template, e.g. "kohteet/{kohde_id}/selaa".
-        status: HTTP status, or None when no response came (timeout, connection error).
-        duration_ms: Time until the response headers (or the failure).
+        status: HTTP status, or None when no response came (timeout, connection error)
+            or none is known yet.
+        duration_ms: Time until the response headers (or the failure); None while the
+            call has no answer.
         trigger: What started the work: nightly, manual, webhook, reconcile, probe, ...
         run_id: The sync run, when there is one.
     """
@@ -49,121 +66,271 @@ class CallRecord:
     method: str
     route: str
     status: int | None
-    duration_ms: int
+    duration_ms: int | None
     trigger: str
     run_id: str | None
 
 
+class Answer(NamedTuple):
+    """What came back for an admitted call (status None: no response)."""
+
+    call_id: int
+    status: int | None
+    duration_ms: int
+
+
+@runtime_checkable
+class WriteAheadSink(Protocol):
+    """Durable storage of the ledger (`warehouse.ledger_sink.LedgerSink`). The ledger
+    calls it from one writer thread at a time."""
+
+    def admit(self, records: Sequence[CallRecord]) -> Sequence[int]:
+        """Store records of calls about to be sent, durably; return their ids in order."""
+
+    def settle(self, answers: Sequence[Answer], retracted: Sequence[int]) -> None:
+        """Store answers of admitted calls; delete the records of calls never sent."""
+
+    def close(self) -> None:
+        """Release what the sink holds (it may be used again afterwards)."""
+
+
+Sink = Callable[[Sequence[CallRecord]], None]
+
+
+class AnsweredRecords:
+    """A `WriteAheadSink` over a plain callable that gets each record once it is answered
+    (in-memory sinks: tests, tools). Nothing is durable before the answer."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._ids = itertools.count(1)
+        self._sent: dict[int, CallRecord] = {}
+
+    def admit(self, records: Sequence[CallRecord]) -> list[int]:
+        ids = [next(self._ids) for _ in records]
+        self._sent.update(zip(ids, records, strict=True))
+        return ids
+
+    def settle(self, answers: Sequence[Answer], retracted: Sequence[int]) -> None:
+        for call_id in retracted:
+            self._sent.pop(call_id, None)
+        done = [
+            replace(self._sent.pop(a.call_id), status=a.status, duration_ms=a.duration_ms)
+            for a in answers
+        ]
+        if done:
+            self._sink(done)
+
+    def close(self) -> None:
+        pass
+
+
+class LedgerUnavailable(Exception):
+    """The ledger could not record a request, so the request was not sent."""
+
+
 class CallLedger:
-    """A thread-safe buffer of `CallRecord`s, flushed to a sink in batches.
+    """Admits calls ahead of sending them and records their answers (module docstring).
 
     Args:
-        sink: Called with each batch (from a background thread); None keeps only counts.
-        batch_size: Records per batch handed to the sink.
-        max_delay_s: A record waits at most this long before its batch is written, so a
-            run killed midway (SIGKILL, OOM) loses at most this window of billed calls
-            from the ledger.
+        sink: A `WriteAheadSink`; a plain callable gets answered records (`AnsweredRecords`);
+            None keeps only counts.
+        batch_size: Answers written at once at the latest.
+        max_delay_s: An answer waits at most this long for a write while calls are quiet.
     """
 
     def __init__(
-        self, sink: Sink | None, *, batch_size: int = 200, max_delay_s: float = 1.0
+        self,
+        sink: WriteAheadSink | Sink | None,
+        *,
+        batch_size: int = 200,
+        max_delay_s: float = 1.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self._sink = sink
+        if sink is not None and not isinstance(sink, WriteAheadSink):
+            sink = AnsweredRecords(sink)
+        self._sink: WriteAheadSink | None = sink
         self._batch_size = batch_size
         self._max_delay_s = max_delay_s
-        self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
-        self._buffer: list[CallRecord] = []
-        self._by_status: Counter[int | None] = Counter()
-        self._total = 0
-        self._pending: list[Future[None]] = []
+        self._idle = threading.Condition(self._lock)
+        self._queue: list[tuple[CallRecord, Future[int]]] = []
+        self._answers: list[Answer] = []
+        self._retracted: list[int] = []
+        self._settle_due = False
+        self._writing = False
+        self._timer: threading.Timer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._errors: list[BaseException] = []
+        self._local_ids = itertools.count(1)
+        self._by_status: Counter[int | None] = Counter()
+        self._total = 0
 
     @property
     def records_total(self) -> int:
-        """How many calls were recorded (flushed or not)."""
+        """How many calls were admitted (sent or about to be)."""
         with self._lock:
             return self._total
 
     def counts_by_status(self) -> dict[int | None, int]:
-        """Recorded calls per HTTP status (None: no response)."""
+        """Answered calls per HTTP status (None: no response)."""
         with self._lock:
             return dict(self._by_status)
 
-    def record(self, rec: CallRecord) -> None:
-        """Buffer one record; a full batch goes to the sink in the background."""
-        with self._lock:
-            self._total += 1
-            self._by_status[rec.status] += 1
-            if self._sink is None:
-                return
-            self._buffer.append(rec)
-            if len(self._buffer) < self._batch_size:
-                if self._timer is None:
-                    self._timer = threading.Timer(self._max_delay_s, self._flush_due)
-                    self._timer.daemon = True
-                    self._timer.start()
-                return
-            batch, self._buffer = self._buffer, []
-            self._submit(batch)
-
-    def _flush_due(self) -> None:
-        """The timer's flush: hand whatever is buffered to the sink (not waiting)."""
-        with self._lock:
-            self._timer = None
-            if self._buffer:
-                batch, self._buffer = self._buffer, []
-                self._submit(batch)
-
-    def flush(self) -> None:
-        """Write every buffered record and wait for all batches in flight.
+    async def admit(self, record: CallRecord) -> int:
+        """Wait until `record` is durable; its call id. Send the request only after this.
 
         Raises:
-            Exception: the first sink failure since the last flush (the batch is lost
-                from the sink, but counts stay correct).
+            LedgerUnavailable: the record could not be written (do not send).
+        """
+        if self._sink is None:
+            with self._lock:
+                self._total += 1
+                return next(self._local_ids)
+        future: Future[int] = Future()
+        with self._lock:
+            self._queue.append((record, future))
+            self._start_writer()
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            if not future.cancel():  # the writer has it: the record is (being) written
+                future.add_done_callback(self._retract)
+            raise
+
+    def answer(self, call_id: int, status: int | None, duration_ms: int) -> None:
+        """Record what came back for an admitted call (written in a later batch)."""
+        with self._lock:
+            self._by_status[status] += 1
+            if self._sink is None:
+                return
+            self._answers.append(Answer(call_id, status, duration_ms))
+            if len(self._answers) >= self._batch_size:
+                self._start_writer()
+            elif not self._writing and self._timer is None:
+                self._arm_timer()
+
+    def flush(self) -> None:
+        """Write every answer and wait until the writer is idle; release the sink.
+
+        Raises:
+            Exception: the first failure to write answers since the last flush (those
+                calls stay recorded, without their answers).
         """
         with self._lock:
+            if self._sink is None:
+                return
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            if self._buffer:
-                batch, self._buffer = self._buffer, []
-                self._submit(batch)
-            pending, self._pending = self._pending, []
+            self._settle_due = True
+            self._start_writer()
+            while self._writing:
+                self._idle.wait()
             executor, self._executor = self._executor, None
-        for future in pending:
-            future.exception()  # wait; errors are collected by _write
+            errors, self._errors = self._errors, []
         if executor is not None:
             executor.shutdown(wait=True)
-        with self._lock:
-            errors, self._errors = self._errors, []
+        self._sink.close()
         if errors:
             raise errors[0]
 
-    def _submit(self, batch: list[CallRecord]) -> None:
-        # Called with the lock held. One worker thread keeps batches in order.
+    def _start_writer(self) -> None:
+        # Called with the lock held. One writer at a time keeps writes in order.
+        if self._writing:
+            return
+        self._writing = True
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-ledger")
-        self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._executor.submit(self._write, batch))
+        self._executor.submit(self._drain)
 
-    def _write(self, batch: list[CallRecord]) -> None:
+    def _arm_timer(self) -> None:
+        self._timer = threading.Timer(self._max_delay_s, self._settle_now)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _settle_now(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._settle_due = True
+            self._start_writer()
+
+    def _retract(self, future: Future[int]) -> None:
+        """A cancelled waiter's record was written after all: delete it next write."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        with self._lock:
+            self._total -= 1
+            self._retracted.append(future.result())
+            self._start_writer()
+
+    def _drain(self) -> None:
+        """The writer: admissions first (calls wait for them), answers when due."""
         assert self._sink is not None
+        while True:
+            with self._lock:
+                queue, self._queue = self._queue, []
+                settle = (
+                    self._settle_due
+                    or bool(self._retracted)
+                    or len(self._answers) >= self._batch_size
+                )
+                answers: list[Answer] = []
+                retracted: list[int] = []
+                if settle:
+                    answers, self._answers = self._answers, []
+                    retracted, self._retracted = self._retracted, []
+                    self._settle_due = False
+                if not queue and not settle:
+                    self._writing = False
+                    if self._answers and self._timer is None:
+                        self._arm_timer()
+                    self._idle.notify_all()
+                    return
+            if queue:
+                self._admit(self._sink, queue)
+            if answers or retracted:
+                self._settle(self._sink, answers, retracted)
+
+    def _admit(self, sink: WriteAheadSink, queue: list[tuple[CallRecord, Future[int]]]) -> None:
+        live = [(r, f) for r, f in queue if f.set_running_or_notify_cancel()]
+        if not live:
+            return
         try:
-            self._sink(batch)
+            ids = sink.admit([r for r, _ in live])
         except Exception as exc:
             log.error(
-                "call ledger: writing %d record(s) failed: %s", len(batch), type(exc).__name__
+                "call ledger: admitting %d call(s) failed, not sent: %s",
+                len(live),
+                type(exc).__name__,
+            )
+            for _, future in live:
+                future.set_exception(
+                    LedgerUnavailable(
+                        f"the call ledger could not record the request ({type(exc).__name__}),"
+                        " so it was not sent"
+                    )
+                )
+            return
+        with self._lock:
+            self._total += len(live)
+        for (_, future), call_id in zip(live, ids, strict=True):
+            future.set_result(call_id)
+
+    def _settle(self, sink: WriteAheadSink, answers: list[Answer], retracted: list[int]) -> None:
+        try:
+            sink.settle(answers, retracted)
+        except Exception as exc:
+            log.error(
+                "call ledger: writing %d answer(s) failed: %s", len(answers), type(exc).__name__
             )
             with self._lock:
                 self._errors.append(exc)
 
 
 class LedgerTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that records every request passing through it.
+    """An httpx transport that admits every request to the ledger before sending it.
 
     Args:
         inner: The transport that really sends the request.
@@ -190,7 +357,18 @@ class LedgerTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         route = request.extensions.get("route_template") or _path_template(request)
-        sent_at = datetime.now(UTC)
+        call_id = await self._ledger.admit(
+            CallRecord(
+                account=self._account,
+                sent_at=datetime.now(UTC),
+                method=request.method,
+                route=str(route),
+                status=None,
+                duration_ms=None,
+                trigger=self._trigger,
+                run_id=self._run_id,
+            )
+        )
         started = time.monotonic()
         status: int | None = None
         try:
@@ -198,20 +376,9 @@ class LedgerTransport(httpx.AsyncBaseTransport):
             status = response.status_code
             return response
         finally:
-            # Failures (status None) are billed too: record them, then let them propagate.
-            # Cancellation counts as well: the request may already have reached the API.
-            self._ledger.record(
-                CallRecord(
-                    account=self._account,
-                    sent_at=sent_at,
-                    method=request.method,
-                    route=str(route),
-                    status=status,
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                    trigger=self._trigger,
-                    run_id=self._run_id,
-                )
-            )
+            # Failures (status None) are billed too; so is a cancelled send: the request
+            # may already have reached the API.
+            self._ledger.answer(call_id, status, int((time.monotonic() - started) * 1000))
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -1,136 +1,263 @@
-"""The call-ledger contract: every request through LedgerTransport is exactly one
-CallRecord (failures with status None, re-raised), records reach the sink in batches off
-the hot path, flush() writes the rest and waits, and counting is thread-safe."""
+"""The call-ledger contract (write-ahead, `pipelines/tampuuri/ledger.py`).
+
+- A request reaches the network only after its record was admitted by the sink, and off
+  the event loop's thread; its answer (status, duration; None for no response) follows.
+- Admission is batched: every request that queued while a write was in flight goes in the
+  next single write.
+- A request whose admission fails is not sent (`LedgerUnavailable`); one cancelled while
+  waiting is not sent and leaves no record (dropped, or retracted once written).
+- Answers are written in batches, on a timer when calls go quiet, and on flush().
+- A plain callable sink gets each record once answered; no sink only counts.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 
 import httpx
 import pytest
 
-from pipelines.tampuuri.ledger import CallLedger, CallRecord, LedgerTransport
+from pipelines.tampuuri.ledger import (
+    Answer,
+    CallLedger,
+    CallRecord,
+    LedgerTransport,
+    LedgerUnavailable,
+)
+
+URL = "http://t/v10/api/kohteet/5"
+ROUTE = {"route_template": "kohteet/{kohde_id}"}
 
 
-def _record(status: int | None = 200, route: str = "kustannuspaikat/selaa") -> CallRecord:
-    return CallRecord(
-        account="demo-a",
-        sent_at=datetime.now(UTC),
-        method="GET",
-        route=route,
-        status=status,
-        duration_ms=1,
-        trigger="manual",
-        run_id="run-1",
+class MemorySink:
+    """A WriteAheadSink in memory; `gate` (when given) holds the first admission."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.gate = gate
+        self.rows: dict[int, CallRecord] = {}
+        self.admitted: list[list[int]] = []
+        self.settled: list[list[Answer]] = []
+        self.retracted: list[int] = []
+        self.threads: set[str] = set()
+        self.writing = threading.Event()
+        self.closed = 0
+        self.fail_admit = False
+
+    def admit(self, records: Sequence[CallRecord]) -> list[int]:
+        self.threads.add(threading.current_thread().name)
+        self.writing.set()
+        if self.gate is not None and not self.admitted:
+            assert self.gate.wait(5)
+        if self.fail_admit:
+            raise OSError("database down")
+        ids = [len(self.rows) + i + 1 for i in range(len(records))]
+        self.rows.update(zip(ids, records, strict=True))
+        self.admitted.append(ids)
+        return ids
+
+    def settle(self, answers: Sequence[Answer], retracted: Sequence[int]) -> None:
+        self.threads.add(threading.current_thread().name)
+        if answers:
+            self.settled.append(list(answers))
+        self.retracted.extend(retracted)
+
+    def close(self) -> None:
+        self.closed += 1
+
+    @property
+    def answers(self) -> dict[int, tuple[int | None, int]]:
+        return {a.call_id: (a.status, a.duration_ms) for b in self.settled for a in b}
+
+
+def transport_for(
+    handler, ledger: CallLedger, *, run_id: str | None = "r1"
+) -> LedgerTransport:
+    return LedgerTransport(
+        httpx.MockTransport(handler), ledger, account="demo-a", trigger="nightly", run_id=run_id
     )
 
 
-class ListSink:
-    def __init__(self) -> None:
-        self.batches: list[list[CallRecord]] = []
-        self.threads: set[str] = set()
-        self.lock = threading.Lock()
-
-    def __call__(self, batch: Sequence[CallRecord]) -> None:
-        with self.lock:
-            self.batches.append(list(batch))
-            self.threads.add(threading.current_thread().name)
-
-    @property
-    def records(self) -> list[CallRecord]:
-        return [r for b in self.batches for r in b]
-
-
-def test_batches_are_flushed_in_the_background_and_on_flush() -> None:
-    sink = ListSink()
-    ledger = CallLedger(sink, batch_size=3)
-    for status in (200, 200, 500, 200, 429, 200, None):
-        ledger.record(_record(status))
-    assert ledger.records_total == 7
-    ledger.flush()
-    assert [len(b) for b in sink.batches] == [3, 3, 1]
-    assert [r.status for r in sink.records] == [200, 200, 500, 200, 429, 200, None]
-    assert ledger.counts_by_status() == {200: 4, 500: 1, 429: 1, None: 1}
-    # The sink never runs on the caller's thread: a database write is off the hot path.
-    assert threading.current_thread().name not in sink.threads
-    ledger.flush()  # idempotent: nothing left, nothing written twice
-    assert len(sink.records) == 7
-
-
-def test_concurrent_recording_loses_nothing() -> None:
-    sink = ListSink()
-    ledger = CallLedger(sink, batch_size=50)
-
-    def work() -> None:
-        for _ in range(250):
-            ledger.record(_record())
-
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    ledger.flush()
-    assert ledger.records_total == 2000
-    assert len(sink.records) == 2000
-    assert all(len(b) == 50 for b in sink.batches)
-
-
-def test_sink_failure_surfaces_on_flush_and_counts_stay() -> None:
-    def broken(batch: Sequence[CallRecord]) -> None:
-        raise RuntimeError("database down")
-
-    ledger = CallLedger(broken, batch_size=2)
-    for _ in range(3):
-        ledger.record(_record())
-    with pytest.raises(RuntimeError, match="database down"):
-        ledger.flush()
-    assert ledger.records_total == 3
-    ledger.flush()  # the error was reported once
-
-
-def test_ledger_without_sink_only_counts() -> None:
-    ledger = CallLedger(None)
-    ledger.record(_record(404))
-    ledger.flush()
-    assert ledger.records_total == 1
-    assert ledger.counts_by_status() == {404: 1}
-
-
 @pytest.mark.anyio
-async def test_transport_records_every_request_and_reraises_failures() -> None:
+async def test_each_request_is_admitted_before_it_is_sent_and_answered_after() -> None:
+    sink = MemorySink()
+    ledger = CallLedger(sink)
+    seen_at_send: list[int] = []
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal calls
         calls += 1
+        seen_at_send.append(len(sink.rows))  # this request's row is already there
         if calls == 2:
             raise httpx.ReadTimeout("timed out", request=request)
         return httpx.Response(200 if calls == 1 else 503, json={})
 
-    sink = ListSink()
-    ledger = CallLedger(sink)
-    transport = LedgerTransport(
-        httpx.MockTransport(handler), ledger, account="demo-a", trigger="nightly", run_id="r1"
-    )
-    async with httpx.AsyncClient(transport=transport) as http:
-        await http.get(
-            "http://t/v10/api/kohteet/5", extensions={"route_template": "kohteet/{kohde_id}"}
-        )
+    async with httpx.AsyncClient(transport=transport_for(handler, ledger)) as http:
+        await http.get(URL, extensions=ROUTE)
         with pytest.raises(httpx.ReadTimeout):
-            await http.get(
-                "http://t/v10/api/kohteet/6", extensions={"route_template": "kohteet/{kohde_id}"}
-            )
-        # Without a template the URL path (below the version root) stands in.
-        await http.get("http://t/v10/api/Ilmoitukset/Selaa")
-    ledger.flush()
-    assert [(r.method, r.route, r.status) for r in sink.records] == [
-        ("GET", "kohteet/{kohde_id}", 200),
-        ("GET", "kohteet/{kohde_id}", None),
-        ("GET", "ilmoitukset/selaa", 503),
+            await http.get(URL, extensions=ROUTE)
+        await http.get("http://t/v10/api/Ilmoitukset/Selaa")  # no template: the path
+    assert seen_at_send == [1, 2, 3]
+    await asyncio.to_thread(ledger.flush)
+    assert [(r.method, r.route, r.status, r.duration_ms) for r in sink.rows.values()] == [
+        ("GET", "kohteet/{kohde_id}", None, None),
+        ("GET", "kohteet/{kohde_id}", None, None),
+        ("GET", "ilmoitukset/selaa", None, None),
     ]
-    first = sink.records[0]
+    assert {k: v[0] for k, v in sink.answers.items()} == {1: 200, 2: None, 3: 503}
+    assert all(ms >= 0 for _, ms in sink.answers.values())
+    first = sink.rows[1]
     assert (first.account, first.trigger, first.run_id) == ("demo-a", "nightly", "r1")
-    assert first.sent_at.tzinfo is UTC and first.duration_ms >= 0
+    assert first.sent_at.tzinfo is UTC
+    assert ledger.records_total == 3
+    assert ledger.counts_by_status() == {200: 1, None: 1, 503: 1}
+    # The sink never runs on the event loop's thread: no database wait blocks the loop.
+    assert threading.current_thread().name not in sink.threads
+    assert sink.closed == 1
+
+
+@pytest.mark.anyio
+async def test_requests_queued_during_a_write_share_the_next_write() -> None:
+    gate = threading.Event()
+    sink = MemorySink(gate)
+    ledger = CallLedger(sink)
+    transport = transport_for(lambda r: httpx.Response(200, json={}), ledger)
+    async with httpx.AsyncClient(transport=transport) as http:
+        tasks = [asyncio.create_task(http.get(URL, extensions=ROUTE)) for _ in range(20)]
+        await asyncio.to_thread(sink.writing.wait, 5)  # the first write is in flight
+        await asyncio.sleep(0.05)  # every other request queues behind it
+        gate.set()
+        await asyncio.gather(*tasks)
+    await asyncio.to_thread(ledger.flush)
+    # One write for the first request(s), one for all that queued meanwhile.
+    assert len(sink.admitted) == 2
+    assert sum(len(b) for b in sink.admitted) == 20
+    assert len(sink.answers) == 20
+
+
+@pytest.mark.anyio
+async def test_a_request_the_ledger_cannot_record_is_not_sent() -> None:
+    sink = MemorySink()
+    sink.fail_admit = True
+    ledger = CallLedger(sink)
+    sent = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal sent
+        sent += 1
+        return httpx.Response(200, json={})
+
+    async with httpx.AsyncClient(transport=transport_for(handler, ledger)) as http:
+        with pytest.raises(LedgerUnavailable, match="OSError"):
+            await http.get(URL, extensions=ROUTE)
+        sink.fail_admit = False  # the next call, once the database is back, goes
+        await http.get(URL, extensions=ROUTE)
+    await asyncio.to_thread(ledger.flush)
+    assert sent == 1
+    assert ledger.records_total == 1
+
+
+@pytest.mark.anyio
+async def test_requests_cancelled_before_sending_leave_no_record() -> None:
+    gate = threading.Event()
+    sink = MemorySink(gate)
+    ledger = CallLedger(sink)
+    sent = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal sent
+        sent += 1
+        return httpx.Response(200, json={})
+
+    async with httpx.AsyncClient(transport=transport_for(handler, ledger)) as http:
+        writing = asyncio.create_task(http.get(URL, extensions=ROUTE))
+        await asyncio.to_thread(sink.writing.wait, 5)  # its record is being written
+        queued = asyncio.create_task(http.get(URL, extensions=ROUTE))
+        await asyncio.sleep(0.02)  # this one waits for the next write
+        writing.cancel()
+        queued.cancel()
+        await asyncio.sleep(0.02)  # both see their cancellation while the write is held
+        gate.set()
+        for task in (writing, queued):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(ledger.flush)
+    assert sent == 0
+    assert sink.admitted == [[1]]  # the queued one was never written
+    assert sink.retracted == [1]  # the written one was taken back
+    assert ledger.records_total == 0
+
+
+def test_answers_are_written_in_batches_and_on_a_timer() -> None:
+    sink = MemorySink()
+    ledger = CallLedger(sink, batch_size=3, max_delay_s=0.05)
+
+    async def send(n: int) -> None:
+        transport = transport_for(lambda r: httpx.Response(200, json={}), ledger)
+        async with httpx.AsyncClient(transport=transport) as http:
+            for _ in range(n):
+                await http.get(URL, extensions=ROUTE)
+
+    asyncio.run(send(7))
+    # Nothing flushed yet: batches of 3 went with the traffic, the last one on the timer.
+    for _ in range(100):
+        if len(sink.answers) == 7:
+            break
+        threading.Event().wait(0.02)
+    assert len(sink.answers) == 7
+    assert max(len(b) for b in sink.settled) <= 3
+    ledger.flush()
+    ledger.flush()  # idempotent
+    assert len(sink.answers) == 7
+
+
+def test_a_plain_callable_gets_answered_records() -> None:
+    batches: list[list[CallRecord]] = []
+    ledger = CallLedger(lambda batch: batches.append(list(batch)))
+
+    async def send() -> None:
+        transport = transport_for(lambda r: httpx.Response(404, json={}), ledger)
+        async with httpx.AsyncClient(transport=transport) as http:
+            await http.get(URL, extensions=ROUTE)
+
+    asyncio.run(send())
+    ledger.flush()
+    [[record]] = batches
+    assert (record.route, record.status) == ("kohteet/{kohde_id}", 404)
+    assert record.duration_ms is not None and record.duration_ms >= 0
+
+
+def test_settle_failure_surfaces_on_flush_once() -> None:
+    class Broken(MemorySink):
+        def settle(self, answers: Sequence[Answer], retracted: Sequence[int]) -> None:
+            raise RuntimeError("database down")
+
+    ledger = CallLedger(Broken())
+
+    async def send() -> None:
+        transport = transport_for(lambda r: httpx.Response(200, json={}), ledger)
+        async with httpx.AsyncClient(transport=transport) as http:
+            await http.get(URL, extensions=ROUTE)
+
+    asyncio.run(send())
+    with pytest.raises(RuntimeError, match="database down"):
+        ledger.flush()
+    assert ledger.records_total == 1  # the call stays counted, without its answer
+    ledger.flush()  # the error was reported once
+
+
+def test_ledger_without_sink_only_counts() -> None:
+    ledger = CallLedger(None)
+
+    async def send() -> None:
+        transport = transport_for(lambda r: httpx.Response(404, json={}), ledger)
+        async with httpx.AsyncClient(transport=transport) as http:
+            await http.get(URL, extensions=ROUTE)
+
+    asyncio.run(send())
+    ledger.flush()
+    assert ledger.records_total == 1
+    assert ledger.counts_by_status() == {404: 1}
