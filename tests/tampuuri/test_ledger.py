@@ -72,9 +72,7 @@ class MemorySink:
         return {a.call_id: (a.status, a.duration_ms) for b in self.settled for a in b}
 
 
-def transport_for(
-    handler, ledger: CallLedger, *, run_id: str | None = "r1"
-) -> LedgerTransport:
+def transport_for(handler, ledger: CallLedger, *, run_id: str | None = "r1") -> LedgerTransport:
     return LedgerTransport(
         httpx.MockTransport(handler), ledger, account="demo-a", trigger="nightly", run_id=run_id
     )

@@ -73,7 +73,7 @@ def test_a_broken_connection_fails_one_write_and_the_next_reconnects(engine, fet
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
-    with pytest.raises(Exception, match="terminat|closed|connection"):
+    with pytest.raises(Exception, match=r"terminat|closed|connection"):
         sink.admit([record(1)])
     sink.admit([record(2)])
     assert fetch("SELECT sent_at FROM ops.api_calls ORDER BY call_id") == [
