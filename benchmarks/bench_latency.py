@@ -137,8 +137,10 @@ def run_sweep(args: argparse.Namespace, server_url: str, entry: dict[str, Any]) 
         ]
         label = f"sweep {args.sweep_scale:,} @ {args.sweep_latency} ms"
         cell = run_cell(specs, origin, server_url, repeats, label)
-    points = entry.setdefault("sweep", {}).setdefault("points", {})
-    entry["sweep"].update(scale=args.sweep_scale, latency_ms=args.sweep_latency, default=default)
+    key = f"{args.sweep_scale}@{args.sweep_latency}"
+    sweep = entry.setdefault("sweeps", {}).setdefault(key, {})
+    sweep.update(scale=args.sweep_scale, latency_ms=args.sweep_latency, default=default)
+    points = sweep.setdefault("points", {})
     for value, spec in zip(values, specs, strict=True):
         run = cell[spec.log_name]
         run["bound"] = latency_report.bound(run, args.sweep_latency)

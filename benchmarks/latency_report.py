@@ -113,25 +113,55 @@ def _matrix_tables(matrix: dict[str, Any]) -> list[str]:
     return [*summary, "", *detail]
 
 
-def _sweep_table(sweep: dict[str, Any]) -> list[str]:
+def _fastest_dlt(matrix: dict[str, Any], scale: int, latency_ms: float) -> tuple[str, float]:
+    """dlt's fastest option and its seconds in the matrix cell of the sweep (or none)."""
+    cell = matrix.get(str(scale), {}).get(str(latency_ms), {})
+    dlts = {tool: cell[tool]["seconds"] for tool in DLT_TOOLS if ok(cell.get(tool))}
+    if not dlts:
+        return "", 0.0
+    fastest = min(dlts, key=lambda tool: dlts[tool])
+    return fastest, dlts[fastest]
+
+
+def _sweep_table(sweep: dict[str, Any], matrix: dict[str, Any]) -> list[str]:
+    fastest, dlt_seconds = _fastest_dlt(matrix, sweep["scale"], sweep["latency_ms"])
+    against = f"; x dlt fastest: against {fastest}'s {dlt_seconds:.2f} s" if fastest else ""
     lines = [
         f"Page-concurrency sweep, product only, {sweep['scale']:,} rows at"
-        f" {sweep['latency_ms']} ms (default page_concurrency {sweep['default']}):",
+        f" {sweep['latency_ms']} ms (default page_concurrency {sweep['default']}{against}):",
         "",
         "| page_concurrency | calls in flight | calls | seconds | runs s | bound s"
-        " | / bound | peak RSS MB |",
-        "|---:|---:|---:|---:|---|---:|---:|---:|",
+        " | / bound (<= 1.15) | x dlt fastest (>= 5) | peak RSS MB |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for value in sorted(sweep["points"], key=int):
         run = sweep["points"][value]
         b = run.get("bound") or {}
         runs = ", ".join(f"{s:.2f}" for s in run.get("runs_seconds", []))
+        speedup = dlt_seconds / run["seconds"] if fastest and ok(run) else None
         lines.append(
             f"| {value} | {b.get('in_flight', '')} | {run['calls']:,} | {run['seconds']:.2f}"
             f" | {runs} | {_num(b.get('seconds'))} | {_num(b.get('x_bound'))}"
-            f" | {run['peak_rss_mb']:.0f} |"
+            f" | {_num(speedup)} | {run['peak_rss_mb']:.0f} |"
         )
     return lines
+
+
+def _load_range(entry: dict[str, Any]) -> str:
+    """The 1-minute load averages seen around the reported runs, lowest to highest."""
+    cells = [
+        cell for by_latency in entry.get("matrix", {}).values() for cell in by_latency.values()
+    ]
+    loads = [
+        value
+        for cell in cells
+        for tool in TOOL_ORDER
+        if cell.get(tool)
+        for value in cell[tool].get("load_avg", [])
+    ]
+    for sweep in entry.get("sweeps", {}).values():
+        loads += [value for run in sweep["points"].values() for value in run.get("load_avg", [])]
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "?"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -141,13 +171,13 @@ def render(results: dict[str, Any]) -> str:
         out += [f"### {label}", ""]
         out.append(
             f"Tree {entry.get('tree', '?')}, {entry.get('date', '?')}, {entry.get('machine', '?')};"
-            f" 1-minute load average at the end {entry.get('load_avg_end', '?')}."
+            f" 1-minute load average around the reported runs {_load_range(entry)}."
         )
         out += [f"- {note}" for note in entry.get("notes", [])]
         if entry.get("matrix"):
             out += ["", *_matrix_tables(entry["matrix"])]
-        if entry.get("sweep"):
-            out += ["", *_sweep_table(entry["sweep"])]
+        for sweep in entry.get("sweeps", {}).values():
+            out += ["", *_sweep_table(sweep, entry.get("matrix", {}))]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
