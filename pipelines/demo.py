@@ -1,31 +1,40 @@
 """`tampuuri-sync demo`: the main job end to end on embedded defaults.
 
 Starts embedded PostgreSQL and the simulator (two accounts), migrates, runs a full sync,
-makes changes, inserts and deletes in the simulator, runs an incremental sync, and prints
-what changed, the calls used against each account's package and how to connect.
+makes changes, inserts and deletes in the simulator, runs an incremental sync, then a full
+one that finds the deletions an incremental sync cannot see, and prints what changed, the
+calls each sync spent against each account's package, and what to run next.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import httpx
 from rich.table import Table
 from sqlalchemy import Engine, text
 
 from pipelines.console import console, print_errors, progress_for, summary_table
-from pipelines.local_stack import DEMO_ACCOUNTS, DEMO_PACKAGES, local_stack
-from pipelines.settings import load_accounts
+from pipelines.local_stack import DEMO_ACCOUNTS, DEMO_PACKAGES, LocalStack, local_stack
+from pipelines.settings import AccountConfig, load_accounts
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.report import SyncReport
 from pipelines.warehouse.engine import make_engine, redacted, to_libpq_url
 from pipelines.warehouse.migrations import upgrade
 
 CHANGES_PER_ACCOUNT = 60
+# Notices deleted per account on top of the random changes: Tampuuri sends no webhook for
+# a deleted notice and a change-since list does not show it, so only a full scan finds it.
+DELETED_NOTICES = 2
 TABLES = ("kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset")
-CALLS_BY_ACCOUNT = text(
-    "SELECT account, count(*) AS calls, count(*) FILTER (WHERE status IS NULL OR status >= 400)"
-    " AS failed FROM ops.api_calls GROUP BY account ORDER BY account"
+# A 404 from a detail route is how a sync proves a row deleted: billed, but no failure.
+CALLS_BY_RUN = text(
+    "SELECT account, run_id, count(*) AS calls,"
+    " count(*) FILTER (WHERE status = 404) AS proofs,"
+    " count(*) FILTER (WHERE status IS NULL OR (status >= 400 AND status <> 404)) AS failed"
+    " FROM ops.api_calls GROUP BY account, run_id"
 )
 ROWS_BY_TABLE = {
     table: text(
@@ -35,6 +44,15 @@ ROWS_BY_TABLE = {
     )
     for table in TABLES
 }
+_OP_WORDS = {"insert": "inserted", "update": "updated", "delete": "deleted"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One sync of the demo over every account."""
+
+    title: str
+    reports: list[SyncReport]
 
 
 def run_demo(*, scale: int) -> int:
@@ -44,55 +62,111 @@ def run_demo(*, scale: int) -> int:
         console.print(f"simulator:  {stack.api_url}/v10/api/ (accounts {', '.join(DEMO_ACCOUNTS)})")
         console.print(f"warehouse:  {redacted(stack.database_url)}")
         engine = make_engine(stack.database_url)
-        upgrade(engine)
-        accounts = load_accounts(stack.environ)
-
-        console.rule("1. full sync")
-        full = _sync_all(engine, accounts, stack.environ, full=True)
-        console.print(summary_table(full, "Full sync"))
-        _print_row_counts(engine)
-
-        console.rule("2. changes in Tampuuri (the simulator)")
-        with httpx.Client(base_url=stack.api_url, timeout=30) as admin:
-            for account in DEMO_ACCOUNTS:
-                answer = (
-                    admin.post(
-                        "/_sim/changes/random",
-                        json={"account": account, "count": CHANGES_PER_ACCOUNT, "seed": 11},
-                    )
-                    .raise_for_status()
-                    .json()
-                )
-                kinds: dict[str, int] = {}
-                for change in answer["changes"]:
-                    key = f"{change['resource']} {change['op']}"
-                    kinds[key] = kinds.get(key, 0) + 1
-                console.print(
-                    f"{account}: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-                )
-
-        console.rule("3. incremental sync")
-        incremental = _sync_all(engine, accounts, stack.environ, full=False)
-        console.print(summary_table(incremental, "Incremental sync"))
-        console.rule("4. full sync (finds deletions everywhere)")
-        again = _sync_all(engine, accounts, stack.environ, full=True)
-        console.print(summary_table(again, "Full sync after changes"))
-        _print_row_counts(engine)
-        _print_calls(engine)
-        print_errors(full + incremental + again)
-        ok = all(r.ok for r in full + incremental + again)
-
-    console.rule("connect to the warehouse")
-    console.print(
-        "The embedded server keeps running; connect with\n"
-        f"  psql '{to_libpq_url(stack.database_url)}'\n"
-        "and try:  SELECT * FROM bi.open_notices;"
-    )
+        try:
+            upgrade(engine)
+            steps = demo_steps(engine, stack)
+        finally:
+            engine.dispose()
+    print_next_steps(stack)
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
-    return 0 if ok else 1
+    return 0 if all(r.ok for step in steps for r in step.reports) else 1
 
 
-def _sync_all(engine: Engine, accounts, environ, *, full: bool) -> list[SyncReport]:  # type: ignore[no-untyped-def]
+def demo_steps(engine: Engine, stack: LocalStack) -> list[Step]:
+    """The demo's syncs and changes against a migrated warehouse and a running simulator."""
+    accounts = load_accounts(stack.environ)
+    console.rule("1. full sync")
+    full = Step("1. full", _sync_all(engine, accounts, stack.environ, full=True))
+    console.print(summary_table(full.reports, "Full sync"))
+    _print_row_counts(engine)
+
+    console.rule("2. changes in Tampuuri (the simulator)")
+    deleted = make_changes(stack.api_url)
+    console.print(
+        f"(the {DELETED_NOTICES} deleted notices per account send no webhook and do not show"
+        " in a change-since list: only a full scan finds them)"
+    )
+
+    console.rule("3. incremental sync")
+    incremental = Step("3. incremental", _sync_all(engine, accounts, stack.environ, full=False))
+    console.print(summary_table(incremental.reports, "Incremental sync"))
+    console.print(
+        "kustannuspaikat and ilmoitukset read only the rows changed since the last sync;"
+        " kohteet and osapuolet have no change-since filter, so every sync re-reads them"
+        " (and so finds their deletions)."
+    )
+
+    console.rule("4. full sync: what an incremental sync cannot see")
+    again = Step("4. full", _sync_all(engine, accounts, stack.environ, full=True))
+    console.print(summary_table(again.reports, "Full sync after the changes"))
+    console.print(full_sync_verdict(again.reports, deleted))
+    _print_row_counts(engine)
+    steps = [full, incremental, again]
+    console.print(calls_table(engine, steps))
+    print_errors([r for step in steps for r in step.reports])
+    return steps
+
+
+def make_changes(api_url: str) -> dict[str, int]:
+    """Random changes and `DELETED_NOTICES` notice deletions per account, through the
+    simulator's admin API; prints them and returns the notices deleted per account."""
+    deleted: dict[str, int] = {}
+    with httpx.Client(base_url=api_url, timeout=30) as admin:
+        for account in DEMO_ACCOUNTS:
+            answer = admin.post(
+                "/_sim/changes/random",
+                json={"account": account, "count": CHANGES_PER_ACCOUNT, "seed": 11},
+            )
+            changes = [
+                (c["resource"], c["op"]) for c in answer.raise_for_status().json()["changes"]
+            ]
+            notices = admin.get(f"/_sim/state/{account}/ilmoitukset").raise_for_status().json()
+            for item in notices["Items"][:DELETED_NOTICES]:
+                admin.post(
+                    "/_sim/changes",
+                    json={"account": account, "resource": "ilmoitukset", "op": "delete",
+                          "id": item["Id"]},
+                ).raise_for_status()  # fmt: skip
+                changes.append(("ilmoitukset", "delete"))
+            deleted[account] = min(DELETED_NOTICES, len(notices["Items"]))
+            console.print(f"{account}: {describe_changes(changes)}")
+    return deleted
+
+
+def describe_changes(changes: Sequence[tuple[str, str]]) -> str:
+    """ "ilmoitukset 15 inserted, 23 updated; kohteet 8 updated" from (resource, op) pairs."""
+    counts: dict[str, dict[str, int]] = {}
+    for resource, op in changes:
+        ops = counts.setdefault(resource, {})
+        ops[op] = ops.get(op, 0) + 1
+    return "; ".join(
+        f"{resource} " + ", ".join(f"{ops[op]} {_OP_WORDS[op]}" for op in _OP_WORDS if op in ops)
+        for resource, ops in sorted(counts.items())
+    )
+
+
+def full_sync_verdict(reports: Sequence[SyncReport], deleted: Mapping[str, int]) -> str:
+    """What the full sync after the incremental one found, said from its own counts."""
+    found = sum(r.counts.deleted for report in reports for r in report.resources)
+    missed = sum(
+        r.counts.inserted + r.counts.updated for report in reports for r in report.resources
+    )
+    expected = sum(deleted.values())
+    lines = [
+        f"The full sync soft-deleted {found} row(s); {expected} notice(s) had been deleted"
+        " where no incremental sync could see them."
+    ]
+    lines.append(
+        "Every other change had already arrived with the incremental sync."
+        if missed == 0
+        else f"It also wrote {missed} new or changed row(s) the incremental sync had not seen."
+    )
+    return "\n".join(lines)
+
+
+def _sync_all(
+    engine: Engine, accounts: Sequence[AccountConfig], environ: Mapping[str, str], *, full: bool
+) -> list[SyncReport]:
     reports = []
     for account in accounts:
         with progress_for(account.name) as listener:
@@ -108,7 +182,7 @@ def _sync_all(engine: Engine, accounts, environ, *, full: bool) -> list[SyncRepo
 
 
 def _print_row_counts(engine: Engine) -> None:
-    table = Table(title="Warehouse rows")
+    table = Table(title="Warehouse rows (both accounts)")
     table.add_column("table")
     table.add_column("active", justify="right")
     table.add_column("soft-deleted", justify="right")
@@ -119,23 +193,66 @@ def _print_row_counts(engine: Engine) -> None:
     console.print(table)
 
 
-def _print_calls(engine: Engine) -> None:
+def calls_table(engine: Engine, steps: Sequence[Step]) -> Table:
+    """Calls per account and sync, from the ledger (what Tampuuri bills, failures too), and
+    their total against the account's monthly package."""
     from pipelines.budget.packages import load_packages
 
     packages = load_packages()
-    table = Table(title="API calls this run against each account's monthly package")
-    for column in ("account", "package", "calls", "failed", "included", "used"):
-        table.add_column(column, justify="left" if column in {"account", "package"} else "right")
     with engine.connect() as conn:
-        for account, calls, failed in conn.execute(CALLS_BY_ACCOUNT):
-            package = packages[DEMO_PACKAGES[account]]
-            share = 100.0 * calls / package.included_calls
-            table.add_row(
-                account,
-                package.label,
-                str(calls),
-                str(failed),
-                f"{package.included_calls:,}",
-                f"{share:.1f} %",
+        by_run = {
+            (a, run): (calls, proofs, failed)
+            for a, run, calls, proofs, failed in conn.execute(CALLS_BY_RUN)
+        }
+    table = Table(
+        title="API calls per sync, against each account's monthly package",
+        caption="404: a detail call proving a row deleted; failed: timeouts, 429, 5xx, other"
+        " 4xx (retried within the run's cap). Both are billed.",
+    )
+    columns = ("account", "package", *(s.title for s in steps), "total", "404", "failed")
+    for column in (*columns, "included", "used"):
+        table.add_column(column, justify="left" if column in {"account", "package"} else "right")
+    for account in DEMO_ACCOUNTS:
+        package = packages[DEMO_PACKAGES[account]]
+        per_step = [
+            sum(
+                by_run.get((account, r.run_id), (0, 0, 0))[0]
+                for r in s.reports
+                if r.account == account
             )
-    console.print(table)
+            for s in steps
+        ]
+        mine = [counts for (a, _), counts in by_run.items() if a == account]
+        total, proofs, failed = (sum(counts[i] for counts in mine) for i in range(3))
+        table.add_row(
+            account,
+            package.label,
+            *(str(n) for n in (*per_step, total, proofs, failed)),
+            f"{package.included_calls:,}",
+            f"{100.0 * total / package.included_calls:.1f} %",
+        )
+    return table
+
+
+def next_steps(stack: LocalStack) -> list[str]:
+    """The lines to paste into a shell to use the demo's warehouse and accounts."""
+    return [
+        f"export TAMPUURI_DATABASE_URL='{to_libpq_url(stack.database_url)}'",
+        f"export TAMPUURI_ACCOUNTS_FILE='{stack.accounts_file}'",
+    ]
+
+
+def print_next_steps(stack: LocalStack) -> None:
+    console.rule("what to run next")
+    console.print(
+        "The demo's warehouse and accounts stay (the embedded PostgreSQL keeps running)."
+        " In your shell:\n"
+        + "".join(f"  {line}\n" for line in next_steps(stack))
+        + "  .venv/bin/tampuuri-sync budget     # the calls above, against each package\n"
+        "  .venv/bin/tampuuri-sync plan       # what the next sync would cost\n"
+        '  psql "$TAMPUURI_DATABASE_URL" -c "SELECT * FROM bi.open_notices"\n'
+        "  .venv/bin/tampuuri-sync db stop    # stop the embedded PostgreSQL when done\n"
+        "The simulator stopped with the demo, so `sync` and `plan --probe` have no API to call"
+        " now: `make ui` (in a shell without these two variables) starts it again under"
+        " Dagster, and README.md says how to use real accounts."
+    )

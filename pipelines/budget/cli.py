@@ -26,6 +26,7 @@ from pipelines.budget.plan import plan_sync
 from pipelines.budget.report import UsageReport, usage_report
 from pipelines.budget.routes import ASSET_RESOURCES
 from pipelines.settings import AccountConfig, ConfigError, find_account, load_accounts
+from pipelines.tampuuri.paging import PAGING_RULE
 
 console = Console(highlight=False)
 plan_app = typer.Typer(help="Estimate the API calls a sync will make.")
@@ -67,6 +68,7 @@ def _probed_plan(
         account.name,
         account.base_url,
         account.resolve_credentials(),
+        network=account.network,
         ledger=ledger,
         trigger="probe",
         run_id=f"probe-{uuid.uuid4().hex[:12]}",
@@ -116,7 +118,10 @@ def plan_for(
 
 
 def _plan_table(plan: SyncPlan, decision: GuardDecision) -> Table:
-    table = Table(title=f"{plan.account}: {'full' if plan.full else 'incremental'} sync plan")
+    # The title names the command, not a mode: an incremental sync still scans in full
+    # what has no change-since filter, and each row says which mode it gets.
+    command = "tampuuri-sync sync --full" if plan.full else "tampuuri-sync sync"
+    table = Table(title=f"{plan.account}: the calls `{command}` will make")
     for column in ("resource", "mode", "scopes", "calls", "basis", "notes"):
         table.add_column(column, justify="right" if column in {"scopes", "calls"} else "left")
     for r in plan.resources:
@@ -124,8 +129,9 @@ def _plan_table(plan: SyncPlan, decision: GuardDecision) -> Table:
             r.resource, r.mode, str(len(r.scopes)), f"{r.calls:,}", r.basis, "\n".join(r.notes)
         )
     table.add_row("total", "", "", f"{plan.calls:,}", "", "", style="bold")
+    table.caption = f"calls: {PAGING_RULE}"
     if plan.probe_calls:
-        table.caption = f"probes spent {plan.probe_calls:,} call(s)"
+        table.caption += f"\nprobes spent {plan.probe_calls:,} call(s)"
     style = {"run": "green", "trim": "yellow"}.get(decision.action, "red")
     table.caption = (table.caption + "\n" if table.caption else "") + (
         f"[{style}]{decision.action}[/{style}]: {decision.reason}"
@@ -151,10 +157,11 @@ def plan_command(
     if unknown:
         console.print(f"[red]unknown resource(s) {unknown}; known: {list(ASSET_RESOURCES)}[/red]")
         raise typer.Exit(2)
+    accounts = _accounts(account)  # a configuration error before any connection
     engine = _engine()
     now = datetime.now(UTC)
     results: list[dict[str, Any]] = []
-    for acc in _accounts(account):
+    for acc in accounts:
         plan, decision = plan_for(engine, acc, resources=chosen, full=full, probe=probe, now=now)
         if json:
             results.append(
@@ -213,9 +220,9 @@ def budget_command(
     ] = None,
 ) -> None:
     """This billing cycle's calls per day, route, trigger and status, and the outlook."""
+    accounts = _accounts(account)  # a configuration error before any connection
     engine = _engine()
     now = datetime.now(UTC)
-    accounts = _accounts(account)
     reports = [usage_report(engine, acc, now=now) for acc in accounts]
     for report in reports:
         if html is not None:

@@ -51,7 +51,15 @@ def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
     assert report["account"] == "acme" and report["used"] == 12
     assert html.stat().st_size > 0 and png.stat().st_size > 0
 
-    table = runner.invoke(_app(plan_command), ["--account", "acme"])
-    assert table.exit_code == 0 and "incremental sync plan" in table.output
+    # The title names the command; each row says its mode (objects have no change-since
+    # filter, so an incremental sync scans them in full): the title never claims a mode.
+    table = runner.invoke(_app(plan_command), ["--account", "acme", "--resource", "kohteet"])
+    assert table.exit_code == 0, table.output
+    title = table.output.lstrip().splitlines()[0]
+    assert title.strip() == "acme: the calls `tampuuri-sync sync` will make"
+    (row,) = [line for line in table.output.splitlines() if line.startswith("│ kohteet")]
+    assert row.split("│")[2].strip() == "full"
+    table = runner.invoke(_app(plan_command), ["--account", "acme", "--full"])
+    assert "acme: the calls `tampuuri-sync sync --full` will make" in table.output
     bad = runner.invoke(_app(plan_command), ["--resource", "nope"])
     assert bad.exit_code == 2
