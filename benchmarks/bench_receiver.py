@@ -4,8 +4,11 @@ The receiver runs as its own process under uvicorn on a loopback port (as in pro
 against a scratch database on the warehouse server (TEST_DATABASE_URL, else
 TAMPUURI_DATABASE_URL, else the embedded server). Several concurrent httpx clients post
 bundles for a bounded time: mostly new notifications, some redeliveries of an earlier
-bundle (Attempts + 1) and a few invalid notifications. Afterwards every distinct valid
-notification must be in the inbox exactly once, and every invalid one in the dead letters.
+bundle (Attempts + 1, its notifications' keys in another order: dedup is on meaning) and a
+few invalid notifications (a bad id, or a NUL character in ReferenceData), which go to the
+dead letters while their bundle is stored. Afterwards every distinct valid notification
+must be in the inbox exactly once, and every invalid one in the dead letters. The receiver
+runs with the production server configuration (pipelines/webhooks/server.py).
 
     .venv/bin/python benchmarks/bench_receiver.py [--seconds 20] [--clients 8] [--bundle 20]
 
@@ -95,15 +98,20 @@ async def _client(
     async with httpx.AsyncClient(headers={"X-Webhook-Secret": SECRET}, timeout=30) as client:
         while time.monotonic() < until:
             if earlier and rng.random() < 0.25:
-                items, attempts = rng.choice(earlier), rng.randint(2, 5)
+                items = [dict(reversed(item.items())) for item in rng.choice(earlier)]
+                attempts = rng.randint(2, 5)
                 tally.redeliveries += 1
             else:
                 items = []
                 for _ in range(bundle_size):
                     serials[0] += 1
                     item = _notification(serials[0], rng)
-                    if rng.random() < 0.02:
+                    roll = rng.random()
+                    if roll < 0.02:
                         item["ReferenceId"] = "not-an-id"
+                        tally.invalid_sent += 1
+                    elif roll < 0.03:
+                        item["ReferenceData"] = "Rappu A\u0000"
                         tally.invalid_sent += 1
                     else:
                         tally.sent_keys.add(dedup_key(item))
@@ -122,11 +130,16 @@ def _serve(port: int) -> None:
     import uvicorn
 
     from pipelines.webhooks.receiver import create_receiver_app
+    from pipelines.webhooks.server import server_config
     from pipelines.webhooks.settings import ReceiverSettings
 
     engine = make_engine(os.environ["TAMPUURI_DATABASE_URL"], pool_size=8)
-    app = create_receiver_app(engine, ReceiverSettings())
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    settings = ReceiverSettings()
+    config = server_config(
+        create_receiver_app(engine, settings), settings, host="127.0.0.1", port=port
+    )
+    config.log_level = "warning"
+    uvicorn.Server(config).run()
 
 
 def _wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -198,7 +211,8 @@ def main() -> int:
             f"bench_receiver  {datetime.now(UTC):%Y-%m-%d %H:%M UTC}  "
             f"python {platform.python_version()}  {platform.machine()}  cpus {os.cpu_count()}",
             f"duration {elapsed:.1f} s, {args.clients} concurrent clients, "
-            f"{args.bundle} notifications per new bundle, 25% redeliveries, 2% invalid",
+            f"{args.bundle} notifications per new bundle, 25% redeliveries (keys reordered), "
+            "3% invalid (2% a bad id, 1% a NUL in ReferenceData)",
             f"requests {requests}  ({requests / elapsed:.0f} req/s, "
             f"{tally.notifications_posted / elapsed:.0f} notifications/s)",
             f"latency p50 {quantiles[49]:.1f} ms  p99 {quantiles[98]:.1f} ms  "
