@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from pipelines.budget.packages import BillingCycle
 from pipelines.settings import AccountConfig
 from pipelines.simulator import Simulator
+from pipelines.tampuuri import json_codec
 
 TABLES = ("kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset")
 SIM_BASE_URL = "http://sim/v10/api/"
@@ -39,10 +40,10 @@ def warehouse_rows(
     condition = "deleted_at IS NULL" if active else "deleted_at IS NOT NULL"
     with engine.connect() as conn:
         rows = conn.execute(
-            text(f"SELECT id, data FROM tampuuri.{table} WHERE account = :a AND {condition}"),
+            text(f"SELECT id, data::text FROM tampuuri.{table} WHERE account = :a AND {condition}"),
             {"a": account},
         ).all()
-    return {row_id: data for row_id, data in rows}
+    return {row_id: json_codec.decode(data) for row_id, data in rows}  # exact decimals
 
 
 def run_times(engine: Engine, run_id: str) -> list[tuple[str, datetime, datetime]]:
