@@ -52,7 +52,7 @@ class RichProgress:
         self._pages[resource] += 1
         self._progress.update(
             self._tasks[resource],
-            status=f"{self._pages[resource]} pages, {self._rows[resource]} rows",
+            status=f"{_plural(self._pages[resource], 'page')}, {self._rows[resource]} rows",
         )
 
     def scope_finished(self, resource: str) -> None:
@@ -100,7 +100,7 @@ def summary_table(reports: Sequence[SyncReport], title: str = "Sync summary") ->
         "deleted",
         "calls",
         "retries",
-        "seconds",
+        "s",  # seconds (a short header keeps the table within 120 columns)
         "403",
     ):
         numeric = column not in {"account", "resource", "mode", "status"}
@@ -132,6 +132,10 @@ def _counts(counts: LoadCounts) -> tuple[str, str, str, str]:
         str(counts.unchanged),
         str(counts.deleted),
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _status(report: ResourceReport) -> str:

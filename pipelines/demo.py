@@ -83,8 +83,8 @@ def demo_steps(engine: Engine, stack: LocalStack) -> list[Step]:
     console.rule("2. changes in Tampuuri (the simulator)")
     deleted = make_changes(stack.api_url)
     console.print(
-        f"(the {DELETED_NOTICES} deleted notices per account send no webhook and do not show"
-        " in a change-since list: only a full scan finds them)"
+        f"The {DELETED_NOTICES} notices deleted per account send no webhook and do not show in a"
+        " change-since list: only a full scan finds them."
     )
 
     console.rule("3. incremental sync")
@@ -111,6 +111,7 @@ def make_changes(api_url: str) -> dict[str, int]:
     """Random changes and `DELETED_NOTICES` notice deletions per account, through the
     simulator's admin API; prints them and returns the notices deleted per account."""
     deleted: dict[str, int] = {}
+    made: dict[str, list[tuple[str, str]]] = {}
     with httpx.Client(base_url=api_url, timeout=30) as admin:
         for account in DEMO_ACCOUNTS:
             answer = admin.post(
@@ -129,20 +130,30 @@ def make_changes(api_url: str) -> dict[str, int]:
                 ).raise_for_status()  # fmt: skip
                 changes.append(("ilmoitukset", "delete"))
             deleted[account] = min(DELETED_NOTICES, len(notices["Items"]))
-            console.print(f"{account}: {describe_changes(changes)}")
+            made[account] = changes
+    console.print(changes_table(made))
     return deleted
 
 
-def describe_changes(changes: Sequence[tuple[str, str]]) -> str:
-    """ "ilmoitukset 15 inserted, 23 updated; kohteet 8 updated" from (resource, op) pairs."""
-    counts: dict[str, dict[str, int]] = {}
-    for resource, op in changes:
-        ops = counts.setdefault(resource, {})
-        ops[op] = ops.get(op, 0) + 1
-    return "; ".join(
-        f"{resource} " + ", ".join(f"{ops[op]} {_OP_WORDS[op]}" for op in _OP_WORDS if op in ops)
-        for resource, ops in sorted(counts.items())
-    )
+def changes_table(made: Mapping[str, Sequence[tuple[str, str]]]) -> Table:
+    """Per table and account, e.g. "15 inserted, 21 updated, 2 deleted"."""
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for account, changes in made.items():
+        for table_name, op in changes:
+            ops = counts.setdefault(table_name, {}).setdefault(account, {})
+            ops[op] = ops.get(op, 0) + 1
+    table = Table()  # under the step's own heading
+    table.add_column("table")
+    for account in made:
+        table.add_column(account)
+    for table_name, by_account in sorted(counts.items()):
+        cells = [by_account.get(account, {}) for account in made]
+        table.add_row(
+            f"tampuuri.{table_name}",
+            *(", ".join(f"{ops[op]} {word}" for op, word in _OP_WORDS.items() if op in ops) or "-"
+              for ops in cells),
+        )  # fmt: skip
+    return table
 
 
 def full_sync_verdict(reports: Sequence[SyncReport], deleted: Mapping[str, int]) -> str:

@@ -49,7 +49,7 @@ def test_a_bar_shows_the_scopes_read_whole(status: str, done: int, shown: int) -
         )
         (task,) = progress.tasks
     assert (task.completed, task.total) == (shown, 3)
-    assert task.fields["status"].startswith("1 pages, 250 rows")
+    assert task.fields["status"].startswith("1 page, 250 rows")
     assert (status in task.fields["status"]) == (status != "success")
 
 

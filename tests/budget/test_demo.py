@@ -6,12 +6,14 @@ prints at its end make `budget` and `plan` work on the demo's warehouse and acco
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 
 import pytest
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from pipelines import demo
@@ -28,10 +30,11 @@ def _sim() -> Simulator:
 
 
 def _cells(text: str, start: str) -> list[list[str]]:
-    """The cells of every table row whose first cells read `start` (e.g. "demo-a │ x")."""
+    """The cells of every table row whose first cells read `start` (e.g. "demo-a │ x"),
+    or of every row."""
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines()]
-    wanted = [c.strip() for c in start.split("│")]
-    return [row for row in rows if row[: len(wanted)] == wanted]
+    wanted = [c.strip() for c in start.split("│")] if start else []
+    return [row for row in rows if row and row[: len(wanted)] == wanted]
 
 
 @pytest.fixture
@@ -121,7 +124,13 @@ def test_the_lines_the_demo_ends_with_make_budget_and_plan_work(
     assert all(p["calls"] > 0 for p in plans)
 
 
-def test_describe_changes_groups_by_resource() -> None:
-    changes = [("ilmoitukset", "update"), ("kohteet", "update"), ("ilmoitukset", "insert")]
-    changes.append(("ilmoitukset", "update"))
-    assert demo.describe_changes(changes) == "ilmoitukset 1 inserted, 2 updated; kohteet 1 updated"
+def test_the_changes_are_shown_per_table_and_account() -> None:
+    made = {
+        "demo-a": [("ilmoitukset", "update"), ("kohteet", "update"), ("ilmoitukset", "insert")],
+        "demo-b": [("ilmoitukset", "delete")],
+    }
+    out = io.StringIO()
+    Console(file=out, width=120, color_system=None).print(demo.changes_table(made))
+    rows = {row[0]: row[1:] for row in _cells(out.getvalue(), "")}
+    assert rows["tampuuri.ilmoitukset"] == ["1 inserted, 1 updated", "1 deleted"]
+    assert rows["tampuuri.kohteet"] == ["1 updated", "-"]
