@@ -31,7 +31,7 @@ the notification's meaning, not its bytes (pipelines/webhooks/dedup.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -143,25 +143,26 @@ def parse_notification(item: object) -> Notification:
     if not isinstance(item, dict):
         raise ValueError(f"a notification must be a JSON object, got {_json_type(item)}")
     fields = _folded(item)
-    known = {
-        "account": _required_text(fields, "Account"),
-        "action": _required_text(fields, "Action"),
-        "referenceid": _required_id(fields, "ReferenceId"),
-        "referencesecondaryid": _optional_id(fields, "ReferenceSecondaryId"),
-        "referencedata": _optional_text(fields, "ReferenceData"),
-        "referencejson": _optional_text(fields, "ReferenceJson"),
-        "timestamp": _optional_timestamp(fields, "Timestamp"),
-    }
-    return Notification(
-        dedup_key=meaning_key(fields, known),
-        account=known["account"],
-        action=known["action"],
-        reference_id=known["referenceid"],
-        reference_secondary_id=known["referencesecondaryid"],
-        reference_data=known["referencedata"],
-        reference_json=known["referencejson"],
-        event_timestamp=known["timestamp"],
+    notification = Notification(
+        dedup_key="",
+        account=_required_text(fields, "Account"),
+        action=_required_text(fields, "Action"),
+        reference_id=_required_id(fields, "ReferenceId"),
+        reference_secondary_id=_optional_id(fields, "ReferenceSecondaryId"),
+        reference_data=_optional_text(fields, "ReferenceData"),
+        reference_json=_optional_text(fields, "ReferenceJson"),
+        event_timestamp=_optional_timestamp(fields, "Timestamp"),
     )
+    known = {
+        "account": notification.account,
+        "action": notification.action,
+        "referenceid": notification.reference_id,
+        "referencesecondaryid": notification.reference_secondary_id,
+        "referencedata": notification.reference_data,
+        "referencejson": notification.reference_json,
+        "timestamp": notification.event_timestamp,
+    }
+    return replace(notification, dedup_key=meaning_key(fields, known))
 
 
 _MISSING: Final = object()
@@ -200,11 +201,17 @@ def _optional_id(fields: Mapping[str, Any], name: str) -> int | None:
         number = value
     elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value.strip())
-    elif isinstance(value, Decimal | float) and abs(value) <= BIGINT_MAX and value == int(value):
-        number = int(value)  # 12.0 is id 12 (compared before int(): 1e999999 stays cheap)
+    elif isinstance(value, Decimal | float) and _whole_in_range(value):
+        number = int(value)
     if number is None or not -BIGINT_MAX <= number <= BIGINT_MAX:
         raise ValueError(f"{name} must be an integer id, got {_shown(value)}")
     return number
+
+
+def _whole_in_range(value: Decimal | float) -> bool:
+    """12.0 is id 12; compared before int(), so 1e999999 never expands into digits."""
+    in_range: bool = -BIGINT_MAX <= value <= BIGINT_MAX
+    return in_range and value == int(value)
 
 
 def _optional_text(fields: Mapping[str, Any], name: str) -> str | None:

@@ -17,74 +17,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from pipelines import event_loop
 from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
-from pipelines.warehouse import state
-from pipelines.warehouse.loader import LoadCounts
 from pipelines.webhooks import inbox
 from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
 from pipelines.webhooks.events import EventMapping, load_event_mapping
 from pipelines.webhooks.inbox import Backoff, InboxEvent
+from pipelines.webhooks.process_record import (
+    TRIGGER,
+    ProcessResult,
+    defer,
+    fail,
+    park,
+    read,
+    record,
+    runs_finished,
+    runs_started,
+)
 from pipelines.webhooks.refresh import RefreshHints, RefreshOutcome, expected_calls, refresh_targets
 
+__all__ = ["DEFAULT_MAX_BATCH", "ProcessResult", "process_inbox_once"]
 log = logging.getLogger(__name__)
-TRIGGER = "webhook"
 DEFAULT_WINDOW_S = 5.0
 DEFAULT_MAX_BATCH = 500
 DEFAULT_MAX_TRIES = 5
 READ_LIMIT = 5000
-# A deferred batch (budget) is not a failure: its tries stay, it is simply due later.
-DEFER_DELAY = timedelta(minutes=15)
-DEFER_EVENTS = text(
-    "UPDATE ops.webhook_inbox SET status = 'failed', next_try_at = :at, error = :reason"
-    " WHERE event_id = ANY(:ids) AND status IN ('pending', 'failed')"
-)
-
-
-@dataclass
-class ProcessResult:
-    """What one pass over the inbox did.
-
-    Attributes:
-        batch_key: the planned batch (None: nothing was due).
-        done / failed / dead / unknown / ignored / deferred: event counts by outcome.
-        calls: API calls spent (retries included).
-        counts: rows written.
-        skipped: (account, resource, id) not readable (403), reported, events done.
-        deferred_reasons: per account, why the budget guard deferred its events.
-        errors: per failed target, the error (free of secrets).
-    """
-
-    run_id: str
-    batch_key: str | None = None
-    events: int = 0
-    done: int = 0
-    failed: int = 0
-    dead: int = 0
-    unknown: int = 0
-    ignored: int = 0
-    deferred: int = 0
-    calls: int = 0
-    counts: LoadCounts = field(default_factory=LoadCounts)
-    skipped: list[tuple[str, str, int]] = field(default_factory=list)
-    deferred_reasons: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    cursor_event_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failed == 0 and self.dead == 0
 
 
 def process_inbox_once(
@@ -169,11 +135,11 @@ async def _process(
 ) -> ProcessResult:
     # Every warehouse call of the pass runs in a worker thread: none blocks the loop.
     if event_ids is not None:
-        events = await asyncio.to_thread(_read, engine, inbox.due_events, event_ids, now=now)
+        events = await asyncio.to_thread(read, engine, inbox.due_events, event_ids, now=now)
         window_s, max_batch = 0.0, max(len(events), 1)
     else:
         events = await asyncio.to_thread(
-            _read, engine, inbox.pending_events, limit=READ_LIMIT, now=now
+            read, engine, inbox.pending_events, limit=READ_LIMIT, now=now
         )
     batch = plan_refresh(events, rules, now=now, window_s=window_s, max_batch=max_batch)
     if batch is None:
@@ -182,7 +148,7 @@ async def _process(
     result.cursor_event_id = batch.cursor_event_id
     released = [e for e in events if e.event_id <= batch.cursor_event_id]
     result.events = len(released)
-    await asyncio.to_thread(_park, engine, batch, result)
+    await asyncio.to_thread(park, engine, batch, result)
     refreshed = set(batch.event_ids)
     await _refresh_batch(
         engine,
@@ -201,20 +167,6 @@ async def _process(
         check_budget=check_budget,
     )
     return result
-
-
-def _read(
-    engine: Engine, query: Callable[..., list[InboxEvent]], *args: Any, **kwargs: Any
-) -> list[InboxEvent]:
-    with engine.connect() as conn:
-        return query(conn, *args, **kwargs)
-
-
-def _park(engine: Engine, batch: RefreshBatch, result: ProcessResult) -> None:
-    """Unknown types parked as unknown, ignored types done: neither costs a call."""
-    with engine.begin() as conn:
-        result.unknown = inbox.mark_unknown(conn, batch.unknown_event_ids)
-        result.ignored = inbox.mark_done(conn, batch.ignored_event_ids, result.run_id)
 
 
 async def _refresh_batch(
@@ -242,7 +194,7 @@ async def _refresh_batch(
         account = _find_account(accounts, event_account, environ)
         if account is None:
             await asyncio.to_thread(
-                _fail, engine, ids, f"account {event_account!r} is not configured",
+                fail, engine, ids, f"account {event_account!r} is not configured",
                 result, max_tries, backoff, now,
             )  # fmt: skip
             continue
@@ -256,7 +208,7 @@ async def _refresh_batch(
                 budget_hook, engine, account, catalogue, expected_calls(catalogue, targets), now
             )
             if reason is not None:
-                await asyncio.to_thread(_defer, engine, ids, reason, now)
+                await asyncio.to_thread(defer, engine, ids, reason, now)
                 result.deferred += len(ids)
                 result.deferred_reasons[account.name] = reason
                 continue
@@ -265,7 +217,7 @@ async def _refresh_batch(
             catalogue=catalogue, transport=transport, environ=environ, settings=settings,
         )  # fmt: skip
         await asyncio.to_thread(
-            _record, engine, account, account_events, rules, outcome, result,
+            record, engine, account, account_events, rules, outcome, result,
             max_tries, backoff, now,
         )  # fmt: skip
 
@@ -284,7 +236,7 @@ async def _refresh_account(
     settings: SyncSettings,
 ) -> RefreshOutcome:
     resources = sorted({resource for resource, _ in targets})
-    await asyncio.to_thread(_runs_started, engine, account.name, resources, result.run_id)
+    await asyncio.to_thread(runs_started, engine, account.name, resources, result.run_id)
     async with api_session(
         engine,
         account,
@@ -308,7 +260,7 @@ async def _refresh_account(
         )
     result.calls += client.calls
     result.counts = result.counts + outcome.counts
-    await asyncio.to_thread(_runs_finished, engine, account.name, outcome, result.run_id)
+    await asyncio.to_thread(runs_finished, engine, account.name, outcome, result.run_id)
     return outcome
 
 
@@ -352,94 +304,3 @@ def _find_account(
         except ConfigError:
             continue
     return None
-
-
-def _event_failed(event: InboxEvent, rules: EventMapping, outcome: RefreshOutcome) -> bool:
-    rule = rules.rule(event.action)
-    if rule is None or rule.resource is None:
-        return False
-    return event.reference_id in outcome.failed_ids(rule.resource)
-
-
-def _record(
-    engine: Engine,
-    account: AccountConfig,
-    events: list[InboxEvent],
-    rules: EventMapping,
-    outcome: RefreshOutcome,
-    result: ProcessResult,
-    max_tries: int,
-    backoff: Backoff,
-    now: datetime,
-) -> None:
-    failed = [e.event_id for e in events if _event_failed(e, rules, outcome)]
-    done = [e.event_id for e in events if e.event_id not in set(failed)]
-    errors = sorted({t.error for t in outcome.targets if t.error})
-    for target in outcome.targets:
-        result.skipped.extend((account.name, target.resource, i) for i in target.skipped)
-    result.errors.extend(errors)
-    with engine.begin() as conn:
-        result.done += inbox.mark_done(conn, done, result.run_id)
-        if failed:
-            fail = inbox.mark_failed(
-                conn, failed, "; ".join(errors) or "refresh failed",
-                max_tries=max_tries, backoff=backoff, now=now,
-            )  # fmt: skip
-            result.failed += fail.retrying
-            result.dead += fail.dead
-
-
-def _fail(
-    engine: Engine,
-    ids: list[int],
-    error: str,
-    result: ProcessResult,
-    max_tries: int,
-    backoff: Backoff,
-    now: datetime,
-) -> None:
-    result.errors.append(error)
-    with engine.begin() as conn:
-        fail = inbox.mark_failed(conn, ids, error, max_tries=max_tries, backoff=backoff, now=now)
-    result.failed += fail.retrying
-    result.dead += fail.dead
-
-
-def _defer(engine: Engine, ids: list[int], reason: str, now: datetime) -> None:
-    """Hold events back without counting a try (status failed, due after DEFER_DELAY)."""
-    with engine.begin() as conn:
-        conn.execute(DEFER_EVENTS, {"ids": ids, "at": now + DEFER_DELAY, "reason": reason})
-
-
-def _runs_started(engine: Engine, account: str, resources: list[str], run_id: str) -> None:
-    with engine.begin() as conn:
-        for resource in resources:
-            state.start_run(
-                conn, run_id=run_id, account=account, resource=resource,
-                trigger=TRIGGER, mode="targeted",
-            )  # fmt: skip
-
-
-def _runs_finished(engine: Engine, account: str, outcome: RefreshOutcome, run_id: str) -> None:
-    with engine.begin() as conn:
-        for resource in sorted({t.resource for t in outcome.targets}):
-            mine = [t for t in outcome.targets if t.resource == resource]
-            counts = LoadCounts()
-            for target in mine:
-                counts = counts + target.counts
-            errors = sorted({t.error for t in mine if t.error})
-            state.finish_run(
-                conn,
-                run_id=run_id,
-                account=account,
-                resource=resource,
-                status="failed" if errors else "success",
-                counts=counts,
-                pages=0,
-                calls=sum(t.calls for t in mine),
-                retries=0,
-                skipped=[{"resource": resource, "id": i, "reason": "403"} for t in mine
-                         for i in t.skipped],
-                new_fields=[],
-                error="; ".join(errors) or None,
-            )  # fmt: skip
