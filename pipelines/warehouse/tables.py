@@ -95,19 +95,46 @@ class TableSpec:
         raise KeyError(f"tampuuri.{self.name} has no typed column {name!r}")
 
 
+# How each cast reads a value: the JSON shapes every item has take a short path on the
+# jsonb value itself ({j}); anything else goes to 0001's lenient cast of its text
+# ({lenient}), and every path gives exactly what that cast gives (a JSON number's text is
+# its numeric's text: digits, a sign, a point; no exponent, no spaces). The lenient casts
+# alone, regular expressions and a function call per value, cost ~1.5-5 us a value: the
+# bulk of a first load's database time for links and objects.
+_TYPED_SQL: dict[Cast, str] = {
+    "numeric": "CASE WHEN jsonb_typeof({j}) = 'number' THEN ({j})::numeric ELSE {lenient} END",
+    "bigint": (
+        "CASE WHEN jsonb_typeof({j}) = 'number' THEN CASE WHEN scale(({j})::numeric) = 0"
+        " AND abs(({j})::numeric) < 1e18 THEN ({j})::bigint END ELSE {lenient} END"
+    ),
+    # 0001 has no to_integer: a value out of integer range becomes NULL, not an error.
+    "integer": (
+        "CASE WHEN jsonb_typeof({j}) = 'number' THEN CASE WHEN scale(({j})::numeric) = 0"
+        " AND ({j})::numeric BETWEEN -2147483648 AND 2147483647 THEN ({j})::integer END"
+        " WHEN {lenient} BETWEEN -2147483648 AND 2147483647 THEN ({lenient})::integer END"
+    ),
+    "boolean": "CASE WHEN jsonb_typeof({j}) = 'boolean' THEN ({j})::boolean ELSE {lenient} END",
+    # Only a string can match the date and time patterns: JSON null and numbers skip them.
+    "date": "CASE WHEN jsonb_typeof({j}) = 'string' THEN {lenient} END",
+    "timestamptz": "CASE WHEN jsonb_typeof({j}) = 'string' THEN {lenient} END",
+}
+
+
 def typed_expression(column: Column, source: str = "s") -> sql.Composable:
-    """SQL extracting `column` from `<source>.data` with its lenient cast."""
-    raw = sql.SQL("{}.data->>{}").format(sql.Identifier(source), sql.Literal(column.field))
+    """SQL extracting `column` from `<source>.data`: the one place typed values come from.
+
+    Equal, value for value, to migration 0001's lenient cast of the field's text (a value
+    in an unexpected shape becomes NULL), only faster for the common JSON shapes.
+    """
+    data = sql.Identifier(source)
+    field = sql.Literal(column.field)
+    raw = sql.SQL("{}.data->>{}").format(data, field)
     function = CAST_FUNCTIONS[column.cast]
     if function is None:
         return raw
-    cast = sql.SQL("ops.{}({})").format(sql.Identifier(function), raw)
-    if column.cast == "integer":
-        # 0001 has no to_integer: a bigint out of integer range becomes NULL, not an error.
-        return sql.SQL(
-            "CASE WHEN {c} BETWEEN -2147483648 AND 2147483647 THEN ({c})::integer END"
-        ).format(c=cast)
-    return cast
+    lenient = sql.SQL("ops.{}({})").format(sql.Identifier(function), raw)
+    value = sql.SQL("{}.data->{}").format(data, field)
+    return sql.SQL(_TYPED_SQL[column.cast]).format(j=value, lenient=lenient)
 
 
 def freshness_expressions(spec: TableSpec) -> dict[str, sql.Composable]:
