@@ -99,11 +99,14 @@ def run_request_for(batch: RefreshBatch, run_key: str) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=run_key,
         run_config=dg.RunConfig(
-            ops={OP_NAME: WebhookBatchConfig(event_ids=list(batch_event_ids(batch)),
-                                             batch_key=run_key)}
+            ops={
+                OP_NAME: WebhookBatchConfig(
+                    event_ids=list(batch_event_ids(batch)), batch_key=run_key
+                )
+            }
         ),
         tags={TRIGGER_TAG: "webhook", BATCH_TAG: run_key},
-    )  # fmt: skip
+    )
 
 
 def run_states(instance: dg.DagsterInstance, run_keys: Sequence[str]) -> dict[str, RunState]:
@@ -113,8 +116,14 @@ def run_states(instance: dg.DagsterInstance, run_keys: Sequence[str]) -> dict[st
         key = run.tags.get(BATCH_TAG, "")
         # Two runs with one key cannot happen through Dagster; if it did, any active wins.
         if states.get(key) != "active":
-            states[key] = "finished" if run.is_finished else "active"
+            states[key] = _state(run)
     return states
+
+
+def _state(run: dg.DagsterRun) -> RunState:
+    if not run.is_finished:
+        return "active"
+    return "succeeded" if run.status == dg.DagsterRunStatus.SUCCESS else "failed"
 
 
 def build_webhook_inbox_sensor(
@@ -148,7 +157,7 @@ def build_webhook_inbox_sensor(
         cursor = DispatchCursor.from_text(context.cursor)
         keys = [r.run_key for r in cursor.runs]
         states = run_states(context.instance, keys) if keys else {}
-        cursor, released = settle(cursor, states, now=now.timestamp(), grace_s=grace_s)
+        cursor, again = settle(cursor, states, now=now.timestamp(), grace_s=grace_s)
         with warehouse.engine.connect() as conn:
             events = inbox.pending_events(conn, limit=READ_LIMIT, now=now, exclude=cursor.held)
         tick = plan_tick(
@@ -159,10 +168,11 @@ def build_webhook_inbox_sensor(
             window_s=window_s,
             max_batch=max_batch,
             max_in_flight=max_in_flight,
-            released=released,
         )
-        for run_key in released:
-            context.log.info(f"{run_key}: run finished or lost; its due events are free again")
+        for run_key in again:
+            state = states.get(run_key, "missing")
+            what = "failed or was canceled" if state == "failed" else "never appeared in Dagster"
+            context.log.warning(f"run {run_key} {what}: its pending events are dispatched again")
         if tick.batch is None or tick.run_key is None:
             return dg.SensorResult(skip_reason=tick.reason, cursor=tick.cursor.to_text())
         return dg.SensorResult(

@@ -30,7 +30,7 @@ from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
 from pipelines.webhooks.events import EventMapping
 from pipelines.webhooks.inbox import InboxEvent
 
-RunState = Literal["active", "finished", "missing"]
+RunState = Literal["active", "succeeded", "failed", "missing"]
 DEFAULT_MAX_IN_FLIGHT = 16
 DEFAULT_GRACE_S = 120.0
 
@@ -83,24 +83,26 @@ class TickPlan:
     batch: RefreshBatch | None
     run_key: str | None
     cursor: DispatchCursor
-    released: tuple[str, ...] = ()  # run keys whose events were let go this tick
     reason: str = ""
 
 
 def settle(
     cursor: DispatchCursor, states: Mapping[str, RunState], *, now: float, grace_s: float
 ) -> tuple[DispatchCursor, tuple[str, ...]]:
-    """Drop finished runs, and runs still missing `grace_s` after dispatch, from the cursor."""
+    """Let go of the runs that finished, and of runs still missing `grace_s` after dispatch.
+
+    Returns the cursor of the runs still in flight, and the keys of the runs let go whose
+    events may be due again (failed, canceled, or lost; a succeeded run leaves none due).
+    """
     kept: list[InFlight] = []
-    released: list[str] = []
+    again: list[str] = []
     for run in cursor.runs:
         state = states.get(run.run_key, "missing")
-        lost = state == "missing" and now - run.dispatched_at > grace_s
-        if state == "finished" or lost:
-            released.append(run.run_key)
-        else:
+        if state == "active" or (state == "missing" and now - run.dispatched_at <= grace_s):
             kept.append(run)
-    return DispatchCursor(seq=cursor.seq, runs=tuple(kept)), tuple(released)
+        elif state != "succeeded":
+            again.append(run.run_key)
+    return DispatchCursor(seq=cursor.seq, runs=tuple(kept)), tuple(again)
 
 
 def plan_tick(
@@ -112,22 +114,21 @@ def plan_tick(
     window_s: float,
     max_batch: int,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-    released: tuple[str, ...] = (),
 ) -> TickPlan:
     """The batch released at `now` from due events that no run in flight holds."""
     held = cursor.held
     free = [e for e in events if e.event_id not in held]
     if len(cursor.runs) >= max_in_flight:
         reason = f"{len(cursor.runs)} webhook runs in flight (at most {max_in_flight})"
-        return TickPlan(None, None, cursor, released, reason)
+        return TickPlan(None, None, cursor, reason)
     batch = plan_refresh(free, mapping, now=now, window_s=window_s, max_batch=max_batch)
     if batch is None:
         reason = f"{len(free)} event(s) inside the window" if free else "no due events"
-        return TickPlan(None, None, cursor, released, reason)
+        return TickPlan(None, None, cursor, reason)
     run_key = f"{batch.batch_key}-d{cursor.seq + 1}"
     dispatched = InFlight(run_key, batch_event_ids(batch), now.timestamp())
     after = DispatchCursor(seq=cursor.seq + 1, runs=(*cursor.runs, dispatched))
-    return TickPlan(batch, run_key, after, released)
+    return TickPlan(batch, run_key, after)
 
 
 def batch_event_ids(batch: RefreshBatch) -> tuple[int, ...]:
