@@ -8,6 +8,9 @@ Against the simulator over uvicorn on a loopback port (one account, default ~20k
             clean full syncs (links need two complete scans to confirm a deletion).
   killed    five `tampuuri-sync sync --full` subprocesses under the same faults, each
             SIGKILLed after a seeded random number of answered calls; then two clean runs.
+            After each kill, the account's ops.api_calls against the simulator's counter:
+            never below it, at most the client's calls in flight above ("Ledger after
+            kills"; `--killed-only` runs just this phase and writes just that section).
 
 After each phase the warehouse is compared with the simulator row by row. Reported:
 faults injected (non-2xx statuses from the simulator's transaction report, and transport
@@ -57,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Proof under faults"
+LEDGER_SECTION = "## Ledger after kills"
 ACCOUNT = "demo-a"
 TABLES = ("kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset")
 CLI = Path(sys.executable).parent / "tampuuri-sync"
@@ -247,9 +251,38 @@ def faulted_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
     return result
 
 
+def account_ledger(engine: Engine) -> tuple[int, int]:
+    """(calls, calls without an answer) in ops.api_calls for the account."""
+    with engine.connect() as conn:
+        calls, unanswered = conn.execute(
+            text(
+                "SELECT count(*), count(*) FILTER (WHERE duration_ms IS NULL)"
+                " FROM ops.api_calls WHERE account = :a"
+            ),
+            {"a": ACCOUNT},
+        ).one()
+    return calls, unanswered
+
+
+def settled_server_calls(sim: Simulator, at_least_s: float, quiet_s: float = 0.5) -> int:
+    """The simulator's count for the account (as GET /_sim/transactions reports it) once the
+    requests a killed process left in flight were answered: after `at_least_s` (a hung
+    request's hang) and `quiet_s` without a new count; bounded at 30 s."""
+    started = time.monotonic()
+    last, since = sim.counter.total(ACCOUNT), started
+    while time.monotonic() - started < 30:
+        time.sleep(0.05)
+        now = sim.counter.total(ACCOUNT)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s and time.monotonic() - started >= at_least_s:
+            break
+    return last
+
+
 def killed_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
     url = scratch_database(server_url)
-    engine = make_engine(url, pool_size=2)
+    engine = make_engine(url, pool_size=4)  # the clean runs in process need 6
     upgrade(engine)
     sim = Simulator(
         SimulatorConfig(
@@ -258,6 +291,8 @@ def killed_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
     )
     rng = random.Random(args.seed)
     kills: list[dict[str, Any]] = []
+    sync = load_sync_settings()
+    in_flight = max(sync.page_concurrency, sync.scope_concurrency)  # one admission batch
     try:
         with serve_in_thread(sim) as base:
             creds = sim.credentials(ACCOUNT)
@@ -274,6 +309,7 @@ def killed_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     break
                 before = sum(r["count"] for r in sim.transactions())
+                ledger_before, unanswered_before = account_ledger(engine)
                 target = before + rng.randint(5, max(6, args.scale // 160))
                 proc = subprocess.Popen(
                     [str(CLI), "sync", "--full"],
@@ -292,12 +328,21 @@ def killed_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
                 if alive:
                     proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)
+                # The ledger against the simulator's counter, this run's calls only.
+                server = settled_server_calls(sim, faults(args.seed + 1).hang_s + 0.5)
+                calls, unanswered = account_ledger(engine)
                 kills.append(
                     {
                         "kill": index + 1,
                         "after_calls": target - before,
                         "killed": alive,
                         "returncode": proc.returncode,
+                        "server_calls": server - before,
+                        "ledger_calls": calls - ledger_before,
+                        "excess": (calls - ledger_before) - (server - before),
+                        "unanswered": unanswered - unanswered_before,
+                        "server_total": server,
+                        "ledger_total": calls,
                     }
                 )
             statuses = sim_statuses(sim)
@@ -311,6 +356,8 @@ def killed_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
                 )
             result = {
                 "kills": kills,
+                "in_flight_bound": in_flight,
+                "ledger_ok": all(0 <= k["excess"] <= in_flight for k in kills),
                 "sim_statuses": statuses,
                 "ledger": ledger(engine),
                 "sync_runs_by_status": runs,
@@ -366,6 +413,37 @@ def render(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_ledger(summary: dict[str, Any]) -> str:
+    """The "Ledger after kills" section: ops.api_calls against the simulator's counter."""
+    p = summary["killed"]
+    bound = p["in_flight_bound"]
+    lines = [
+        f"`benchmarks/bench_faults.py` killed phase, {summary['when']}, {summary['machine']},"
+        f" scale {summary['scale']:,}, seed {summary['seed']}: `tampuuri-sync sync --full`"
+        " subprocesses under the phase's faults (10 % 5xx, hangs, 429s, drift), each"
+        " SIGKILLed after a seeded number of answered calls. After each kill, once the"
+        " simulator answered what was still in flight, the run's rows in ops.api_calls"
+        " against the run's calls in the simulator's transaction counter"
+        " (`GET /_sim/transactions`). The bound: ledger >= server and ledger - server <="
+        f" {bound} (the client's requests in flight: one admission batch).",
+        "",
+        "```",
+        "kill  killed  server  ledger  ledger-server  unanswered  (cumulative server/ledger)",
+    ]
+    for k in p["kills"]:
+        lines.append(
+            f"{k['kill']:>4}  {k['killed']!s:>6}  {k['server_calls']:>6}  {k['ledger_calls']:>6}"
+            f"  {k['excess']:>13}  {k['unanswered']:>10}  ({k['server_total']}/{k['ledger_total']})"
+        )
+    server = sum(k["server_calls"] for k in p["kills"])
+    ledger = sum(k["ledger_calls"] for k in p["kills"])
+    lines += [
+        f"all kills: server {server}, ledger {ledger}; within the bound: {p['ledger_ok']}",
+        "```",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=20_000)
@@ -375,6 +453,9 @@ def main() -> int:
     parser.add_argument("--url", default=None)
     parser.add_argument("--time-limit", type=float, default=900)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--killed-only", action="store_true", help="only the killed phase (its ledger section)"
+    )
     args = parser.parse_args()
     server_url = args.url or database_url()
     deadline = time.monotonic() + args.time_limit
@@ -385,11 +466,20 @@ def main() -> int:
         "scale": args.scale,
         "seed": args.seed,
     }
+    if args.killed_only:
+        summary["killed"] = killed_phase(args, server_url, deadline)
+        body = render_ledger(summary)
+        print(body)
+        if not args.no_write:
+            write_section(LEDGER_SECTION, body, RESULTS_MD)
+        return 0 if summary["killed"]["ledger_ok"] else 1
     summary["faulted"] = faulted_phase(args, server_url, deadline)
     summary["killed"] = killed_phase(args, server_url, deadline)
     body = render(summary)
     print(body)
+    print(render_ledger(summary))
     if not args.no_write:
+        write_section(LEDGER_SECTION, render_ledger(summary), RESULTS_MD)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "faults.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         (RESULTS / "faults.txt").write_text(body + "\n", encoding="utf-8")
@@ -399,7 +489,7 @@ def main() -> int:
         for p in ("faulted", "killed")
         for k in ("lost", "extra", "differing", "duplicate_open_versions")
     )
-    return 1 if bad else 0
+    return 1 if bad or not summary["killed"]["ledger_ok"] else 0
 
 
 if __name__ == "__main__":
