@@ -13,8 +13,10 @@ equal to page_concurrency whenever that is the larger). Goal (issue 17): product
 faster than dlt's fastest option at 0, 50 and 100 ms, and within 15 % of the bound.
 
 `--sweep` runs the product alone at one scale and latency (100k, 100 ms) with
-page_concurrency 1, the default, 2x and 4x the default (`--page-concurrency` values
-override: the product child replaces config/sync.yaml's value; the file is not touched).
+page_concurrency 1, the default, 2x and 4x the default (`--page-concurrency-values`
+override; `--page-concurrency` and `--scope-concurrency` set the product's values for a
+matrix, and the latter for a sweep: the product child replaces config/sync.yaml's values,
+the file is not touched).
 
 `--tree PATH` runs the simulator and the product from another checkout (e.g. a
 `git worktree` of an older commit) with this venv; `--label` names the figures (e.g.
@@ -106,6 +108,7 @@ def run_matrix(args: argparse.Namespace, server_url: str, entry: dict[str, Any])
                         timeout=args.timeout,
                         tree=args.tree,
                         page_concurrency=args.page_concurrency if tool == "product" else None,
+                        scope_concurrency=args.scope_concurrency if tool == "product" else None,
                         log_name=tool,
                     )
                     for tool in args.tools
@@ -131,6 +134,7 @@ def run_sweep(args: argparse.Namespace, server_url: str, entry: dict[str, Any]) 
                 timeout=args.timeout,
                 tree=args.tree,
                 page_concurrency=value,
+                scope_concurrency=args.scope_concurrency,
                 log_name=f"product-pc{value}",
             )
             for value in values
@@ -164,6 +168,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument("--repeat", type=int, help="runs per tool and cell (default: REPEATS)")
     parser.add_argument("--page-concurrency", type=int, help="the product's, for the matrix")
+    parser.add_argument("--scope-concurrency", type=int, help="the product's (matrix, sweep)")
     parser.add_argument("--sweep", action="store_true", help="the page-concurrency sweep only")
     parser.add_argument("--sweep-scale", type=int, default=100_000)
     parser.add_argument("--sweep-latency", type=int, default=100)

@@ -4,8 +4,9 @@ Started by `sync_runs.measure` (`.venv/bin/python benchmarks/product_child.py`),
 with another source tree first on PYTHONPATH, so the `pipelines` imported here are that
 tree's. Everything comes from the environment: `BENCH_BASE_URL` (the API root),
 `BENCH_DATABASE_URL` (a fresh database: the migrations are applied before the timer
-starts), the `TAMPUURI_*` credentials, optionally `BENCH_PAGE_CONCURRENCY` (overrides
-config/sync.yaml's page_concurrency) and `BENCH_PROFILE` (a cProfile report path).
+starts), the `TAMPUURI_*` credentials, optionally `BENCH_PAGE_CONCURRENCY` and
+`BENCH_SCOPE_CONCURRENCY` (override config/sync.yaml's values; the file is not touched)
+and `BENCH_PROFILE` (a cProfile report path).
 Prints one JSON line of figures.
 """
 
@@ -20,11 +21,16 @@ from typing import Any
 ACCOUNT = "bench"
 
 
-def _with_page_concurrency(settings: Any, value: int) -> Any:
-    """The sync settings with another page_concurrency (a dataclass or a pydantic model)."""
+def _overridden(settings: Any, environ: dict[str, str]) -> Any:
+    """The sync settings with the BENCH_* overrides (a dataclass or a pydantic model)."""
+    update = {
+        name: int(environ[f"BENCH_{name.upper()}"])
+        for name in ("page_concurrency", "scope_concurrency")
+        if environ.get(f"BENCH_{name.upper()}")
+    }
     if hasattr(settings, "model_copy"):
-        return settings.model_copy(update={"page_concurrency": value})
-    return dataclasses.replace(settings, page_concurrency=value)
+        return settings.model_copy(update=update)
+    return dataclasses.replace(settings, **update)
 
 
 def product_child() -> None:
@@ -45,9 +51,7 @@ def product_child() -> None:
             "credentials": SINGLE_ACCOUNT_VARIABLES,
         }
     )
-    settings = load_sync_settings()
-    if os.environ.get("BENCH_PAGE_CONCURRENCY"):
-        settings = _with_page_concurrency(settings, int(os.environ["BENCH_PAGE_CONCURRENCY"]))
+    settings = _overridden(load_sync_settings(), dict(os.environ))
     engine = make_engine(os.environ["BENCH_DATABASE_URL"])
     upgrade(engine)  # schema setup is not part of the measured sync
     profile_to = os.environ.get("BENCH_PROFILE")

@@ -219,6 +219,7 @@ class RunSpec:
     timeout: float = 1800.0
     tree: Path | None = None  # the product's source tree (None: this checkout)
     page_concurrency: int | None = None  # product only: override config/sync.yaml
+    scope_concurrency: int | None = None  # product only: override config/sync.yaml
     profile_to: Path | None = None  # product only: cProfile report
     wrap: list[str] = dataclasses.field(default_factory=list)  # e.g. a py-spy command line
     keep_database: bool = False
@@ -242,6 +243,8 @@ def measure(spec: RunSpec, origin: str, server_url: str) -> dict[str, Any]:
             env.update(tree_env(spec.tree))
             if spec.page_concurrency:
                 env["BENCH_PAGE_CONCURRENCY"] = str(spec.page_concurrency)
+            if spec.scope_concurrency:
+                env["BENCH_SCOPE_CONCURRENCY"] = str(spec.scope_concurrency)
             if spec.profile_to:
                 env["BENCH_PROFILE"] = str(spec.profile_to)
             command = [*spec.wrap, sys.executable, str(BENCH_DIR / "product_child.py")]
