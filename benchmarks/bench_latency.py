@@ -142,8 +142,11 @@ def run_sweep(args: argparse.Namespace, server_url: str, entry: dict[str, Any]) 
         label = f"sweep {args.sweep_scale:,} @ {args.sweep_latency} ms"
         cell = run_cell(specs, origin, server_url, repeats, label)
     key = f"{args.sweep_scale}@{args.sweep_latency}"
+    if args.scope_concurrency:
+        key += f" scope_concurrency={args.scope_concurrency}"
     sweep = entry.setdefault("sweeps", {}).setdefault(key, {})
     sweep.update(scale=args.sweep_scale, latency_ms=args.sweep_latency, default=default)
+    sweep["scope_concurrency"] = args.scope_concurrency
     points = sweep.setdefault("points", {})
     for value, spec in zip(values, specs, strict=True):
         run = cell[spec.log_name]

@@ -126,9 +126,11 @@ def _fastest_dlt(matrix: dict[str, Any], scale: int, latency_ms: float) -> tuple
 def _sweep_table(sweep: dict[str, Any], matrix: dict[str, Any]) -> list[str]:
     fastest, dlt_seconds = _fastest_dlt(matrix, sweep["scale"], sweep["latency_ms"])
     against = f"; x dlt fastest: against {fastest}'s {dlt_seconds:.2f} s" if fastest else ""
+    given = sweep.get("scope_concurrency")
+    scope = f", scope_concurrency {given} instead of config/sync.yaml's" if given else ""
     lines = [
         f"Page-concurrency sweep, product only, {sweep['scale']:,} rows at"
-        f" {sweep['latency_ms']} ms (default page_concurrency {sweep['default']}{against}):",
+        f" {sweep['latency_ms']} ms (default page_concurrency {sweep['default']}{scope}{against}):",
         "",
         "| page_concurrency | calls in flight | calls | seconds | runs s | bound s"
         " | / bound (<= 1.15) | x dlt fastest (>= 5) | peak RSS MB |",
