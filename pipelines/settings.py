@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipelines.tampuuri.network_options import NetworkOptions
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULT_SOFTWARE_VERSION = "tampuuri-sync_v0.1.0"
@@ -132,6 +134,8 @@ class AccountConfig(_Strict):
     # reconciliation sweep alone catches what webhooks missed (the "default" strategy of
     # benchmarks/RESULTS.md). False: the nightly sync polls every resource.
     webhooks: bool = False
+    # Proxy, TLS trust (CA bundle), client certificate, HTTP/2 (tampuuri/network_options.py).
+    network: NetworkOptions = Field(default_factory=NetworkOptions)
 
     @field_validator("base_url")
     @classmethod

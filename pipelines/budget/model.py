@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from pipelines.tampuuri.paging import PAGING_RULE, expected_calls
+
 Basis = Literal["last_totals", "probe", "unknown"]
 Mode = Literal["incremental", "full"]
 # probe_totals keys: (asset resource, scope) with scope '' for account-wide scans and the
@@ -20,10 +22,8 @@ ProbeTotals = Mapping[tuple[str, str], int]
 
 
 def calls_for(total: int | None, page_size: int = 250) -> int:
-    """Calls one complete scan of `total` rows takes: ceil(total / page), at least 1."""
-    if total is None or total <= 0:
-        return 1
-    return math.ceil(total / page_size)
+    """Calls one complete scan of `total` rows takes (`paging.expected_calls`), at least 1."""
+    return expected_calls(total or 0, page_size)
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,7 @@ class SyncPlan:
             "expected_deletion_calls": self.expected_deletion_calls,
             "expected_calls": self.expected_calls,
             "probe_calls": self.probe_calls,
+            "paging_rule": PAGING_RULE,
             "notes": list(self.notes),
             "resources": [
                 {

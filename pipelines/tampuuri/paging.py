@@ -345,6 +345,12 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+PAGING_RULE = (
+    "a list of T rows takes 1 call up to 250 rows, else 1 + ceil((T - 250) / 249):"
+    " pages overlap by one row, which proves no row was skipped (100,000 rows: 402 calls)"
+)
+
+
 def expected_calls(total: int, page_size: int = 250) -> int:
     """Calls one drift-free scan of `total` rows makes: pages overlap by one row.
 

@@ -13,6 +13,8 @@ row after the newest known id:
 
 - it starts at or before that id: Offset 0, or its first row's id <= the newest known id;
 - it reaches the list's end (Offset + rows = Total) without Total moving between pages;
+- its pages overlap by one row (each starts on the previous one's last row), so no row at a
+  page boundary was skipped by a deletion between the calls;
 - its ids ascend (the ordering assumption holds).
 
 Otherwise `TailRead.complete` is False and the caller falls back to its scoped scans.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from pipelines.tampuuri.catalogue import Route
@@ -97,17 +100,25 @@ async def read_tail(
         if page_number == 0 and offset > 0 and (not ids or ids[0] > newest_id):
             read.reason = "the read started after the newest known row (more rows deleted unseen)"
             return read
+        if page_number > 0 and ids and previous_id is not None and ids[0] > previous_id:
+            # Pages overlap by one row: a later first row means rows before it were
+            # deleted between the calls, and the row at the boundary may be unread.
+            read.reason = "rows moved between two pages of the read"
+            return read
+        if any(a >= b for a, b in pairwise(ids)):
+            read.reason = "ids do not ascend: the list is not ordered by id"
+            return read
         for item_id, item in zip(ids, page.items, strict=True):
             if previous_id is not None and item_id <= previous_id:
-                read.reason = "ids do not ascend: the list is not ordered by id"
-                return read
+                continue  # the overlap row, read already
             previous_id = item_id
             if item_id > newest_id:
                 read.items.append(item)
-        offset = page.offset + len(page.items)
-        if offset >= total or not page.items:
-            read.complete = offset >= total
+        end = page.offset + len(page.items)
+        if end >= total or not page.items:
+            read.complete = end >= total
             read.reason = "" if read.complete else "an empty page before the end"
             return read
+        offset = end - 1 if len(page.items) > 1 else end
     read.reason = f"more than {max_pages} pages of new rows"
     return read
