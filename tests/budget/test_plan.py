@@ -1,5 +1,6 @@
 """The call plan: from sync_state totals and probes, a sync's calls are predicted exactly
-as the engine spends them (ceil(T/250) ≥ 1 per scan; one scan per active cost centre)."""
+as the engine spends them (pages overlap by one row: 1 call up to 250 rows, else
+1 + ceil((T - 250) / 249); one scan per active cost centre)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ T0 = datetime(2025, 6, 1, 3, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("total", "calls"), [(None, 1), (0, 1), (1, 1), (250, 1), (251, 2), (500, 2), (501, 3)]
+    ("total", "calls"), [(None, 1), (0, 1), (1, 1), (250, 1), (251, 2), (499, 2), (500, 3), (748, 3), (749, 4)]
 )
 def test_calls_for_a_scan(total, calls):
     assert calls_for(total) == calls
@@ -30,7 +31,7 @@ def test_plan_from_last_totals(engine):
         put_state(conn, "acme", "kustannuspaikat", cursor=T0, last_total=4, last_full=T0)
         for cc, total in [(10, 0), (11, 250), (12, 251)]:  # 13: never scanned
             put_state(conn, "acme", "kohteet", str(cc), last_total=total, last_full=T0)
-        put_state(conn, "acme", "osapuoli_yhteydet", last_total=1000, last_full=T0)
+        put_state(conn, "acme", "osapuoli_yhteydet", last_total=997, last_full=T0)
         put_state(conn, "acme", "ilmoitukset", cursor=T0, last_total=800, last_full=T0)
         put_state(conn, "other", "osapuoli_yhteydet", last_total=99_999)
     with engine.connect() as conn:
