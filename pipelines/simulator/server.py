@@ -34,9 +34,7 @@ def serve_in_thread(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        sim.app, log_level="warning", lifespan="on", access_log=False, **tls
-    )
+    config = uvicorn.Config(sim.app, log_level="warning", lifespan="on", access_log=False, **tls)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="tampuuri-simulator", daemon=True

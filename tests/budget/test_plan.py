@@ -18,7 +18,8 @@ T0 = datetime(2025, 6, 1, 3, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("total", "calls"), [(None, 1), (0, 1), (1, 1), (250, 1), (251, 2), (499, 2), (500, 3), (748, 3), (749, 4)]
+    ("total", "calls"),
+    [(None, 1), (0, 1), (1, 1), (250, 1), (251, 2), (499, 2), (500, 3), (748, 3), (749, 4)],
 )
 def test_calls_for_a_scan(total, calls):
     assert calls_for(total) == calls
