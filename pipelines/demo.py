@@ -257,12 +257,20 @@ def print_next_steps(stack: LocalStack) -> None:
     console.rule("what to run next")
     console.print(
         "The demo's warehouse and accounts stay (the embedded PostgreSQL keeps running)."
-        " In your shell:\n"
-        + "".join(f"  {line}\n" for line in next_steps(stack))
+        " In your shell:"
+    )
+    # Commands to paste: never wrapped, whatever the terminal's width (a long URL stays whole).
+    console.print(
+        "".join(f"  {line}\n" for line in next_steps(stack))
         + "  .venv/bin/tampuuri-sync budget     # the calls above, against each package\n"
         "  .venv/bin/tampuuri-sync plan       # what the next sync would cost\n"
         '  psql "$TAMPUURI_DATABASE_URL" -c "SELECT * FROM bi.open_notices"\n'
-        "  .venv/bin/tampuuri-sync db stop    # stop the embedded PostgreSQL when done\n"
+        "  .venv/bin/tampuuri-sync db stop    # stop the embedded PostgreSQL when done",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+    console.print(
         "The simulator stopped with the demo, so `sync` and `plan --probe` have no API to call"
         " now: `make ui` (in a shell without these two variables) starts it again under"
         " Dagster, and README.md says how to use real accounts."
