@@ -53,7 +53,7 @@ from pipelines.settings import AccountConfig, load_sync_settings
 from pipelines.simulator import FaultConfig, Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
 from pipelines.sync.engine import SyncRequest, run_sync
-from pipelines.warehouse.engine import database_url, make_engine, to_libpq_url
+from pipelines.warehouse.engine import EMBEDDED, database_url, make_engine, to_libpq_url
 from pipelines.warehouse.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -485,7 +485,7 @@ def main() -> int:
         "--killed-only", action="store_true", help="only the killed phase (its ledger section)"
     )
     args = parser.parse_args()
-    server_url = args.url or database_url()
+    server_url = args.url or database_url(default=EMBEDDED)
     deadline = time.monotonic() + args.time_limit
     summary: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -37,7 +37,7 @@ from pipelines.simulator.server import serve_in_thread
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.ledger import CallLedger
-from pipelines.warehouse.engine import database_url, make_engine
+from pipelines.warehouse.engine import EMBEDDED, database_url, make_engine
 from pipelines.warehouse.ledger_sink import LedgerSink
 from pipelines.warehouse.migrations import upgrade
 
@@ -145,7 +145,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         return child(args)
-    server_url = args.url or database_url()
+    server_url = args.url or database_url(default=EMBEDDED)
     url = scratch_database(server_url)
     engine = make_engine(url, pool_size=2)
     upgrade(engine)

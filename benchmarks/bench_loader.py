@@ -33,7 +33,7 @@ from psycopg import sql
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from pipelines.warehouse.engine import database_url, make_engine, to_libpq_url
+from pipelines.warehouse.engine import EMBEDDED, database_url, make_engine, to_libpq_url
 from pipelines.warehouse.loader import LoadCounts, ScopeLoad
 from pipelines.warehouse.migrations import upgrade
 
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--url", default=None)
     args = parser.parse_args()
-    run(args.url or database_url(), args.sizes)
+    run(args.url or database_url(default=EMBEDDED), args.sizes)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ from month.runner import StrategyResult, Workload, run_strategy
 from month.verdict import verdicts
 from results_md import write_section
 
-from pipelines.warehouse.engine import database_url
+from pipelines.warehouse.engine import EMBEDDED, database_url
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         new_notices_per_day=args.new_notices_per_day,
         miss_rate=args.miss_rate,
     )
-    server_url = args.url or database_url()
+    server_url = args.url or database_url(default=EMBEDDED)
     started = time.monotonic()
     done = _saved(RESULTS_DIR / f"{args.out}.json", workload) if args.resume else {}
     results: list[StrategyResult] = []

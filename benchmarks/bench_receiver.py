@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from results_md import free_port  # noqa: E402
 
 from pipelines.warehouse.engine import (  # noqa: E402
+    EMBEDDED,
     database_url,
     make_engine,
     to_libpq_url,
@@ -68,7 +69,7 @@ class Tally:
 
 def _server_url() -> str:
     explicit = os.environ.get("TEST_DATABASE_URL") or os.environ.get("TAMPUURI_DATABASE_URL")
-    return to_sqlalchemy_url(explicit) if explicit else database_url()
+    return to_sqlalchemy_url(explicit) if explicit else database_url(default=EMBEDDED)
 
 
 def _admin(url: str, statement: str) -> None:

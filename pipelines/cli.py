@@ -13,7 +13,12 @@ from pipelines.settings import ConfigError, find_account, load_accounts
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.report import SyncReport
 from pipelines.sync.scans import ASSET_RESOURCES
-from pipelines.warehouse.engine import database_url, make_engine, redacted
+from pipelines.warehouse.engine import (
+    database_url,
+    make_engine,
+    redacted,
+    stop_embedded_database,
+)
 from pipelines.warehouse.migrations import upgrade
 
 app = typer.Typer(
@@ -49,6 +54,15 @@ def db_upgrade() -> None:
     url = database_url()
     applied = upgrade(make_engine(url))
     console.print(f"warehouse {redacted(url)}: {len(applied)} migration(s) applied")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (its data under .tampuuri/ stays)."""
+    if stop_embedded_database():
+        console.print("the embedded PostgreSQL under .tampuuri/pgdata stopped")
+    else:
+        console.print("the embedded PostgreSQL under .tampuuri/pgdata is not running")
 
 
 @db_app.command("url")
@@ -123,4 +137,8 @@ def ui(
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _mount_optional_apps()
-    app()
+    try:
+        app()
+    except ConfigError as exc:  # e.g. no TAMPUURI_DATABASE_URL: before any call or connection
+        console.print(f"[red]configuration error: {exc}[/red]")
+        raise SystemExit(2) from None

@@ -21,7 +21,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from pipelines.local_stack import LOCAL_DIR, local_stack
-from pipelines.warehouse.engine import embedded_database_url, redacted, to_libpq_url
+from pipelines.warehouse.engine import EMBEDDED, embedded_database_url, redacted, to_libpq_url
 
 UI_DATABASE = "tampuuri_ui"
 UI_SCALE = 3000
@@ -72,7 +72,8 @@ def local_environment(sim_port: int, environ: Mapping[str, str]) -> Iterator[dic
     """The environment `dagster dev` runs with, starting the embedded pieces it needs."""
     env = dict(environ)
     real_api = bool(env.get("TAMPUURI_ACCOUNTS_FILE") or env.get("TAMPUURI_BASE_URL"))
-    real_db = bool(env.get("TAMPUURI_DATABASE_URL"))
+    # `ui` is a local tool: it chooses the embedded server itself unless given a real URL.
+    real_db = env.get("TAMPUURI_DATABASE_URL", "").strip().lower() not in ("", EMBEDDED)
     with contextlib.ExitStack() as stack:
         db_url = "" if real_db else ensure_database(embedded_database_url(), UI_DATABASE)
         if not real_api and not real_db:

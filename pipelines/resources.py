@@ -3,7 +3,7 @@
 Nothing secret is a resource config value: the UI shows config values, so credentials stay
 the *names* of environment variables in the accounts file, read by `AccountConfig` when a
 run needs them. The warehouse URL (it may hold a password) defaults to
-`$TAMPUURI_DATABASE_URL` read at run time, or the embedded server when that is unset.
+`$TAMPUURI_DATABASE_URL` read at run time (`embedded`: the embedded server; unset: an error).
 """
 
 import os

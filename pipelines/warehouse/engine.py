@@ -1,23 +1,28 @@
 """Where the warehouse is and how to connect to it.
 
-`TAMPUURI_DATABASE_URL` names the warehouse. Unset, an embedded PostgreSQL (the
-`pgserver` package) is started with its data under `.tampuuri/pgdata`, so a new user
-needs no database server. URLs are normalised to SQLAlchemy's psycopg 3 dialect.
+`TAMPUURI_DATABASE_URL` names the warehouse. The embedded PostgreSQL (the `pgserver`
+package, data under `.tampuuri/pgdata`) is a choice, never a fallback: the value
+`embedded` asks for it (`make demo`, `make ui` and the tests ask so themselves). Unset, a
+command stops before its first call: a typo in a deployment's environment must not send
+a night's data into a local folder. URLs are normalised to SQLAlchemy's psycopg 3 dialect.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import Engine, QueuePool, create_engine
 from sqlalchemy.engine import make_url
 
-from pipelines.settings import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT, ConfigError
 from pipelines.tampuuri import json_codec
 
 EMBEDDED_DATA_DIR = PROJECT_ROOT / ".tampuuri" / "pgdata"
+DATABASE_VARIABLE = "TAMPUURI_DATABASE_URL"
+EMBEDDED = "embedded"  # the value of DATABASE_VARIABLE that chooses the embedded server
 
 
 def to_sqlalchemy_url(url: str) -> str:
@@ -46,11 +51,43 @@ def embedded_database_url(data_dir: Path = EMBEDDED_DATA_DIR) -> str:
     return to_sqlalchemy_url(server.get_uri())
 
 
-def database_url(environ: Mapping[str, str] | None = None) -> str:
-    """The warehouse URL: $TAMPUURI_DATABASE_URL, else the embedded server."""
+def database_url(environ: Mapping[str, str] | None = None, *, default: str = "") -> str:
+    """The warehouse URL from $TAMPUURI_DATABASE_URL (`embedded`: the embedded server).
+
+    Args:
+        environ: The environment (default: the process's).
+        default: The value taken when the variable is unset: local tools that choose the
+            embedded server themselves (the benchmarks) say so with `default=EMBEDDED`.
+
+    Raises:
+        ConfigError: the variable is unset or blank; the message names it and the choice.
+    """
     env = os.environ if environ is None else environ
-    explicit = env.get("TAMPUURI_DATABASE_URL")
-    return to_sqlalchemy_url(explicit) if explicit else embedded_database_url()
+    explicit = (env.get(DATABASE_VARIABLE) or default).strip()
+    if explicit.lower() == EMBEDDED:
+        return embedded_database_url()
+    if not explicit:
+        raise ConfigError(
+            f"{DATABASE_VARIABLE} is not set: set it to your warehouse's URL"
+            " (postgresql://user@host:5432/dbname), or to 'embedded' for a local embedded"
+            " PostgreSQL under .tampuuri/ (stop it with `tampuuri-sync db stop`)"
+        )
+    return to_sqlalchemy_url(explicit)
+
+
+def stop_embedded_database(data_dir: Path = EMBEDDED_DATA_DIR) -> bool:
+    """Stop the embedded PostgreSQL if it runs; its data stays. True if it was running."""
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    from pgserver import pg_ctl  # type: ignore[attr-defined]  # lazily: no import side effect
+
+    # As root, pgserver runs the server as its own system user, so pg_ctl must too.
+    user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=data_dir, user=user)
+    except subprocess.CalledProcessError:
+        return False  # a stale pid file: the server was not running
+    return True
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
