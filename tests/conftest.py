@@ -30,7 +30,8 @@ def _server_url() -> str:
 
     data_dir = PROJECT_ROOT / ".tampuuri" / "test-pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)
-    return to_sqlalchemy_url(pgserver.get_server(str(data_dir), cleanup_mode=None).get_uri())
+    # "stop": the last test process to exit stops the server (make test leaves none running).
+    return to_sqlalchemy_url(pgserver.get_server(str(data_dir), cleanup_mode="stop").get_uri())
 
 
 def _with_database(url: str, name: str) -> str:
