@@ -136,6 +136,10 @@ class AccountConfig(_Strict):
     webhooks: bool = False
     # Proxy, TLS trust (CA bundle), client certificate, HTTP/2 (tampuuri/network_options.py).
     network: NetworkOptions = Field(default_factory=NetworkOptions)
+    # Resources whose routes this account's Tampuuri licence does not include: a 403 on
+    # the whole route is then expected (status `not_licensed`, exit 0) rather than a
+    # missing role right (status `forbidden`, exit non-zero).
+    not_licensed: tuple[str, ...] = ()
 
     @field_validator("base_url")
     @classmethod
