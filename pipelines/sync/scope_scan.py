@@ -23,7 +23,12 @@ from pipelines.sync.confirm import Confirmation, confirm_missing
 from pipelines.sync.load_sessions import LoadSession, PageStager, all_settled
 from pipelines.tampuuri.catalogue import Catalogue, Route
 from pipelines.tampuuri.client import TampuuriClient
-from pipelines.tampuuri.errors import TampuuriForbidden, TampuuriNotFound
+from pipelines.tampuuri.errors import (
+    TampuuriForbidden,
+    TampuuriNotFound,
+    TampuuriRouteForbidden,
+    route_refusal,
+)
 from pipelines.tampuuri.paging import PagedScan
 from pipelines.warehouse import state
 from pipelines.warehouse.encoding import EncodedPage
@@ -106,7 +111,8 @@ async def run_scope_batch(
     """Scan several scopes of one kind (e.g. cost centres) and commit them in ONE transaction.
 
     One transaction per cost centre costs a dozen statements and a commit each; a batch
-    pays that once. A scope answering 403 is skipped (its rows kept) and one answering 404
+    pays that once. A scope answering 403 for an object right is skipped (its rows kept; a
+    403 refusing the route as a whole raises `TampuuriRouteForbidden`) and one answering 404
     is gone (its rows become deletion candidates); any other failure rolls the whole batch
     back and raises. Deletions are only looked for within the scopes scanned completely.
     `tolerate_scope_errors=False` (a single targeted scan): 403 and 404 on the scope raise
@@ -131,6 +137,7 @@ async def run_scope_batch(
         # One stager for all scans of the batch: the pages of many small scopes (a cost
         # centre's objects are often one page) share COPY statements.
         stager = PageStager(loads, session)
+        refused: list[TampuuriRouteForbidden] = []
 
         async def scan_one(scan: ScopeScan) -> _ScanResult:
             result = _ScanResult(scan)
@@ -149,7 +156,14 @@ async def run_scope_batch(
                     result.newest = _newest(items, scan.changed_field, result.newest)
                     await stager.stage(_encode(loads, scan, items))
                     on_page(len(page.items))
-            except TampuuriForbidden:
+            except TampuuriForbidden as exc:
+                # A role right refuses the route as a whole: the resource is `forbidden`.
+                names_object = bool(scan.path_params) or any(
+                    key != catalogue.resources[scan.resource].change_since for key in scan.filters
+                )
+                refused.extend(r for r in [route_refusal(exc, names_object=names_object)] if r)
+                if refused:
+                    raise refused[0] from None
                 if not tolerate_scope_errors:
                     raise
                 result.forbidden = True
@@ -172,6 +186,8 @@ async def run_scope_batch(
 
         async def scan_in_turn(scan: ScopeScan) -> _ScanResult:
             async with in_flight:
+                if refused:  # the route is refused: its other scopes are not called
+                    raise refused[0]
                 return await scan_one(scan)
 
         try:
@@ -185,6 +201,7 @@ async def run_scope_batch(
         outcome.forbidden = outcome.scopes_forbidden == len(results)
         outcome.skipped.extend(
             {"resource": r.scan.resource, "scope": dict(r.scan.path_params),
+             "route": f"{r.scan.route.method} {r.scan.route.template}",
              "reason": "403 object right"}
             for r in results if r.forbidden
         )  # fmt: skip
