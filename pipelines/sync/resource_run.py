@@ -2,8 +2,10 @@
 
 An account-wide list is one scan in one transaction. The scopes of a fan-out resource
 (objects per cost centre) run concurrently in batches of `scopes_per_transaction`, one
-transaction per batch (`scope_scan.run_scope_batch`). A 403 on a scope is recorded and
-skipped; a 404 on a scope means it is gone; any other API failure fails its batch only (the
+transaction per batch (`scope_scan.run_scope_batch`). A 403 for an object right on a scope
+is recorded and skipped; a 403 refusing the route as a whole (the API user's role lacks its
+right: `errors.route_refusal`) starts no more scopes and makes the resource `forbidden`, or
+`not_licensed` when the account's config lists it there; a 404 on a scope means it is gone; any other API failure fails its batch only (the
 resource is then `partial`), except wrong credentials and a spent retry budget, which stop
 the whole run. Database calls run in threads (`asyncio.to_thread`): none blocks the event
 loop, which the other resources' scans share.
@@ -22,7 +24,7 @@ from sqlalchemy import Engine
 
 from pipelines.settings import AccountConfig, SyncSettings
 from pipelines.sync.report import ProgressListener, ResourceReport
-from pipelines.sync.scans import plan_scans
+from pipelines.sync.scans import plan_scans, table_resource
 from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_batch
 from pipelines.tampuuri.catalogue import Catalogue
 from pipelines.tampuuri.client import TampuuriClient, tally_calls
@@ -30,6 +32,9 @@ from pipelines.tampuuri.errors import (
     RetryBudgetExceeded,
     TampuuriAuthError,
     TampuuriError,
+    TampuuriForbidden,
+    TampuuriRouteForbidden,
+    route_refusal,
 )
 from pipelines.warehouse import state
 from pipelines.warehouse.loader import LoadCounts
@@ -117,20 +122,32 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     await asyncio.to_thread(write_run_start, ctx.engine, ctx, resource, mode)
     ctx.progress.resource_started(resource, len(scans))
     stop: list[BaseException] = []
+    refused: list[TampuuriRouteForbidden] = []  # the route refused: start no more scopes
     semaphore = asyncio.Semaphore(max(1, ctx.settings.scope_concurrency))
 
-    async def bounded(batch: list[ScopeScan]) -> ScopeOutcome | BaseException:
+    async def bounded(batch: list[ScopeScan]) -> ScopeOutcome | BaseException | None:
         async with semaphore:
             if stop:  # wrong credentials or no retries left: do not start more scopes
                 return stop[0]
+            if refused:
+                return None
             result = await _scan_batch(ctx, resource, batch)
             if isinstance(result, TampuuriAuthError | RetryBudgetExceeded):
                 stop.append(result)
+            if isinstance(result, TampuuriForbidden):
+                # Raised past the scope scans (not an object skip): only a Message naming
+                # the role makes it a refusal of the route; else it fails like any error.
+                refusal = route_refusal(result, names_object=True)
+                if refusal is not None:
+                    refused.append(refusal)
+                    return None
             return result
 
     errors: list[str] = []
     batches = _batches(scans, ctx.settings.scopes_per_transaction)
     for result in await asyncio.gather(*(bounded(b) for b in batches)):
+        if result is None:
+            continue
         if isinstance(result, BaseException):
             errors.append(str(result) or type(result).__name__)  # no secrets in these
             continue
@@ -143,12 +160,35 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
         report.scopes_done += result.scopes - result.scopes_forbidden
         report.scopes_incomplete += result.scopes_incomplete
     report.seconds = time.monotonic() - started
-    if errors:
+    if refused:
+        _mark_refused(ctx.account, report, refused[0])
+    elif errors:
         report.error = "; ".join(sorted(set(errors))[:5])
         report.status = "partial" if report.scopes_done else "failed"
+    elif report.scopes_incomplete:  # never success: a scan that could not be proven whole
+        report.status = "incomplete"
+        report.error = (
+            f"{report.scopes_incomplete} of {report.scopes_total} scans changed faster than"
+            " max_drift_passes could repair: their rows were loaded, none were deleted"
+        )
     else:
         report.status = "success"
     return report, bool(stop)
+
+
+def _mark_refused(
+    account: AccountConfig, report: ResourceReport, refusal: TampuuriRouteForbidden
+) -> None:
+    """`not_licensed` when the account's config expects the refusal, else `forbidden`."""
+    expected = {report.resource, table_resource(report.resource)} & set(account.not_licensed)
+    if expected:
+        report.status = "not_licensed"
+        report.error = refusal.not_licensed_sentence(report.resource)
+        log.info("%s", report.error)
+    else:
+        report.status = "forbidden"
+        report.error = refusal.sentence(report.resource)
+        log.error("%s", report.error)
 
 
 def _plan(ctx: RunContext, resource: str) -> list[ScopeScan]:
