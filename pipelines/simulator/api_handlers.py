@@ -6,14 +6,13 @@ raise `ApiError` / `BadRequest` for a `{"Message": ...}` answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.simulator.faults import FaultDecision
 from pipelines.simulator.paging import (
     BadRequest,
-    envelope,
     lower_keys,
     parse_int,
     parse_json_object,
@@ -26,7 +25,6 @@ from pipelines.tampuuri import json_codec
 if TYPE_CHECKING:
     from pipelines.simulator.app import Simulator
 
-MAX_BATCH_IDS = 250
 NOTICE_CREATE_FIELDS = (
     "KustannuspaikkaId", "TilaId", "HuoneId", "Otsikko", "TyotehtavanKuvaus", "Kiireellisyys",
     "Vikaluokka", "Kustannusarvio", "SuoritusaikaAikaisintaan", "SuoritusaikaViimeistaan",
@@ -58,9 +56,14 @@ Handler = Callable[[Call], bytes]
 
 
 # ---- handlers -----------------------------------------------------------------------------
+def _paging(call: Call, params: Mapping[str, Any]) -> tuple[int, int]:
+    offset, limit = parse_paging(params)
+    return offset, call.sim.contract.limit(limit)
+
+
 def list_cost_centres(call: Call) -> bytes:
-    offset, limit = parse_paging(call.params)
-    since = parse_since(call.params)
+    offset, limit = _paging(call, call.params)
+    since = call.sim.contract.since(parse_since(call.params))
     store = call.store
     table = store.tables["kustannuspaikat"]
     if call.fault.drift and offset > 0:
@@ -70,7 +73,7 @@ def list_cost_centres(call: Call) -> bytes:
         ids = store.view(
             ("cc-since", since), lambda: [i for i in table.ids if table.meta[i].ticks >= since]
         )
-    return envelope(offset, limit, ids, table.blobs)
+    return call.sim.contract.envelope(offset, limit, ids, table.blobs)
 
 
 def _readable_object(call: Call, object_id: int) -> int:
@@ -85,6 +88,8 @@ def _readable_object(call: Call, object_id: int) -> int:
 
 def get_object(call: Call) -> bytes:
     assert call.path_id is not None
+    if call.store.cc_of_object(call.path_id) is None and call.sim.contract.finds_deleted():
+        return call.sim.contract.deleted_row(call.path_id)
     _readable_object(call, call.path_id)
     blob = call.store.blob("kohteet", call.path_id)
     assert blob is not None
@@ -98,7 +103,7 @@ def list_objects(call: Call) -> bytes:
         raise ApiError(404, f"Kustannuspaikkaa {cc} ei löydy.")
     _readable_object(call, cc)
     body = lower_keys(parse_json_object(call.body))
-    offset, limit = parse_paging(body)
+    offset, limit = _paging(call, body)
     metanames = body.get("metanimet")
     if metanames is not None and not (
         isinstance(metanames, list) and all(isinstance(m, str) for m in metanames)
@@ -120,13 +125,13 @@ def list_objects(call: Call) -> bytes:
                 if (table.meta[i].metaname or "") in wanted
             ],
         )
-    return envelope(offset, limit, ids, table.blobs)
+    return call.sim.contract.envelope(offset, limit, ids, table.blobs)
 
 
 def list_links(call: Call) -> bytes:
-    offset, limit = parse_paging(call.params)
+    offset, limit = _paging(call, call.params)
     store = call.store
-    kohde = call.params.get("kohdeid")
+    kohde = call.sim.contract.scope(call.params.get("kohdeid"))
     if call.fault.drift and offset > 0:
         call.sim.drift(call.label, "osapuoli_yhteydet", None, offset)
     table = store.tables["osapuoli_yhteydet"]
@@ -137,7 +142,7 @@ def list_links(call: Call) -> bytes:
         ids = store.links_by_kohde.get(kohde_id, [])
     else:
         ids = store.visible_ids("osapuoli_yhteydet")
-    return envelope(offset, limit, ids, table.blobs)
+    return call.sim.contract.envelope(offset, limit, ids, table.blobs)
 
 
 def fetch_parties(call: Call) -> bytes:
@@ -149,20 +154,19 @@ def fetch_parties(call: Call) -> bytes:
         raise BadRequest(
             "The request is invalid.", {"OsapuoliIdt": ["A list of integer ids is required."]}
         )
-    if len(wanted) > MAX_BATCH_IDS:
-        raise BadRequest(
-            f"At most {MAX_BATCH_IDS} ids in one call.", {"OsapuoliIdt": ["Too many ids."]}
-        )
+    most = call.sim.contract.batch_limit()
+    if len(wanted) > most:
+        raise BadRequest(f"At most {most} ids in one call.", {"OsapuoliIdt": ["Too many ids."]})
     blobs = call.store.tables["osapuolet"].blobs
     found = [blobs[i] for i in sorted(set(wanted)) if i in blobs]
     return b"[" + b",".join(found) + b"]"
 
 
 def list_notices(call: Call) -> bytes:
-    offset, limit = parse_paging(call.params)
-    since = parse_since(call.params)
+    offset, limit = _paging(call, call.params)
+    since = call.sim.contract.since(parse_since(call.params))
     store = call.store
-    cc_param = call.params.get("kustannuspaikkaid")
+    cc_param = call.sim.contract.scope(call.params.get("kustannuspaikkaid"))
     cc = None if cc_param in (None, "") else parse_int("KustannuspaikkaId", cc_param)
     if cc is not None and cc in store.forbidden:
         raise ApiError(403, f"Ei oikeutta kustannuspaikkaan {cc}.")
@@ -175,13 +179,15 @@ def list_notices(call: Call) -> bytes:
         ids = store.view(
             ("notices-since", cc, since), lambda: [i for i in base if table.meta[i].ticks >= since]
         )
-    return envelope(offset, limit, ids, table.blobs)
+    return call.sim.contract.envelope(offset, limit, ids, table.blobs)
 
 
 def get_notice(call: Call) -> bytes:
     assert call.path_id is not None
     meta = call.store.meta("ilmoitukset", call.path_id)
     if meta is None:
+        if call.sim.contract.finds_deleted():
+            return call.sim.contract.deleted_row(call.path_id)
         raise ApiError(404, f"Ilmoitusta {call.path_id} ei löydy.")
     if meta.cc in call.store.forbidden:
         raise ApiError(403, f"Ei oikeutta ilmoitukseen {call.path_id}.")

@@ -24,6 +24,7 @@ from pipelines.simulator.config import (
     default_credentials,
     default_role,
 )
+from pipelines.simulator.contract_variants import ContractSwitch
 from pipelines.simulator.dates import ticks_from_datetime
 from pipelines.simulator.faults import FaultInjector
 from pipelines.simulator.generator import Factory, generate_cost_centre, plan_cost_centres
@@ -93,6 +94,7 @@ class Simulator:
         self._drift_rng = random.Random(f"{seed}:drift")
         self.counter = TransactionCounter()
         self.faults = FaultInjector(self.config.faults)
+        self.contract = ContractSwitch(self.config.contract)
         self.webhooks = WebhookSender(
             self.now_ticks,
             retry_delays_s=self.config.webhook_retry_delays_s,

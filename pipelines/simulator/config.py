@@ -145,6 +145,8 @@ class SimulatorConfig:
         webhook_retry_delays_s: wait before attempts 2..5 of a bundle.
         webhook_timeout_s: a listener slower than this counts as a failed attempt.
         webhook_interval_s: how often a running server looks for due bundles.
+        contract: a contract variant that contradicts one [ASSUMED] fact
+            (`contract_variants.VARIANTS`; changeable at run time via /_sim/contract).
     """
 
     seed: int = 1
@@ -158,6 +160,7 @@ class SimulatorConfig:
     webhook_retry_delays_s: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     webhook_timeout_s: float = 5.0
     webhook_interval_s: float = 0.5
+    contract: str = "standard"
 
     def __post_init__(self) -> None:
         if not self.accounts:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from pipelines.simulator.changes import ChangeError
 from pipelines.simulator.config import RESOURCES, FaultConfig
+from pipelines.simulator.contract_variants import contract_admin_route
 from pipelines.tampuuri import json_codec
 
 if TYPE_CHECKING:
@@ -128,4 +129,5 @@ def admin_routes(sim: Simulator) -> list[Route]:
         Route("/webhooks/listeners", listeners, methods=["GET", "POST"]),
         Route("/webhooks/deliveries", deliveries, methods=["GET"]),
         Route("/webhooks/flush", flush, methods=["POST"]),
+        contract_admin_route(sim),
     ]
