@@ -16,6 +16,7 @@ from typing import Any
 
 from pipelines.settings import CONFIG_DIR, ConfigError, read_yaml
 from pipelines.sync.scans import ASSET_RESOURCES, table_resource
+from pipelines.tampuuri.catalogue_overrides import apply_overrides
 
 ROUTES_FILE = CONFIG_DIR / "routes.yaml"
 PAGE_SIZE = 250
@@ -65,7 +66,7 @@ def resource_facts(catalogue: Any = None) -> dict[str, ResourceFacts]:
         catalogue: None (read `config/routes.yaml`), the parsed YAML mapping, or any object
             with a `resources` mapping whose values have `change_since` / `fan_out`.
     """
-    raw = read_yaml(ROUTES_FILE) if catalogue is None else catalogue
+    raw = _read_routes(ROUTES_FILE) if catalogue is None else catalogue
     resources = _field(raw, "resources")
     if not isinstance(resources, Mapping):
         raise ConfigError(f"{ROUTES_FILE}: resources: must be a mapping")
@@ -86,4 +87,9 @@ def resource_facts(catalogue: Any = None) -> dict[str, ResourceFacts]:
 
 def load_resource_facts(path: Path | None = None) -> dict[str, ResourceFacts]:
     """Facts read from a routes YAML file (default `config/routes.yaml`)."""
-    return resource_facts(read_yaml(path or ROUTES_FILE))
+    return resource_facts(_read_routes(path or ROUTES_FILE))
+
+
+def _read_routes(path: Path) -> Any:
+    """The routes file with the corrections `tampuuri-sync doctor` measured beside it."""
+    return apply_overrides(read_yaml(path), path)
