@@ -12,10 +12,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from pipelines.sync.report import ResourceReport, SyncReport
+from pipelines.tampuuri.errors import object_refusal_sentence
 from pipelines.warehouse.loader import LoadCounts
 
 # What a warehouse table holds, where one resource writes several (the listed rows first).
@@ -139,7 +141,9 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _status(report: ResourceReport) -> str:
-    colour = {"success": "green", "partial": "yellow"}.get(report.status, "red")
+    colour = {"success": "green", "partial": "yellow", "not_licensed": "cyan"}.get(
+        report.status, "red"
+    )
     return f"[{colour}]{report.status}[/{colour}]"
 
 
@@ -148,7 +152,12 @@ def print_errors(reports: Sequence[SyncReport]) -> None:
         if report.deferred_reason:
             console.print(f"[yellow]{report.account}: deferred: {report.deferred_reason}[/yellow]")
         for r in report.resources:
-            if r.error:
+            if r.error and r.status == "not_licensed":  # expected: a note, not an error
+                console.print(f"[cyan]{escape(r.error)}[/cyan]", soft_wrap=True)
+            elif r.error and r.status == "forbidden":  # the sentence names the account
+                console.print(f"[red]{escape(r.error)}[/red]", soft_wrap=True)
+            elif r.error:
                 console.print(f"[red]{report.account} {r.resource}: {r.error}[/red]")
             for item in r.skipped[:10]:
-                console.print(f"[yellow]{report.account} {r.resource}: skipped {item}[/yellow]")
+                sentence = object_refusal_sentence(report.account, item)
+                console.print(f"[yellow]{escape(sentence)}[/yellow]", soft_wrap=True)

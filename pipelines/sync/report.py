@@ -36,13 +36,20 @@ class SilentProgress:
         return None
 
 
+# Statuses of a resource run that leave nothing to do (the CLI exits 0, checks pass).
+OK_STATUSES = frozenset({"success", "not_licensed"})
+
+
 @dataclass
 class ResourceReport:
     """One resource of one run: what was written, what it cost, what went wrong."""
 
     resource: str
     mode: str
-    status: str = "running"  # success, partial, failed, deferred
+    # success, partial, failed, deferred, skipped (its run lock was held), forbidden (the
+    # route refused as a whole: a role right is missing), not_licensed (refused as the
+    # account's config expects); `ok`: success or not_licensed.
+    status: str = "running"
     counts: LoadCounts = field(default_factory=LoadCounts)
     # The counts per warehouse table: osapuolet writes its links and their parties.
     tables: dict[str, LoadCounts] = field(default_factory=dict)
@@ -59,7 +66,7 @@ class ResourceReport:
 
     @property
     def ok(self) -> bool:
-        return self.status == "success"
+        return self.status in OK_STATUSES
 
 
 @dataclass

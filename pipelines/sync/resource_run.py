@@ -5,10 +5,11 @@ An account-wide list is one scan in one transaction. The scopes of a fan-out res
 transaction per batch (`scope_scan.run_scope_batch`). A 403 for an object right on a scope
 is recorded and skipped; a 403 refusing the route as a whole (the API user's role lacks its
 right: `errors.route_refusal`) starts no more scopes and makes the resource `forbidden`, or
-`not_licensed` when the account's config lists it there; a 404 on a scope means it is gone; any other API failure fails its batch only (the
-resource is then `partial`), except wrong credentials and a spent retry budget, which stop
-the whole run. Database calls run in threads (`asyncio.to_thread`): none blocks the event
-loop, which the other resources' scans share.
+`not_licensed` when the account's config lists it there; a 404 on a scope means it is
+gone; any other API failure fails its batch only (the resource is then `partial`), except
+wrong credentials and a spent retry budget, which stop the whole run. Database calls run
+in threads (`asyncio.to_thread`): none blocks the event loop, which the other resources'
+scans share.
 """
 
 from __future__ import annotations

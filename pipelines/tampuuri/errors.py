@@ -210,6 +210,9 @@ def object_refusal_sentence(account: str, skipped: Mapping[str, object]) -> str:
         what = f"{resource} id {skipped.get('id', '?')}"
         kept = "its row was kept as it was"
     route = skipped.get("route")
+    if isinstance(route, str) and isinstance(scope, Mapping):
+        for key, value in scope.items():  # the call as sent: POST kohteet/12/selaa
+            route = route.replace(f"{{{key}}}", str(value))
     answered = f" ({route} answered 403)" if route else " (403)"
     return (
         f"account {account!r}: the API user has no object right (kohdeoikeus) to read"
