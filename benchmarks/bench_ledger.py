@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bench_faults import ACCOUNT, drop_database, scratch_database
+from pydantic import SecretStr
 from results_md import write_section
 
-from pipelines.settings import Credentials, Secret
+from pipelines.settings import Credentials
 from pipelines.simulator import FaultConfig, Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
 from pipelines.tampuuri.catalogue import load_catalogue
@@ -109,11 +110,11 @@ def child(args: argparse.Namespace) -> int:
     mode, count, base, url = args.child
     sim_creds = json.loads(sys.stdin.read())
     credentials = Credentials(
-        api_key=Secret(sim_creds["api_key"]),
+        api_key=SecretStr(sim_creds["api_key"]),
         customer_name=sim_creds["customer_name"],
         account_name=sim_creds["account_name"],
         username=sim_creds["username"],
-        password=Secret(sim_creds["password"]),
+        password=SecretStr(sim_creds["password"]),
     )
     engine = make_engine(url, pool_size=1)
     try:

@@ -35,7 +35,7 @@ def test_values_a_header_can_carry_are_read_as_given() -> None:
     credentials = _account().resolve_credentials(ENVIRON)
     assert credentials.customer_name == "Isännöinti Äijälä Oy"
     assert credentials.username == "api user\twith a tab"  # a tab inside is allowed
-    assert credentials.password.reveal() == "salasana-123"
+    assert credentials.password.get_secret_value() == "salasana-123"
     assert credentials.software_version == DEFAULT_SOFTWARE_VERSION
 
 

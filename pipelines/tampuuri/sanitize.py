@@ -18,7 +18,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
     Args:
         text: Any text that may end up in a log, exception or database row.
-        secrets: Secret values; empty strings are ignored.
+        secrets: secret values; empty strings are ignored.
     """
     # Longest first, so a secret that contains another one is masked whole.
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):

@@ -84,7 +84,7 @@ def create_receiver_app(
         )
     rules = mapping or load_event_mapping()
     engines = _LazyEngine(engine)
-    expected = tuple(secret.reveal().encode() for secret in settings.secrets)
+    expected = tuple(secret.get_secret_value().encode() for secret in settings.secrets)
 
     def authenticated(candidate: str | None) -> bool:
         # Compare against every secret, without stopping at a match, so timing says

@@ -2,7 +2,7 @@
 
 The secret the operator registers in Tampuuri (Ylläpito → Webhooks) comes from
 TAMPUURI_WEBHOOK_SECRET; a comma-separated list is accepted so that a new secret can be
-registered before the old one is removed (rotation). Secrets are `Secret` values: they
+registered before the old one is removed (rotation). Secrets are `SecretStr` values: they
 never show in repr, logs or errors.
 """
 
@@ -11,10 +11,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from pipelines.settings import Secret
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -36,14 +34,17 @@ class ReceiverSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="TAMPUURI_WEBHOOK_", populate_by_name=True, extra="ignore", frozen=True
+        env_prefix="TAMPUURI_WEBHOOK_",
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
-    model_config |= ConfigDict(arbitrary_types_allowed=True)  # type: ignore[typeddict-item]
 
     path: str = "/tampuuri/webhook"
     auth_mode: Literal["header", "path"] = "header"
     header_name: str = "X-Webhook-Secret"
-    secrets: Annotated[tuple[Secret, ...], NoDecode] = Field(
+    secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         default=(), validation_alias=AliasChoices("TAMPUURI_WEBHOOK_SECRET")
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
@@ -61,14 +62,14 @@ class ReceiverSettings(BaseSettings):
 
     @field_validator("secrets", mode="before")
     @classmethod
-    def _split_secrets(cls, value: object) -> tuple[Secret, ...]:
+    def _split_secrets(cls, value: object) -> tuple[SecretStr, ...]:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list | tuple):
             raise ValueError("must be a comma-separated string or a list")
-        secrets: list[Secret] = []
+        secrets: list[SecretStr] = []
         for item in items:
-            secret = item if isinstance(item, Secret) else Secret(str(item).strip())
-            if secret.reveal():
+            secret = item if isinstance(item, SecretStr) else SecretStr(str(item).strip())
+            if secret.get_secret_value():
                 secrets.append(secret)
         return tuple(secrets)
 

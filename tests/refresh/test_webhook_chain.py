@@ -11,10 +11,10 @@ import asyncio
 import dagster as dg
 import httpx
 import yaml
+from pydantic import SecretStr
 
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sensors.webhook_inbox import build_webhook_inbox_sensor, webhook_refresh_job
-from pipelines.settings import Secret
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.webhooks.receiver import create_receiver_app
@@ -26,7 +26,7 @@ PATH = "/tampuuri/webhook"
 
 
 def test_sender_receiver_inbox_sensor_job_warehouse(engine, warehouse_url, tmp_path, monkeypatch):
-    settings = ReceiverSettings(path=PATH, secrets=[Secret(SECRET)])
+    settings = ReceiverSettings(path=PATH, secrets=[SecretStr(SECRET)])
     receiver = httpx.ASGITransport(app=create_receiver_app(engine, settings))
     sim = Simulator(
         SimulatorConfig(seed=17, scale=300, accounts=("demo-a",)), webhook_transport=receiver

@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
-from pipelines.settings import Credentials, Secret
+from pipelines.settings import Credentials
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.ledger import CallLedger
 from pipelines.tampuuri.retry import RetryBudget, RetryPolicy
@@ -19,11 +20,11 @@ from .fakes import API_KEY, BASE_URL, PASSWORD, SleepRecorder
 @pytest.fixture
 def credentials() -> Credentials:
     return Credentials(
-        api_key=Secret(API_KEY),
+        api_key=SecretStr(API_KEY),
         customer_name="Isännöinti Äijälä Oy",
         account_name="Demo A",
         username="api-user",
-        password=Secret(PASSWORD),
+        password=SecretStr(PASSWORD),
         software_version="tampuuri-sync_test",
     )
 

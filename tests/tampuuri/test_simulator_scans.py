@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
-from pipelines.settings import Credentials, Secret
+from pipelines.settings import Credentials
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.ledger import CallLedger
@@ -46,11 +47,11 @@ async def admin(sim: Any) -> AsyncIterator[httpx.AsyncClient]:
 def client_for(sim: Any, ledger: CallLedger, *, max_attempts: int = 3) -> TampuuriClient:
     sim_credentials = sim.credentials(ACCOUNT)
     credentials = Credentials(
-        api_key=Secret(sim_credentials.api_key),
+        api_key=SecretStr(sim_credentials.api_key),
         customer_name=sim_credentials.customer_name,
         account_name=sim_credentials.account_name,
         username=sim_credentials.username,
-        password=Secret(sim_credentials.password),
+        password=SecretStr(sim_credentials.password),
     )
     return TampuuriClient(
         ACCOUNT,

@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
-from pipelines.settings import Secret
 from pipelines.webhooks.events import EventMapping, load_event_mapping
 from pipelines.webhooks.settings import ReceiverSettings
 
@@ -60,4 +60,4 @@ def mapping() -> EventMapping:
 
 @pytest.fixture
 def settings() -> ReceiverSettings:
-    return ReceiverSettings(secrets=(Secret(SECRET), Secret(OLD_SECRET)))
+    return ReceiverSettings(secrets=(SecretStr(SECRET), SecretStr(OLD_SECRET)))

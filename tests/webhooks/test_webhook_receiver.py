@@ -10,8 +10,9 @@ import logging
 
 import orjson
 import pytest
+from pydantic import SecretStr
 
-from pipelines.settings import ConfigError, Secret
+from pipelines.settings import ConfigError
 from pipelines.warehouse.engine import make_engine
 from pipelines.webhooks.receiver import create_receiver_app
 from pipelines.webhooks.settings import ReceiverSettings
@@ -187,6 +188,6 @@ def test_settings_read_from_environment(monkeypatch):
     monkeypatch.setenv("TAMPUURI_WEBHOOK_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("TAMPUURI_WEBHOOK_ALLOW_FROM", "192.0.2.0/24")
     loaded = ReceiverSettings()
-    assert loaded.secrets == (Secret("new"), Secret("old"))
+    assert loaded.secrets == (SecretStr("new"), SecretStr("old"))
     assert (loaded.auth_mode, loaded.max_body_bytes) == ("path", 2048)
     assert loaded.allows("192.0.2.7") and not loaded.allows("198.51.100.1")

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import orjson
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
-from pipelines.settings import Secret
 from pipelines.webhooks.receiver import create_receiver_app
 from pipelines.webhooks.server import server_config
 from pipelines.webhooks.settings import ReceiverSettings
@@ -32,7 +32,7 @@ SLACK_S = 2.0  # a loaded CI machine; the stall itself would last for ever
 @pytest.fixture
 def port(engine, mapping) -> Iterator[int]:
     settings = ReceiverSettings(
-        secrets=(Secret(SECRET),),
+        secrets=(SecretStr(SECRET),),
         header_timeout_s=HEADER_TIMEOUT_S,
         body_timeout_s=BODY_TIMEOUT_S,
     )

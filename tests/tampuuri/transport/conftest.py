@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import trustme
+from pydantic import SecretStr
 
-from pipelines.settings import Credentials, Secret
+from pipelines.settings import Credentials
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.ledger import CallLedger
@@ -79,11 +80,11 @@ def sim() -> Simulator:
 def simulator_credentials(sim: Simulator) -> Credentials:
     given = sim.credentials(ACCOUNT)
     return Credentials(
-        api_key=Secret(given.api_key),
+        api_key=SecretStr(given.api_key),
         customer_name=given.customer_name,
         account_name=given.account_name,
         username=given.username,
-        password=Secret(given.password),
+        password=SecretStr(given.password),
     )
 
 

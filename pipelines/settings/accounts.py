@@ -1,0 +1,198 @@
+"""The accounts synced into the warehouse: config/accounts.yaml, or one account from the
+TAMPUURI_* variables.
+
+An account's package must be one of config/packages.yaml's, and its `not_licensed`
+entries resources the product syncs; both are checked when the accounts are loaded, so
+that a typo stops the command before its first call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from pipelines.settings.credentials import (
+    SINGLE_ACCOUNT_VARIABLES,
+    Credentials,
+    CredentialVariables,
+)
+from pipelines.settings.environment import read_environment
+from pipelines.settings.errors import ConfigError
+from pipelines.settings.files import config_file, read_yaml, validate_document
+from pipelines.settings.values import (
+    NonNegativeFloat,
+    PositiveInt,
+    StrictBool,
+    StrictStr,
+    TimeZoneName,
+)
+from pipelines.tampuuri.network_options import NetworkOptions
+
+_MODEL = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+Fraction = Annotated[float, Field(strict=True, ge=0, le=1)]
+Overage = Annotated[
+    dict[Literal["overage_calls", "overage_eur"], NonNegativeFloat], Field(min_length=1)
+]
+
+
+class BudgetSettings(BaseModel):
+    """How an account may spend its monthly call package."""
+
+    model_config = _MODEL
+
+    reserve_for_webhooks: Fraction = 0.1
+    # "package": stop at the included calls; or allow overage up to N calls or N euros.
+    ceiling: Literal["package"] | Overage = "package"
+    billing_timezone: TimeZoneName = "Europe/Helsinki"
+    # Full re-scans of fan-out scopes are spread so that every scope is re-scanned within
+    # this many days.
+    full_scan_period_days: PositiveInt = 7
+    # The reconciliation sweep re-reads an account-wide list without a change-since
+    # filter in full once per this many days (links, which carry the parties: a party
+    # change whose webhook was lost shows by then); with on_drift "wait", a drifted list
+    # waits for this read.
+    list_rescan_period_days: PositiveInt = 7
+    # What the sweep does the night a list's Total drifts (rows deleted without a webhook,
+    # such as links): "locate" searches an ordered list for the deleted rows (a few calls)
+    # or else re-reads it in full, so deletions show within a day; "wait" leaves the drift
+    # to the list's periodic re-read (the frugal profile).
+    on_drift: Literal["locate", "wait"] = "locate"
+
+
+class AccountConfig(BaseModel):
+    """One Tampuuri account (one client firm) synced into the warehouse."""
+
+    model_config = _MODEL
+
+    name: StrictStr = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    base_url: StrictStr
+    package: StrictStr = "standard"
+    credentials: CredentialVariables
+    scope: tuple[PositiveInt, ...] | None = None
+    budget: BudgetSettings = BudgetSettings()
+    # Tampuuri's webhooks (a separate product) are registered for this account: changes
+    # arrive through the inbox sensor, so Dagster's nightly sync skips the account and the
+    # reconciliation sweep alone catches what webhooks missed (the "default" strategy of
+    # benchmarks/RESULTS.md). False: the nightly sync polls every resource.
+    webhooks: StrictBool = False
+    # Proxy, TLS trust (CA bundle), client certificate, HTTP/2 (tampuuri/network_options.py).
+    network: NetworkOptions = Field(default_factory=NetworkOptions)
+    # Resources whose routes this account's Tampuuri licence does not include: a 403 on
+    # the whole route is then expected (status `not_licensed`, exit 0) rather than a
+    # missing role right (status `forbidden`, exit non-zero).
+    not_licensed: tuple[StrictStr, ...] = ()
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("package")
+    @classmethod
+    def _known_package(cls, value: str, info: ValidationInfo) -> str:
+        # The packages come with the accounts file's validation (`load_accounts`); an
+        # AccountConfig built in code is checked when its package is looked up.
+        known: tuple[str, ...] | None = (info.context or {}).get("packages")
+        if known is not None and value.lower() not in {name.lower() for name in known}:
+            raise ValueError(f"{value!r} is not one of {', '.join(known)} (packages.yaml)")
+        return value
+
+    @field_validator("not_licensed")
+    @classmethod
+    def _known_resources(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from pipelines.sync.scans import ASSET_RESOURCES  # lazily: sync imports settings
+
+        unknown = [name for name in value if name not in ASSET_RESOURCES]
+        if unknown:
+            names = ", ".join(map(repr, unknown))
+            raise ValueError(f"{names}: not a resource; known: {', '.join(ASSET_RESOURCES)}")
+        return value
+
+    def resolve_credentials(self, environ: Mapping[str, str] | None = None) -> Credentials:
+        """Read this account's secrets from the environment, naming any that is missing or
+        that no HTTP header can carry (`check_header_value`)."""
+        return self.credentials.resolve(self.name, os.environ if environ is None else environ)
+
+
+class _AccountsFile(BaseModel):
+    model_config = _MODEL
+
+    accounts: list[AccountConfig] = Field(min_length=1)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_names(cls, accounts: list[AccountConfig]) -> list[AccountConfig]:
+        names = [a.name for a in accounts]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"account names must be unique, repeated: {duplicates}")
+        return accounts
+
+
+def accounts_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Which accounts file applies: $TAMPUURI_ACCOUNTS_FILE, else accounts.yaml in the
+    config folder if it exists."""
+    env = read_environment(environ)
+    if env.accounts_file is not None:
+        return env.accounts_file
+    default = config_file("accounts.yaml", environ)
+    return default if default.exists() else None
+
+
+def _validation_context() -> dict[str, Any]:
+    from pipelines.budget.packages import load_packages  # lazily: budget imports settings
+
+    return {"packages": tuple(load_packages())}
+
+
+def load_accounts(environ: Mapping[str, str] | None = None) -> list[AccountConfig]:
+    """The configured accounts: from the accounts file, or one from TAMPUURI_* variables.
+
+    Raises:
+        ConfigError: naming the file (or variable) and the key path that is wrong.
+    """
+    env = os.environ if environ is None else environ
+    path = accounts_file(env)
+    if path is None:
+        return [single_account_from_env(env)]
+    raw = read_yaml(path)
+    return validate_document(_AccountsFile, raw, path, context=_validation_context()).accounts
+
+
+def single_account_from_env(env: Mapping[str, str]) -> AccountConfig:
+    """The one-account setup: everything from TAMPUURI_* environment variables."""
+    settings = read_environment(env)
+    if not settings.base_url:
+        raise ConfigError(
+            "no accounts configured: set TAMPUURI_ACCOUNTS_FILE, create config/accounts.yaml, "
+            "or set TAMPUURI_BASE_URL and the other TAMPUURI_* variables (.env.example)"
+        )
+    raw = {
+        "name": settings.account_label or _label(settings.account_name or "default"),
+        "base_url": settings.base_url,
+        "package": settings.package,
+        "credentials": SINGLE_ACCOUNT_VARIABLES,
+    }
+    return validate_document(
+        AccountConfig, raw, "environment (TAMPUURI_*)", context=_validation_context()
+    )
+
+
+def _label(account_name: str) -> str:
+    """A warehouse-safe account label from a Tampuuri account name ("Yritys Oy" -> yritys-oy)."""
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in account_name.lower()).strip("-")
+    return "-".join(part for part in cleaned.split("-") if part)[:63] or "default"
+
+
+def find_account(accounts: list[AccountConfig], name: str) -> AccountConfig:
+    for account in accounts:
+        if account.name == name:
+            return account
+    known = ", ".join(a.name for a in accounts)
+    raise ConfigError(f"unknown account {name!r}; configured accounts: {known}")
