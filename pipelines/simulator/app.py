@@ -26,6 +26,7 @@ from pipelines.simulator.config import (
 )
 from pipelines.simulator.contract_variants import ContractSwitch
 from pipelines.simulator.dates import ticks_from_datetime
+from pipelines.simulator.drift import apply_drift
 from pipelines.simulator.faults import FaultInjector
 from pipelines.simulator.generator import Factory, generate_cost_centre, plan_cost_centres
 from pipelines.simulator.pools import build_pools
@@ -212,26 +213,10 @@ class Simulator:
         return results
 
     def drift(self, account: str, resource: str, cc: int | None, offset: int) -> None:
-        """Paging drift: insert or delete a row of the list being scanned (a real change)."""
-        store = self.store(account)
-        rng = self._drift_rng
-        if rng.random() < 0.5 or resource == "kustannuspaikat":
-            fields: dict[str, Any] = {}
-            if cc is not None:
-                fields["KustannuspaikkaId" if resource == "ilmoitukset" else "ParentId"] = cc
-            self.apply_change(account, resource, "insert", fields=fields)
-            return
-        # Delete a row the scan already passed: every later row shifts one place back.
-        pool = {
-            "kohteet": store.objects_by_cc.get(cc or -1, []),
-            "ilmoitukset": store.notices_by_cc.get(cc, [])
-            if cc
-            else store.visible_ids("ilmoitukset"),
-        }.get(resource, store.visible_ids(resource))
-        passed = pool[: min(offset, len(pool))]
-        candidates = [i for i in passed if resource != "kohteet" or not _has_children(store, i)]
-        if candidates:
-            self.apply_change(account, resource, "delete", id=rng.choice(candidates))
+        """Paging drift as Offset `offset` of a list is asked (`drift.py`), if one is due."""
+        pattern = self.faults.take_drift(resource)
+        if pattern is not None:
+            apply_drift(self, account, resource, cc, offset, pattern, self._drift_rng)
 
     # ---- background work of a running server -------------------------------------------
     @contextlib.asynccontextmanager
@@ -268,9 +253,3 @@ class Simulator:
                     with contextlib.suppress(Exception):  # keep the stream alive
                         self.random_changes(account, whole)
             owed -= int(owed)
-
-
-def _has_children(store: AccountStore, object_id: int) -> bool:
-    meta = store.tables["kohteet"].meta
-    cc = meta[object_id].cc
-    return any(meta[i].parent == object_id for i in store.objects_by_cc.get(cc or -1, []))

@@ -86,11 +86,19 @@ class FaultConfig:
     hang_s: float = 30.0
     truncate_rate: float = 0.0
     drift_rate: float = 0.0
+    # Paging drift (see `drift.py`): the pattern of each drift is drawn from these; a drift
+    # goes on over the next `drift_repeat - 1` list pages; only lists of `drift_resources`
+    # drift (empty: all); at most `drift_max` drifted calls in all (0: no limit).
+    drift_patterns: tuple[str, ...] = ("delete_read", "insert_after_cursor")
+    drift_repeat: int = 1
+    drift_resources: tuple[str, ...] = ()
+    drift_max: int = 0
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["error_statuses"] = list(self.error_statuses)
+        for name in ("error_statuses", *_DRIFT_LISTS):
+            out[name] = list(getattr(self, name))
         return out
 
     @classmethod
@@ -103,12 +111,38 @@ class FaultConfig:
         values = dict(data)
         if "error_statuses" in values:
             values["error_statuses"] = tuple(int(s) for s in values["error_statuses"])
+        for name in _DRIFT_LISTS:
+            if name in values:
+                if isinstance(values[name], str):
+                    raise ValueError(f"{name} must be a list of names, not one string")
+                values[name] = tuple(str(v) for v in values[name])
         config = cls(**values)
         for name in ("error_rate", "rate_limit_rate", "hang_rate", "truncate_rate", "drift_rate"):
             rate = getattr(config, name)
             if not 0.0 <= float(rate) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         return config
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.drift_patterns if p not in DRIFT_PATTERNS]
+        if unknown or not self.drift_patterns:
+            raise ValueError(
+                f"drift_patterns: unknown {unknown or 'empty list'};"
+                f" use {', '.join(DRIFT_PATTERNS)}"
+            )
+        lists = [r for r in self.drift_resources if r not in DRIFT_RESOURCES]
+        if lists:
+            raise ValueError(
+                f"drift_resources: {lists} have no list route; use {', '.join(DRIFT_RESOURCES)}"
+            )
+        if int(self.drift_repeat) < 1 or int(self.drift_max) < 0:
+            raise ValueError("drift_repeat must be at least 1 and drift_max at least 0")
+
+
+# What one drift does between two page calls of a list (`drift.py`).
+DRIFT_PATTERNS = ("delete_read", "insert_after_cursor", "delete_and_insert")
+DRIFT_RESOURCES = ("kustannuspaikat", "kohteet", "osapuoli_yhteydet", "ilmoitukset")
+_DRIFT_LISTS = ("drift_patterns", "drift_resources")
 
 
 FAULT_PRESETS: dict[str, FaultConfig] = {

@@ -1,7 +1,10 @@
 """Fault injection, deterministic by seed: errors, 429s, latency, hangs, truncation, drift.
 
 Each API request draws its fault decisions from one `random.Random(seed)` in a fixed
-order, so a given sequence of requests meets the same faults on every run.
+order, so a given sequence of requests meets the same faults on every run. A drawn drift
+is only a chance: `take_drift` decides, for a list page past the first, whether the list
+drifts now and how (`drift_patterns`, `drift_repeat`, `drift_resources`, `drift_max`);
+`drift.py` applies it and the injector keeps the log of what it changed (`/_sim/drift`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from pipelines.simulator.config import FaultConfig
 
@@ -38,9 +42,37 @@ class FaultInjector:
         return self._config
 
     def configure(self, config: FaultConfig) -> None:
+        """New settings: the draws start again from the seed and the drift log empties."""
         with self._lock:
             self._config = config
             self._rng = random.Random(config.seed)
+            self._pattern_rng = random.Random(f"{config.seed}:drift-pattern")
+            self._streak = 0  # drifted list pages still owed by the current drift
+            self._drifted = 0
+            self.drift_log: list[dict[str, Any]] = []
+
+    def take_drift(self, resource: str) -> str | None:
+        """The pattern a list page past the first whose request drew a drift drifts by now.
+
+        None when the list may not drift (`drift_resources`, `drift_max`). A drift that
+        starts goes on for `drift_repeat - 1` more such pages of the drifting lists.
+        """
+        c = self._config
+        with self._lock:
+            if c.drift_resources and resource not in c.drift_resources:
+                return None
+            if c.drift_max and self._drifted >= c.drift_max:
+                return None
+            if self._streak > 0:
+                self._streak -= 1
+            else:
+                self._streak = c.drift_repeat - 1
+            self._drifted += 1
+            return self._pattern_rng.choice(c.drift_patterns)
+
+    def record_drift(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self.drift_log.append(event)
 
     def retry_after_header(self) -> str:
         value = self._config.retry_after_s
@@ -59,7 +91,8 @@ class FaultInjector:
             status = rng.choice(c.error_statuses) if c.error_statuses else 500
             limited = rng.random() < c.rate_limit_rate
             truncate = rng.random() < c.truncate_rate
-            drift = rng.random() < c.drift_rate
+            # A drift in progress drifts the next list page whatever this draw says.
+            drift = rng.random() < c.drift_rate or self._streak > 0
         return FaultDecision(
             hang_s=c.hang_s if hang else 0.0,
             latency_s=c.latency_ms / 1000.0,

@@ -85,6 +85,10 @@ def admin_routes(sim: Simulator) -> list[Route]:
                 return _error(str(exc))
         return _json(sim.faults.config.as_dict())
 
+    async def drift(request: Request) -> Response:
+        """The changes paging drift made since the faults were last set."""
+        return _json({"events": list(sim.faults.drift_log)})
+
     async def stream(request: Request) -> Response:
         if request.method == "PUT":
             try:
@@ -125,6 +129,7 @@ def admin_routes(sim: Simulator) -> list[Route]:
         Route("/changes/random", random_changes, methods=["POST"]),
         Route("/state/{account}/{resource}", state, methods=["GET"]),
         Route("/faults", faults, methods=["GET", "PUT"]),
+        Route("/drift", drift, methods=["GET"]),
         Route("/stream", stream, methods=["GET", "PUT"]),
         Route("/webhooks/listeners", listeners, methods=["GET", "POST"]),
         Route("/webhooks/deliveries", deliveries, methods=["GET"]),
