@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
 #   make demo   the main job end to end on embedded defaults (embedded PostgreSQL + simulator)
 #   make test   the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
+# The venv gets the product with its `local` extra (the simulator's Faker, the embedded
+# PostgreSQL's pgserver) and the dev tools; a production install is `pip install .`.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,9 +6,11 @@ import logging
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
 from pipelines.console import console, print_errors, progress_for, summary_table
+from pipelines.local_extra import mount_simulator, require_local_extra
 from pipelines.settings import ConfigError, find_account, load_accounts
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.report import SyncReport
@@ -39,10 +41,9 @@ def _mount_optional_apps() -> None:
         return
     _mounted.append(True)
     from pipelines.budget.cli import budget_command, plan_command
-    from pipelines.simulator.cli import simulator_app
     from pipelines.webhooks.cli import webhooks_app
 
-    app.add_typer(simulator_app, name="simulator", help="The local Tampuuri simulator.")
+    mount_simulator(app)
     app.add_typer(webhooks_app, name="webhooks", help="Webhook receiver and inbox.")
     app.command("plan", help="Estimate the API calls a sync will make.")(plan_command)
     app.command("budget", help="Calls this billing cycle against the package.")(budget_command)
@@ -84,7 +85,7 @@ def sync(
         accounts = load_accounts()
         selected = [find_account(accounts, account)] if account else accounts
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {exc}[/red]")
+        console.print(f"[red]configuration error: {escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     url = database_url()
     reports: list[SyncReport] = []
@@ -101,7 +102,7 @@ def sync(
                     )
                 )
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {exc}[/red]")
+        console.print(f"[red]configuration error: {escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     except DBAPIError as exc:
         # Scopes already committed stay; the failed scope rolled back. Rerun to converge.
@@ -118,6 +119,7 @@ def demo(
     scale: Annotated[int, typer.Option(help="Rows per simulated account.")] = 3000,
 ) -> None:
     """The main job end to end on embedded defaults: embedded PostgreSQL + the simulator."""
+    require_local_extra("`tampuuri-sync demo`")
     from pipelines.demo import run_demo
 
     raise typer.Exit(run_demo(scale=scale))
@@ -129,6 +131,7 @@ def ui(
     sim_port: Annotated[int, typer.Option(help="Simulator port.")] = 8765,
 ) -> None:
     """Start `dagster dev` on embedded defaults (embedded PostgreSQL + the simulator)."""
+    require_local_extra("`tampuuri-sync ui`")
     from pipelines.dagster_dev import run_dagster_dev
 
     raise typer.Exit(run_dagster_dev(port=port, sim_port=sim_port))
@@ -140,5 +143,5 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:  # e.g. no TAMPUURI_DATABASE_URL: before any call or connection
-        console.print(f"[red]configuration error: {exc}[/red]")
+        console.print(f"[red]configuration error: {escape(str(exc))}[/red]")
         raise SystemExit(2) from None

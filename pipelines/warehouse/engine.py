@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, QueuePool, create_engine
 from sqlalchemy.engine import make_url
 
+from pipelines.local_extra import EMBEDDED_DATABASE_PACKAGES, require_local_extra
 from pipelines.settings import PROJECT_ROOT, ConfigError
 from pipelines.tampuuri import json_codec
 
@@ -44,6 +45,7 @@ def embedded_database_url(data_dir: Path = EMBEDDED_DATA_DIR) -> str:
     The server keeps running after this process exits so that the demo, the CLI and
     Dagster share one warehouse; `tampuuri-sync db stop` stops it.
     """
+    require_local_extra(f"{DATABASE_VARIABLE}={EMBEDDED}", EMBEDDED_DATABASE_PACKAGES)
     from pgserver import get_server  # type: ignore[attr-defined]  # lazily: no import side effect
 
     data_dir.mkdir(parents=True, exist_ok=True)
