@@ -159,3 +159,24 @@ def no_new_fields(conn: Connection, account: str, asset: str) -> CheckOutcome:
             metadata,
         )
     return CheckOutcome(True, f"{account}: no new fields", metadata)
+
+
+def last_refusal(conn: Connection, account: str, asset: str) -> tuple[str, str] | None:
+    """(status, sentence) when the asset's last finished run was refused a route as a
+    whole: `forbidden`, or `not_licensed` (as the account's config expects)."""
+    row = conn.execute(
+        _sql("last_finished_run.sql"), {"account": account, "resource": asset}
+    ).one_or_none()
+    if row is None or row.status not in ("forbidden", "not_licensed"):
+        return None
+    return row.status, row.error or f"{account}: {asset} {row.status}"
+
+
+def routes_readable(conn: Connection, account: str, asset: str) -> CheckOutcome:
+    """The API user's role may read the asset's routes: its last finished run was not
+    refused a route as a whole (a 403 for a missing role right), unless not licensed."""
+    refusal = last_refusal(conn, account, asset)
+    if refusal is None:
+        return CheckOutcome(True, f"{account}: the API answered the routes of {asset}")
+    status, sentence = refusal
+    return CheckOutcome(status == "not_licensed", sentence, {"status": status})

@@ -8,12 +8,15 @@ partition (the nightly job, a materialisation from the UI) it evaluates that acc
 its own it evaluates every configured account. It fails naming the account(s) at fault,
 with per-account metadata.
 
-Four checks per asset (the SQL is in `check_queries` and `sql/checks/`):
+Five checks per asset (the SQL is in `check_queries` and `sql/checks/`):
 
 - `row_count_matches_api_total`: rows as of the last full scan equal the API's Total;
 - `no_duplicate_ids`: at most one open history version per id;
 - `fresh`: the last successful sync is within `freshness_hours` (config/schedules.yaml);
-- `no_new_fields` (WARN): the API sends fields the typed columns lack (kept in `data`).
+- `no_new_fields` (WARN): the API sends fields the typed columns lack (kept in `data`);
+- `routes_readable`: the last run was not refused a route as a whole (`forbidden`: the API
+  user's role lacks a right). A resource the account's config lists as `not_licensed`
+  passes it, and `row_count_matches_api_total` and `fresh`, with that explanation.
 """
 
 from collections.abc import Callable
@@ -31,10 +34,12 @@ from pipelines.sync.scans import ASSET_RESOURCES
 
 # (conn, account, asset) -> outcome
 Evaluate = Callable[[Connection, str, str], CheckOutcome]
+# Checks that a resource refused as the account's config expects (not_licensed) passes.
+LICENCE_EXPLAINS = frozenset({"row_count_matches_api_total", "fresh", "routes_readable"})
 
 
 def tampuuri_checks(settings: DagsterSettings) -> list[dg.AssetChecksDefinition]:
-    """The four checks for every synced asset."""
+    """The five checks for every synced asset."""
     max_age = timedelta(hours=settings.freshness_hours)
 
     def fresh(conn: Connection, account: str, asset: str) -> CheckOutcome:
@@ -65,6 +70,13 @@ def tampuuri_checks(settings: DagsterSettings) -> list[dg.AssetChecksDefinition]
             dg.AssetCheckSeverity.WARN,
             "The API sends no fields that the typed columns lack (they are kept in data).",
         ),
+        (
+            "routes_readable",
+            check_queries.routes_readable,
+            dg.AssetCheckSeverity.ERROR,
+            "The API user's role may read the asset's routes: its last run was not refused"
+            " a route as a whole (403 for a missing role right), unless not licensed.",
+        ),
     ]
     return [
         _check(asset, name, evaluate, severity, description)
@@ -93,6 +105,10 @@ def _check(
         outcomes: dict[str, CheckOutcome] = {}
         with warehouse.engine.connect() as conn:
             for account in accounts:
+                refusal = check_queries.last_refusal(conn, account.name, asset)
+                if name in LICENCE_EXPLAINS and refusal and refusal[0] == "not_licensed":
+                    outcomes[account.name] = CheckOutcome(True, refusal[1])
+                    continue
                 if name == "row_count_matches_api_total" and account.scope and asset != "kohteet":
                     # A scoped account keeps only its cost centres' rows of account-wide
                     # lists, while the API's Total counts the whole account.

@@ -8,6 +8,11 @@ account, and reports what it wrote and what it cost. How a report maps onto Dags
   because the scopes that loaded are committed and downstream assets may use them, with
   `status: partial`, the error and a warning in the metadata and a warning in the log.
   The failed scopes keep their previous rows and are retried by the next run.
+- forbidden (the API refused the route as a whole: the API user's role lacks its right):
+  a materialisation with `status: forbidden` and the sentence naming the route and the
+  right, an error in the log, and the asset's `routes_readable` check fails; the table
+  keeps its previous rows. not_licensed (the same refusal, listed in the account's
+  `not_licensed`): a materialisation saying so, and the checks pass with that explanation.
 - failed / deferred: `dg.Failure` carrying the same metadata, raised after `run_sync`
   wrote the run's row to `ops.sync_runs`; downstream assets of the run are not started.
 """
@@ -105,4 +110,8 @@ def materialise(
         )
     if resource_report.status == "partial":
         context.log.warning(f"{account.name} {resource} partial: {resource_report.error}")
+    if resource_report.status == "forbidden":
+        context.log.error(resource_report.error or f"{account.name} {resource} forbidden")
+    if resource_report.status == "not_licensed":
+        context.log.info(resource_report.error or f"{account.name} {resource} not licensed")
     return dg.MaterializeResult(metadata=metadata)

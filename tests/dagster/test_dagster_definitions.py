@@ -20,7 +20,13 @@ from pipelines.settings import PROJECT_ROOT
 
 SYNC_ASSETS = {"kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset"}
 ASSETS = {*SYNC_ASSETS, "call_budget"}
-CHECK_NAMES = {"row_count_matches_api_total", "no_duplicate_ids", "fresh", "no_new_fields"}
+CHECK_NAMES = {
+    "row_count_matches_api_total",
+    "no_duplicate_ids",
+    "fresh",
+    "no_new_fields",
+    "routes_readable",
+}
 JOBS = {"nightly_sync", "webhook_refresh_job", "reconcile_sweep"}
 SCHEDULES = {"nightly_sync_schedule", "reconcile_sweep_schedule"}
 SENSORS = {"webhook_inbox_sensor"}

@@ -77,7 +77,7 @@ def test_materialize_all_assets_mirrors_the_simulator(
         result = _run(defs, resources, account)
         assert result.success
         checks = _checks(result)
-        assert len(checks) == 17
+        assert len(checks) == 21
         assert {k for k, passed in checks.items() if not passed} == NEW_FIELDS_WARNED
         metadata = {
             e.asset_key.to_user_string(): e.materialization.metadata
@@ -182,7 +182,7 @@ def test_each_check_fails_on_a_broken_warehouse(
             [*defs.assets, *defs.asset_checks], selection=only_checks, resources=resources
         )
         evaluations = _checks(result)
-        assert len(evaluations) == 16
+        assert len(evaluations) == 20
         assert {k for k, passed in evaluations.items() if not passed} == failing
         broken = next(
             e
