@@ -1,33 +1,61 @@
 """Dagster-side settings: schedules, run timeout, freshness bound and the webhook sensor.
 
-They live in `config/schedules.yaml` (section `dagster:`); unknown keys are an error naming
-the key, as in `pipelines.settings`.
+They live in `config/schedules.yaml` (section `dagster:`), validated as strictly as
+`pipelines.settings`: a wrong type, an out-of-range number or an unknown key is a
+ConfigError naming the key path.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Annotated
 
-from pipelines.settings import CONFIG_DIR, ConfigError, read_yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
-SCHEDULES_FILE = CONFIG_DIR / "schedules.yaml"
+from pipelines.settings import config_file, read_yaml, validate_document
+from pipelines.settings.values import (
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    StrictStr,
+    TimeZoneName,
+)
+
+# Where the file is when none is given; None: schedules.yaml in the config folder.
+SCHEDULES_FILE: Path | None = None
+_STRICT = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
-@dataclass(frozen=True)
+def _cron(value: str) -> str:
+    if len(value.split()) != 5:
+        raise ValueError(f"{value!r} is not a cron expression of 5 fields (m h dom mon dow)")
+    return value
+
+
+Cron = Annotated[StrictStr, AfterValidator(_cron)]
+
+
+@dataclass(frozen=True, config=_STRICT)
 class DagsterSettings:
     """How and when Dagster runs the syncs."""
 
-    nightly_cron: str = "0 2 * * *"
-    reconcile_cron: str = "30 4 * * *"
-    timezone: str = "Europe/Helsinki"
-    max_runtime_s: int = 4 * 3600
-    freshness_hours: float = 26.0
+    nightly_cron: Cron = "0 2 * * *"
+    reconcile_cron: Cron = "30 4 * * *"
+    timezone: TimeZoneName = "Europe/Helsinki"
+    max_runtime_s: PositiveInt = 4 * 3600
+    freshness_hours: PositiveFloat = 26.0
     # The webhook inbox sensor: how often it looks (Dagster's daemon loops every 5 s, so
     # 1 means every loop) and how old an event must be before it is refreshed. The frugal
     # profile batches about hourly: interval 3540, window 60.
-    webhook_interval_s: int = 1
-    webhook_window_s: float = 0.0
+    webhook_interval_s: PositiveInt = 1
+    webhook_window_s: NonNegativeFloat = 0.0
+
+
+class _SchedulesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    dagster: DagsterSettings = Field(default_factory=DagsterSettings)
 
 
 def load_dagster_settings(path: Path | None = None) -> DagsterSettings:
@@ -36,19 +64,7 @@ def load_dagster_settings(path: Path | None = None) -> DagsterSettings:
     Raises:
         ConfigError: the file is malformed or names an unknown setting.
     """
-    source = path or SCHEDULES_FILE
+    source = path or SCHEDULES_FILE or config_file("schedules.yaml")
     if not source.exists():
         return DagsterSettings()
-    raw = read_yaml(source) or {}
-    section = raw.get("dagster", {}) if isinstance(raw, dict) else None
-    if not isinstance(section, dict):
-        raise ConfigError(f"{source}: dagster: must be a mapping")
-    known = {f.name: f for f in fields(DagsterSettings)}
-    unknown = sorted(set(section) - set(known))
-    if unknown:
-        raise ConfigError(f"{source}: dagster.{unknown[0]}: unknown setting")
-    try:
-        values = {k: type(getattr(DagsterSettings, k))(v) for k, v in section.items()}
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: dagster: {exc}") from None
-    return DagsterSettings(**values)
+    return validate_document(_SchedulesFile, read_yaml(source) or {}, source).dagster

@@ -16,11 +16,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pipelines.settings import CONFIG_DIR, AccountConfig, BudgetSettings, ConfigError, read_yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-PACKAGES_FILE = CONFIG_DIR / "packages.yaml"
+from pipelines.settings import (
+    AccountConfig,
+    BudgetSettings,
+    ConfigError,
+    config_file,
+    read_yaml,
+    validate_document,
+)
+from pipelines.settings.errors import shown
+from pipelines.settings.values import NonNegativeInt, StrictStr
+
 CENT = Decimal("0.01")
 # Projections over less than this much of a cycle would extrapolate a few minutes of calls
 # into a month; the elapsed time is counted as at least this long.
@@ -47,53 +58,50 @@ class Package:
         return total.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _decimal(value: object, where: str) -> Decimal:
-    # str() first: YAML gives floats, and Decimal(0.05) would carry the binary error.
-    try:
-        result = Decimal(str(value))
-    except ArithmeticError:
-        raise ConfigError(f"{where}: not a number: {value!r}") from None
-    if not result.is_finite() or result < 0:
-        raise ConfigError(f"{where}: must be a number >= 0, got {value!r}")
-    return result
+def _exact(value: object) -> object:
+    # str() first: YAML gives floats, and Decimal(0.05) would carry the binary error. A bool
+    # (YAML's `true`) or a string is no amount: refused, not converted.
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"must be a number of euros, got {shown(value, 'amount')}")
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+Euros = Annotated[Decimal, BeforeValidator(_exact), Field(strict=True, ge=0, allow_inf_nan=False)]
+
+
+class _PackageSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    label: StrictStr | None = None
+    included_calls: NonNegativeInt
+    monthly_fee_eur: Euros
+    overage_eur_per_call: Euros
+
+
+class _PackagesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    packages: dict[StrictStr, _PackageSpec] = Field(min_length=1)
 
 
 def load_packages(path: Path | None = None) -> dict[str, Package]:
     """The packages of `config/packages.yaml`, by name, in file order.
 
     Raises:
-        ConfigError: naming the file and key that is missing or malformed.
+        ConfigError: naming the file and key path that is missing or malformed.
     """
-    source = path or PACKAGES_FILE
-    raw = read_yaml(source)
-    section = raw.get("packages") if isinstance(raw, dict) else None
-    if not isinstance(section, dict) or not section:
-        raise ConfigError(f"{source}: packages: must be a non-empty mapping")
-    packages: dict[str, Package] = {}
-    for name, spec in section.items():
-        where = f"{source}: packages.{name}"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: must be a mapping")
-        missing = [
-            key
-            for key in ("included_calls", "monthly_fee_eur", "overage_eur_per_call")
-            if key not in spec
-        ]
-        if missing:
-            raise ConfigError(f"{where}.{missing[0]}: is required")
-        included = spec["included_calls"]
-        if not isinstance(included, int) or isinstance(included, bool) or included < 0:
-            raise ConfigError(f"{where}.included_calls: must be an integer >= 0")
-        packages[str(name)] = Package(
-            name=str(name),
-            label=str(spec.get("label", name)),
-            included_calls=included,
-            monthly_fee_eur=_decimal(spec["monthly_fee_eur"], f"{where}.monthly_fee_eur"),
-            overage_eur_per_call=_decimal(
-                spec["overage_eur_per_call"], f"{where}.overage_eur_per_call"
-            ),
+    source = path or config_file("packages.yaml")
+    document = validate_document(_PackagesFile, read_yaml(source), source)
+    return {
+        name: Package(
+            name=name,
+            label=spec.label or name,
+            included_calls=spec.included_calls,
+            monthly_fee_eur=spec.monthly_fee_eur,
+            overage_eur_per_call=spec.overage_eur_per_call,
         )
-    return packages
+        for name, spec in document.packages.items()
+    }
 
 
 def package_for(account: AccountConfig, packages: dict[str, Package] | None = None) -> Package:

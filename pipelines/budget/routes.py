@@ -63,7 +63,7 @@ def resource_facts(catalogue: Any = None) -> dict[str, ResourceFacts]:
     """Facts per catalogue resource from a Catalogue object, a raw mapping, or the file.
 
     Args:
-        catalogue: None (read `config/routes.yaml`), the parsed YAML mapping, or any object
+        catalogue: None (load the validated catalogue), the parsed YAML mapping, or any object
             with a `resources` mapping whose values have `change_since` / `fan_out`.
     """
     raw = _read_routes(ROUTES_FILE) if catalogue is None else catalogue

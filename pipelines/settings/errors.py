@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 # can carry a password): its values are never quoted.
 _SECRET_KEYS = ("credential", "password", "secret", "api_key", "apikey", "token", "proxy")
 _HIDDEN = "(value not shown)"
+_INNER_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*): (.+)", re.S)
 _QUOTED_CHOICE = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
 
@@ -45,6 +46,11 @@ def describe_validation_error(
     for error in exc.errors(include_url=False):
         location = name(error["loc"])
         text = _problem(error, location)
+        # A model's own check says which of its keys is wrong: "action: applies to ...".
+        inner = _INNER_KEY.match(text) if error["type"] == "value_error" else None
+        if inner:
+            location = f"{location}.{inner[1]}" if error["loc"] else inner[1]
+            text = inner[2]
         if text not in problems.setdefault(location, []):
             problems[location].append(text)
     said = [f"{where}: {' or '.join(texts)}" for where, texts in problems.items()]
@@ -139,10 +145,14 @@ def _problem(error: ErrorDetails, location: str) -> str:
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
         return f"must be {words} {ctx.get(key)}, got {value}"
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        return "must not be empty"
     if kind in ("string_too_short", "too_short"):
         return f"must have at least {ctx.get('min_length')} item(s) or character(s)"
     if kind in ("string_too_long", "too_long"):
         return f"must have at most {ctx.get('max_length')} item(s) or character(s)"
+    if kind == "finite_number":
+        return f"must be a finite number, got {value}"
     if kind == "string_pattern_mismatch":
         return f"{value} does not match {ctx.get('pattern')}"
     for prefix, expected in _KINDS.items():

@@ -18,12 +18,11 @@ from sqlalchemy import Engine, QueuePool, create_engine
 from sqlalchemy.engine import make_url
 
 from pipelines.local_extra import EMBEDDED_DATABASE_PACKAGES, require_local_extra
-from pipelines.settings import PROJECT_ROOT, ConfigError
+from pipelines.settings import PROJECT_ROOT, ConfigError, read_environment
+from pipelines.settings.environment import DATABASE_VARIABLE, EMBEDDED
 from pipelines.tampuuri import json_codec
 
 EMBEDDED_DATA_DIR = PROJECT_ROOT / ".tampuuri" / "pgdata"
-DATABASE_VARIABLE = "TAMPUURI_DATABASE_URL"
-EMBEDDED = "embedded"  # the value of DATABASE_VARIABLE that chooses the embedded server
 
 
 def to_sqlalchemy_url(url: str) -> str:
@@ -64,8 +63,8 @@ def database_url(environ: Mapping[str, str] | None = None, *, default: str = "")
     Raises:
         ConfigError: the variable is unset or blank; the message names it and the choice.
     """
-    env = os.environ if environ is None else environ
-    explicit = (env.get(DATABASE_VARIABLE) or default).strip()
+    given = read_environment(environ).database_url  # ConfigError if not a PostgreSQL URL
+    explicit = given.get_secret_value() if given is not None else default.strip()
     if explicit.lower() == EMBEDDED:
         return embedded_database_url()
     if not explicit:

@@ -11,17 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
-from pipelines.settings import CONFIG_DIR, ConfigError, read_yaml
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-DEFAULT_EVENTS_FILE: Final = CONFIG_DIR / "events.yaml"
-RESOURCES: Final = frozenset(
-    {"kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset"}
-)
-ACTIONS: Final = frozenset({"refresh", "delete", "refresh_links", "ignore"})
-SECONDARY_MEANINGS: Final = frozenset({"kustannuspaikka", "osapuoli"})
-_RULE_KEYS: Final = frozenset({"resource", "action", "secondary"})
+from pipelines.settings import config_file, read_yaml, validate_document
+from pipelines.settings.values import StrictStr
 
 
 @dataclass(frozen=True)
@@ -58,56 +53,69 @@ class EventMapping:
         return self.rule(event_type) is not None
 
 
+Resource = Literal["kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset"]
+Action = Literal["refresh", "delete", "refresh_links", "ignore"]
+Secondary = Literal["kustannuspaikka", "osapuoli"]
+RESOURCES: Final = frozenset(get_args(Resource))
+ACTIONS: Final = frozenset(get_args(Action))
+SECONDARY_MEANINGS: Final = frozenset(get_args(Secondary))
+
+
+class _RuleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    action: Action
+    resource: Resource | None = None
+    secondary: Secondary | None = None
+
+    @model_validator(mode="after")
+    def _resource_fits_action(self) -> _RuleSpec:
+        if self.action != "ignore" and self.resource is None:
+            raise ValueError(f"resource: is required with action {self.action}")
+        if self.action == "refresh_links" and self.resource != "osapuoli_yhteydet":
+            raise ValueError("action: refresh_links applies to osapuoli_yhteydet only")
+        return self
+
+
+class _EventsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    events: dict[StrictStr, _RuleSpec]
+
+    @field_validator("events")
+    @classmethod
+    def _once_each(cls, events: dict[str, _RuleSpec]) -> dict[str, _RuleSpec]:
+        seen: set[str] = set()
+        for name in events:
+            if name.casefold() in seen:
+                raise ValueError(f"{name}: listed twice (names are case-insensitive)")
+            seen.add(name.casefold())
+        return events
+
+
 def load_event_mapping(path: Path | None = None) -> EventMapping:
     """Read the event mapping; any broken entry raises ConfigError naming its key.
 
     Args:
-        path: the YAML file; config/events.yaml by default.
+        path: the YAML file; events.yaml in the config folder by default.
 
     Returns:
         The frozen mapping of event type to rule.
     """
-    source = path or DEFAULT_EVENTS_FILE
-    raw = read_yaml(source)
-    if not isinstance(raw, dict) or not isinstance(raw.get("events"), dict):
-        raise ConfigError(f"{source}: events: must be a mapping of event type to rule")
-    return parse_event_mapping(raw["events"], source=str(source))
+    source = path or config_file("events.yaml")
+    return _mapping(validate_document(_EventsFile, read_yaml(source), source))
 
 
 def parse_event_mapping(entries: Mapping[str, Any], *, source: str = "events") -> EventMapping:
     """Build the mapping from the `events:` section (already parsed YAML)."""
-    rules: dict[str, EventRule] = {}
-    seen: set[str] = set()
-    for name, spec in entries.items():
-        rule = _parse_rule(str(name), spec, source)
-        if rule.event_type.casefold() in seen:
-            raise ConfigError(f"{source}: events.{name}: listed twice (names are case-insensitive)")
-        seen.add(rule.event_type.casefold())
-        rules[rule.event_type] = rule
-    return EventMapping(MappingProxyType(rules))
+    return _mapping(validate_document(_EventsFile, {"events": entries}, source))
 
 
-def _parse_rule(name: str, spec: Any, source: str) -> EventRule:
-    where = f"{source}: events.{name}"
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: must be a mapping with resource and action")
-    unknown = sorted(set(spec) - _RULE_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key")
-    action = spec.get("action")
-    if action not in ACTIONS:
-        raise ConfigError(f"{where}.action: must be one of {sorted(ACTIONS)}, got {action!r}")
-    resource = spec.get("resource")
-    if action == "ignore":
-        if resource is not None and resource not in RESOURCES:
-            raise ConfigError(f"{where}.resource: unknown resource {resource!r}")
-    elif resource not in RESOURCES:
-        raise ConfigError(f"{where}.resource: must be one of {sorted(RESOURCES)}, got {resource!r}")
-    secondary = spec.get("secondary")
-    if secondary is not None and secondary not in SECONDARY_MEANINGS:
-        raise ConfigError(
-            f"{where}.secondary: must be one of {sorted(SECONDARY_MEANINGS)}, got {secondary!r}"
+def _mapping(document: _EventsFile) -> EventMapping:
+    rules = {
+        name: EventRule(
+            event_type=name, action=spec.action, resource=spec.resource, secondary=spec.secondary
         )
-    if action == "refresh_links" and resource != "osapuoli_yhteydet":
-        raise ConfigError(f"{where}.action: refresh_links applies to osapuoli_yhteydet only")
-    return EventRule(event_type=name, action=action, resource=resource, secondary=secondary)
+        for name, spec in document.events.items()
+    }
+    return EventMapping(MappingProxyType(rules))
