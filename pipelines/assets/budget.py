@@ -1,13 +1,16 @@
 """The call budget in Dagster: one `call_budget` materialisation per account.
 
-Its metadata is the transaction report (`pipelines.budget.report`): calls this cycle by
-route, trigger and status, failed calls, projected month-end usage and cost, the cheapest
-package for that usage, and the chart of calls per day against the package. Its check
-`within_package` warns when the projection reaches 80 % of the included calls and fails
-(ERROR) at 100 %.
+Its metadata is the transaction report (`pipelines.budget.report`), chart first: a
+sparkline shown inline (`chart_preview`: markdown under 1,000 characters is shown in
+Dagster's metadata tables without a click), then the full chart with the headline figures
+one click away (`chart`, "[Show Markdown]"); then calls so far, the forecast, the day the
+package runs out, the cheapest package that fits, the settings that shape spending, and
+the calls by route, trigger, status and day. Its check `within_package` warns when the
+forecast reaches 80 % of the included calls and fails (ERROR) at 100 %.
 """
 
 import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 
 GROUP = "budget"
 CHECK = "within_package"
+# Dagster's UI shows markdown metadata shorter than this inline; longer, behind a click.
+INLINE_MARKDOWN_CHARS = 1000
 
 
 def budget_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -51,28 +56,57 @@ def budget_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     return call_budget
 
 
-def budget_metadata(report: "UsageReport") -> dict[str, dg.MetadataValue]:
-    """The figures and the chart, as Dagster metadata."""
-    from pipelines.budget.render import chart_png
+def _png_markdown(png: bytes, alt: str) -> str:
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
-    chart = base64.b64encode(chart_png(report)).decode("ascii")
+
+def _markdown_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), line(tuple("---" for _ in header)), *map(line, rows)])
+
+
+def budget_metadata(report: "UsageReport") -> dict[str, dg.MetadataValue]:
+    """The chart first (a sparkline inline, the full chart one click away), then the figures."""
+    from pipelines.budget.render import chart_png, chart_thumbnail_png
+    from pipelines.budget.summary import summary_rows
+
+    summary = summary_rows(report)
+    preview = _png_markdown(chart_thumbnail_png(report), "cumulative calls, forecast, package")
+    chart = _png_markdown(chart_png(report), "calls per day against the package")
+    headline = dict(summary)
+    settings = [(s.name, str(s.value), s.meaning) for s in report.settings]
     figures = report.to_dict()
-    return {
+    metadata: dict[str, dg.MetadataValue] = {}
+    if len(preview) < INLINE_MARKDOWN_CHARS:
+        metadata["chart_preview"] = dg.MetadataValue.md(preview)
+    return metadata | {
+        "chart": dg.MetadataValue.md(
+            chart + "\n\n" + _markdown_table(("figure", "value"), summary)
+        ),
         "package": dg.MetadataValue.text(report.package.label),
         "used_calls": dg.MetadataValue.int(report.used),
+        "projected_calls": dg.MetadataValue.int(report.projected),
+        "level": dg.MetadataValue.text(report.level),
+        "package_runs_out": dg.MetadataValue.text(headline["package runs out"]),
+        "cheapest_package_that_fits": dg.MetadataValue.text(headline["cheapest package that fits"]),
+        "cheapest_package": dg.MetadataValue.text(
+            report.cheapest.name if report.cheapest else "none"
+        ),
+        "forecast_method": dg.MetadataValue.text(headline["forecast method"]),
+        "spending_settings": dg.MetadataValue.md(
+            _markdown_table(("setting", "value", "effect"), settings)
+        ),
         "included_calls": dg.MetadataValue.int(report.package.included_calls),
         "allowance": dg.MetadataValue.int(report.allowance),
         "failed_calls": dg.MetadataValue.int(report.failed_calls),
-        "projected_calls": dg.MetadataValue.int(report.projected),
-        "level": dg.MetadataValue.text(report.level),
         "cost_so_far_eur": dg.MetadataValue.float(float(report.cost_so_far_eur)),
         "projected_cost_eur": dg.MetadataValue.float(float(report.projected_cost_eur)),
-        "cheapest_package": dg.MetadataValue.text(report.cheapest),
         "by_route": dg.MetadataValue.json(figures["by_route"]),
         "by_trigger": dg.MetadataValue.json(figures["by_trigger"]),
         "by_status": dg.MetadataValue.json(figures["by_status"]),
         "by_day": dg.MetadataValue.json(figures["by_day"]),
-        "chart": dg.MetadataValue.md(f"![calls per day](data:image/png;base64,{chart})"),
     }
 
 

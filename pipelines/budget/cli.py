@@ -23,7 +23,7 @@ from pipelines.budget.guard import GuardDecision, decide, used_calls
 from pipelines.budget.model import SyncPlan
 from pipelines.budget.packages import BillingCycle, load_packages, package_for
 from pipelines.budget.plan import plan_sync
-from pipelines.budget.report import UsageReport, usage_report
+from pipelines.budget.report import usage_report
 from pipelines.budget.routes import ASSET_RESOURCES
 from pipelines.settings import AccountConfig, ConfigError, find_account, load_accounts
 from pipelines.tampuuri.paging import PAGING_RULE
@@ -31,7 +31,7 @@ from pipelines.tampuuri.paging import PAGING_RULE
 console = Console(highlight=False)
 plan_app = typer.Typer(help="Estimate the API calls a sync will make.")
 budget_app = typer.Typer(help="Calls this billing cycle against the package.")
-_LEVEL_STYLE = {"ok": "green", "warn": "yellow", "over": "red"}
+_WRITTEN = {"html": "HTML report", "png": "PNG chart"}
 
 
 def _accounts(name: str | None) -> list[AccountConfig]:
@@ -180,35 +180,6 @@ def plan_command(
         print(jsonlib.dumps({"plans": results}, ensure_ascii=False, indent=2))
 
 
-def _report_table(report: UsageReport) -> Table:
-    style = _LEVEL_STYLE[report.level]
-    table = Table(title=f"{report.account}: calls {report.cycle.start:%Y-%m}")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    rows = [
-        ("package", f"{report.package.label} ({report.package.included_calls:,} included)"),
-        ("ceiling", f"{report.allowance:,}"),
-        ("used", f"{report.used:,}"),
-        ("failed", f"{report.failed_calls:,}"),
-        ("projected", f"[{style}]{report.projected:,} ({report.level})[/{style}]"),
-        ("cost so far", f"{report.cost_so_far_eur} €"),
-        ("projected cost", f"{report.projected_cost_eur} €"),
-        ("cheapest package", report.cheapest),
-    ]
-    for label, value in rows:
-        table.add_row(label, value)
-    return table
-
-
-def _routes_table(report: UsageReport) -> Table:
-    table = Table(title=f"{report.account}: calls by route")
-    for column in ("method", "route", "calls", "failed"):
-        table.add_column(column, justify="right" if column in {"calls", "failed"} else "left")
-    for method, route, calls, failed in report.by_route.itertuples(index=False):
-        table.add_row(method, route, f"{calls:,}", f"{failed:,}")
-    return table
-
-
 def budget_command(
     account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -219,22 +190,36 @@ def budget_command(
         Path | None, typer.Option(help="Write the chart PNG here (one account) or into this dir.")
     ] = None,
 ) -> None:
-    """This billing cycle's calls per day, route, trigger and status, and the outlook."""
+    """Calls so far, the forecast, when the package runs out, the cheapest package that
+    fits, the settings that shape spending, and the calls by day, trigger, status, route."""
+    from pipelines.budget.report_text import report_tables
+
     accounts = _accounts(account)  # a configuration error before any connection
     engine = _engine()
     now = datetime.now(UTC)
     reports = [usage_report(engine, acc, now=now) for acc in accounts]
+    written: dict[str, dict[str, str]] = {}
     for report in reports:
+        files = written.setdefault(report.account, {})
         if html is not None:
-            report.render_html(_output(html, report.account, ".html", len(reports)))
+            path = report.render_html(_output(html, report.account, ".html", len(reports)))
+            files["html"] = str(path.resolve())
         if png is not None:
-            report.render_png(_output(png, report.account, ".png", len(reports)))
+            path = report.render_png(_output(png, report.account, ".png", len(reports)))
+            files["png"] = str(path.resolve())
     if json:
-        print(jsonlib.dumps({"reports": [r.to_dict() for r in reports]}, ensure_ascii=False))
+        documents = [{**r.to_dict(), "written": written[r.account]} for r in reports]
+        print(jsonlib.dumps({"reports": documents}, ensure_ascii=False))
         return
     for report in reports:
-        console.print(_report_table(report))
-        console.print(_routes_table(report))
+        for table in report_tables(report):
+            console.print(table)
+        for kind, where in written[report.account].items():
+            console.print(
+                f"wrote the {_WRITTEN[kind]} of {report.account}: {where}",
+                soft_wrap=True,
+                markup=False,
+            )
 
 
 def _output(path: Path, account: str, suffix: str, count: int) -> Path:

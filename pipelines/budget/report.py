@@ -1,14 +1,15 @@
-"""The transaction report: this cycle's calls from the ledger, projected to month end.
+"""The transaction report: this cycle's calls from the ledger, the forecast and its outlook.
 
 Tampuuri reports usage in its own graphical "Transaktioraportti"; this is ours, built
 from `ops.api_calls` (every request we sent, retries and failures too), so it can be
 checked against Tampuuri's bill before the bill arrives.
 
-Projection method: linear on the elapsed fraction of the cycle in real time,
-projected = ceil(used × cycle length / elapsed), never below `used`; the elapsed time
+Forecast (`forecast.FORECAST_METHOD`): linear on the elapsed fraction of the cycle in real
+time, forecast = ceil(used × cycle length / elapsed), never below `used`; the elapsed time
 counts as at least one day so the first hours of a month do not extrapolate wildly
-(`BillingCycle.project`). The warning level compares the projection with the package's
-included calls: "ok" below 80 %, "warn" from 80 %, "over" from 100 %.
+(`BillingCycle.project`). At that rate the package runs out on `runs_out_on` (None: it
+lasts the cycle). The warning level compares the forecast with the package's included
+calls: "ok" below 80 %, "warn" from 80 %, "over" from 100 %.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from pipelines.budget.forecast import (
+    FORECAST_METHOD,
+    PackageCost,
+    cheapest_fitting,
+    package_costs,
+    runs_out_on,
+)
 from pipelines.budget.packages import (
     BillingCycle,
     Package,
@@ -30,6 +38,7 @@ from pipelines.budget.packages import (
     load_packages,
     package_for,
 )
+from pipelines.budget.spending_settings import SpendingSetting, spending_settings
 from pipelines.settings import AccountConfig
 
 Level = Literal["ok", "warn", "over"]
@@ -56,16 +65,6 @@ def warning_level(projected: int, included_calls: int) -> Level:
 
 
 @dataclass(frozen=True)
-class PackageCost:
-    """What the projected month would cost on one package."""
-
-    name: str
-    label: str
-    included_calls: int
-    cost_eur: Decimal
-
-
-@dataclass(frozen=True)
 class UsageReport:
     """One account's calls this cycle, by day, route, trigger and status, and the outlook."""
 
@@ -84,8 +83,11 @@ class UsageReport:
     cost_so_far_eur: Decimal
     projected_cost_eur: Decimal
     package_costs: tuple[PackageCost, ...]
-    cheapest: str
+    cheapest: PackageCost | None  # the cheapest package the forecast fits; None: none does
     level: Level
+    runs_out_on: date | None  # the day the included calls run out at the current rate
+    ceiling_reached_on: date | None  # the day the allowance (ceiling) is reached
+    settings: tuple[SpendingSetting, ...]
 
     @property
     def failed_calls(self) -> int:
@@ -107,20 +109,25 @@ class UsageReport:
             "used": self.used,
             "failed_calls": self.failed_calls,
             "projected": self.projected,
-            "projection_method": "linear on the elapsed fraction of the cycle",
+            "projection_method": FORECAST_METHOD,
+            "runs_out_on": _iso(self.runs_out_on),
+            "ceiling_reached_on": _iso(self.ceiling_reached_on),
             "level": self.level,
             "cost_so_far_eur": str(self.cost_so_far_eur),
             "projected_cost_eur": str(self.projected_cost_eur),
-            "cheapest_package": self.cheapest,
+            "cheapest_package": self.cheapest.name if self.cheapest else None,
             "packages": [
                 {
                     "name": p.name,
                     "label": p.label,
                     "included_calls": p.included_calls,
+                    "ceiling_calls": p.ceiling_calls,
                     "cost_eur": str(p.cost_eur),
+                    "fits": p.fits,
                 }
                 for p in self.package_costs
             ],
+            "settings": {s.name: s.value for s in self.settings},
             "by_day": [
                 {"day": d.isoformat(), "calls": int(c), "cumulative": int(t)}
                 for d, c, t in self.by_day[["day", "calls", "cumulative"]].itertuples(index=False)
@@ -145,6 +152,10 @@ class UsageReport:
         from pipelines.budget.render import render_html
 
         return render_html(self, Path(path))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -237,18 +248,15 @@ def usage_report(
     )
 
     projected = cycle.project(used, now)
-    costs = tuple(
-        PackageCost(p.name, p.label, p.included_calls, p.cost(projected)) for p in known.values()
-    )
-    # Ties go to the smaller package (file order is smallest first).
-    cheapest = min(costs, key=lambda c: c.cost_eur).name
+    costs = package_costs(account, known.values(), projected)
+    ceiling = allowance(account, package)
     return UsageReport(
         account=account.name,
         package=package,
         cycle=cycle,
         now=now,
         used=used,
-        allowance=allowance(account, package),
+        allowance=ceiling,
         by_day=by_day,
         by_route=by_route,
         by_trigger=by_trigger,
@@ -258,6 +266,9 @@ def usage_report(
         cost_so_far_eur=package.cost(used),
         projected_cost_eur=package.cost(projected),
         package_costs=costs,
-        cheapest=cheapest,
+        cheapest=cheapest_fitting(costs),
         level=warning_level(projected, package.included_calls),
+        runs_out_on=runs_out_on(cycle, by_day, used, now, package.included_calls),
+        ceiling_reached_on=runs_out_on(cycle, by_day, used, now, ceiling),
+        settings=spending_settings(account, package),
     )

@@ -1,5 +1,6 @@
-"""`plan` and `budget` commands: JSON output shape and report files, against a real
-warehouse named by TAMPUURI_DATABASE_URL and an accounts file."""
+"""`plan` and `budget` commands: JSON output shape, the text report, and the report files
+with the absolute paths they were written to, against a real warehouse named by
+TAMPUURI_DATABASE_URL and an accounts file."""
 
 import json
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     (report,) = json.loads(result.output)["reports"]
     assert report["account"] == "acme" and report["used"] == 12
+    assert report["written"] == {"html": str(html), "png": str(png)}
     assert html.stat().st_size > 0 and png.stat().st_size > 0
 
     # The title names the command; each row says its mode (objects have no change-since
@@ -63,3 +65,30 @@ def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
     assert "acme: the calls `tampuuri-sync sync --full` will make" in table.output
     bad = runner.invoke(_app(plan_command), ["--resource", "nope"])
     assert bad.exit_code == 2
+
+
+def test_budget_text_says_where_it_wrote(engine, warehouse_url, tmp_path, monkeypatch):
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text(ACCOUNTS, encoding="utf-8")
+    monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(accounts))
+    monkeypatch.setenv("TAMPUURI_DATABASE_URL", warehouse_url)
+    monkeypatch.chdir(tmp_path)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        put_calls(conn, "acme", [(now, "GET", "kustannuspaikat/selaa", 200, "nightly", 5)])
+        put_calls(conn, "acme", [(now, "GET", "kustannuspaikat/selaa", 503, "webhook", 2)])
+    result = CliRunner().invoke(
+        _app(budget_command), ["--html", "out/r.html", "--png", "r.png"], terminal_width=160
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"wrote the HTML report of acme: {tmp_path / 'out' / 'r.html'}" in lines
+    assert f"wrote the PNG chart of acme: {tmp_path / 'r.png'}" in lines
+    assert (tmp_path / "out" / "r.html").is_file() and (tmp_path / "r.png").is_file()
+    for title in ("calls by day", "calls by trigger", "calls by status", "calls by route"):
+        assert f"acme: {title}" in result.output
+    rows = {line.split("│")[1].strip(): line for line in lines if line.startswith("│")}
+    assert rows["calls so far"].split("│")[2].strip().startswith("7 (2 failed), ")
+    assert [c.strip() for c in rows["nightly"].split("│")[1:3]] == ["nightly", "5"]
+    assert [c.strip() for c in rows["webhook"].split("│")[1:3]] == ["webhook", "2"]
+    assert [c.strip() for c in rows["503"].split("│")[1:3]] == ["503", "2"]

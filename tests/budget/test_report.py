@@ -1,9 +1,10 @@
 """The transaction report over ops.api_calls: calls by day/route/trigger/status, failed
-calls, the linear month-end projection and its cost per package (exact on crafted
-ledgers), the cheapest package, the warning level, JSON shape and PNG/HTML output."""
+calls, the linear month-end forecast and its cost per package (exact on crafted
+ledgers), the day the package runs out, the cheapest package the forecast fits (with
+the overage the ceiling allows), the warning level, JSON shape and PNG/HTML output."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -62,13 +63,66 @@ def test_projection_and_cost_on_a_crafted_ledger(ledger):
     assert report.cost_so_far_eur == Decimal("0.00")
     assert report.projected_cost_eur == Decimal("50.00")  # 1,000 over × 0.05 €
     assert report.level == "over"
-    assert [(p.name, p.cost_eur) for p in report.package_costs] == [
-        ("standard", Decimal("50.00")),
-        ("normal", Decimal("450.00")),
-        ("business", Decimal("900.00")),
-        ("enterprise", Decimal("1800.00")),
+    assert [(p.name, p.cost_eur, p.fits) for p in report.package_costs] == [
+        ("standard", Decimal("50.00"), False),  # the ceiling "package" allows no overage
+        ("normal", Decimal("450.00"), True),
+        ("business", Decimal("900.00"), True),
+        ("enterprise", Decimal("1800.00"), True),
     ]
-    assert report.cheapest == "standard"
+    assert report.cheapest is not None and report.cheapest.name == "normal"
+    # 100 calls a day from June 7: the 2,000th call is spent on June 20.
+    assert report.runs_out_on == date(2025, 6, 20)
+    assert report.ceiling_reached_on == date(2025, 6, 20)
+
+
+def test_overage_the_ceiling_allows_makes_a_package_fit(ledger):
+    account = make_account(package="standard", ceiling={"overage_calls": 1000})
+    report = usage_report(ledger, account, now=NOW)
+    standard = report.package_costs[0]
+    assert (standard.ceiling_calls, standard.fits) == (3000, True)
+    assert report.cheapest == standard  # 50 € beats Normal's 450 €
+    assert report.runs_out_on == date(2025, 6, 20)
+    assert report.ceiling_reached_on == date(2025, 6, 30)  # the 3,000th call: the last day
+
+
+def test_run_out_day_already_passed_or_not_this_cycle(engine):
+    with engine.begin() as conn:
+        put_calls(conn, "acme", [(datetime(2025, 6, 2, 9, tzinfo=HKI), "GET", "r", 200, "n", 1500)])
+        put_calls(conn, "acme", [(datetime(2025, 6, 4, 9, tzinfo=HKI), "GET", "r", 200, "n", 600)])
+        put_calls(conn, "small", [(datetime(2025, 6, 4, 9, tzinfo=HKI), "GET", "r", 200, "n", 10)])
+    report = usage_report(engine, make_account(), now=NOW)
+    assert report.runs_out_on == date(2025, 6, 4)  # 1,500 + 600 passed 2,000 that day
+    small = usage_report(engine, make_account(name="small"), now=NOW)
+    assert (small.projected, small.runs_out_on) == (50, None)
+    assert small.cheapest is not None and small.cheapest.name == "standard"
+
+
+def test_nothing_fits_the_largest_package(engine):
+    with engine.begin() as conn:
+        put_calls(conn, "acme", [(datetime(2025, 6, 3, tzinfo=HKI), "GET", "r", 200, "n", 60_000)])
+    report = usage_report(engine, make_account(), now=NOW)
+    assert report.projected == 300_000 and report.cheapest is None
+    assert json.loads(report.to_json())["cheapest_package"] is None
+
+
+def test_spending_settings_name_the_accounts_file_keys(engine):
+    account = make_account(
+        reserve_for_webhooks=0.25,
+        full_scan_period_days=30,
+        list_rescan_period_days=14,
+        on_drift="wait",
+    )
+    report = usage_report(engine, account, now=NOW)
+    assert {s.name: s.value for s in report.settings} == {
+        "webhooks": False,
+        "budget.reserve_for_webhooks": 0.25,
+        "budget.ceiling": "package",
+        "budget.full_scan_period_days": 30,
+        "budget.list_rescan_period_days": 14,
+        "budget.on_drift": "wait",
+    }
+    reserve = next(s for s in report.settings if s.name == "budget.reserve_for_webhooks")
+    assert reserve.meaning == "25% of the included calls (500) kept for webhook refreshes"
 
 
 def test_breakdowns(ledger):
@@ -97,7 +151,7 @@ def test_cheapest_package_for_heavy_use(engine):
     costs = {p.name: p.cost_eur for p in report.package_costs}
     assert costs["standard"] == Decimal("900.00")  # 18,000 × 0.05
     assert costs["normal"] == Decimal("450.00")
-    assert report.cheapest == "normal"
+    assert report.cheapest is not None and report.cheapest.name == "normal"
 
 
 @pytest.mark.parametrize(
@@ -122,6 +176,8 @@ def test_json_png_and_html(ledger, tmp_path):
         "cost_so_far_eur",
         "projected_cost_eur",
         "cheapest_package",
+        "runs_out_on",
+        "settings",
         "packages",
         "by_day",
         "by_route",
@@ -131,6 +187,16 @@ def test_json_png_and_html(ledger, tmp_path):
     }
     assert data["used"] == 600 and data["projected"] == 3000
     assert data["projected_cost_eur"] == "50.00"
+    assert (data["cheapest_package"], data["runs_out_on"]) == ("normal", "2025-06-20")
+    assert data["packages"][0] == {
+        "name": "standard",
+        "label": "Standard",
+        "included_calls": 2000,
+        "ceiling_calls": 2000,
+        "cost_eur": "50.00",
+        "fits": False,
+    }
+    assert data["settings"]["budget.on_drift"] == "locate"
     assert data["cycle"]["start"] == "2025-06-01T00:00:00+03:00"
     assert data["by_day"][0] == {"day": "2025-06-01", "calls": 100, "cumulative": 100}
     assert data["by_route"][0] == {

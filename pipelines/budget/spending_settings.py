@@ -1,0 +1,79 @@
+"""The account's settings that shape how it spends calls, as a budget owner reads them.
+
+Per-account profiles (issue 19.1) are not built yet: what adjusts an account's spending
+today is its `budget` block and `webhooks` switch in the accounts file, so the report
+shows those, named as they are written there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.budget.guard import webhook_reserve
+from pipelines.budget.packages import Package
+from pipelines.settings import AccountConfig
+
+HEADING = "Settings that shape spending (accounts file; per-account profiles not built yet)"
+
+
+@dataclass(frozen=True)
+class SpendingSetting:
+    """One setting: its name in the accounts file, its value, and what it does."""
+
+    name: str
+    value: str | int | float | bool
+    meaning: str
+
+
+def _ceiling(account: AccountConfig) -> tuple[str, str]:
+    ceiling = account.budget.ceiling
+    if ceiling == "package":
+        return "package", "stop at the package's included calls (no overage)"
+    parts = []
+    if "overage_calls" in ceiling:
+        parts.append(f"{int(ceiling['overage_calls']):,} calls")
+    if "overage_eur" in ceiling:
+        parts.append(f"{ceiling['overage_eur']} €")
+    limits = " or ".join(parts)
+    return f"overage up to {limits}", f"allow overage up to {limits}, the stricter one"
+
+
+def spending_settings(account: AccountConfig, package: Package) -> tuple[SpendingSetting, ...]:
+    """The account's settings that decide how many calls it spends, in the file's words."""
+    budget = account.budget
+    reserve = webhook_reserve(budget, package)
+    ceiling, ceiling_meaning = _ceiling(account)
+    return (
+        SpendingSetting(
+            "webhooks",
+            account.webhooks,
+            "webhooks and the reconciliation sweep keep it fresh (no nightly polling sync)"
+            if account.webhooks
+            else "the nightly sync polls every resource",
+        ),
+        SpendingSetting(
+            "budget.reserve_for_webhooks",
+            budget.reserve_for_webhooks,
+            f"{budget.reserve_for_webhooks:.0%} of the included calls ({reserve:,}) kept for"
+            " webhook refreshes",
+        ),
+        SpendingSetting("budget.ceiling", ceiling, ceiling_meaning),
+        SpendingSetting(
+            "budget.full_scan_period_days",
+            budget.full_scan_period_days,
+            f"every cost centre's objects re-scanned within {budget.full_scan_period_days} days",
+        ),
+        SpendingSetting(
+            "budget.list_rescan_period_days",
+            budget.list_rescan_period_days,
+            "lists without a change-since filter re-read in full every "
+            f"{budget.list_rescan_period_days} days",
+        ),
+        SpendingSetting(
+            "budget.on_drift",
+            budget.on_drift,
+            "a drifted list is searched the same night"
+            if budget.on_drift == "locate"
+            else "a drifted list waits for its periodic re-read",
+        ),
+    )
