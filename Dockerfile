@@ -16,8 +16,11 @@ COPY sql ./sql
 COPY workspace.yaml ./
 # Installed in place (-e): config/ and sql/ are found beside the `pipelines` package
 # (settings.PROJECT_ROOT), so the package must be imported from this tree, not a copy in
-# site-packages.
-RUN pip install --no-compile -e . \
+# site-packages. No extras by default: the production image has neither the simulator's
+# Faker nor the embedded PostgreSQL; `--build-arg EXTRAS=local` adds them (the simulator
+# service of docker-compose.yml).
+ARG EXTRAS=""
+RUN pip install --no-compile -e ".${EXTRAS:+[$EXTRAS]}" \
  && useradd --create-home --uid 10001 tampuuri \
  && mkdir -p "$DAGSTER_HOME" \
  && cp config/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
