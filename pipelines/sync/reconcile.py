@@ -47,6 +47,7 @@ from pipelines.sync.report import SyncReport
 from pipelines.sync.targeted_load import load_rows
 from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes, load_catalogue
 from pipelines.tampuuri.client import TampuuriClient
+from pipelines.tampuuri.errors import TampuuriForbidden
 from pipelines.tampuuri.paging import probe_total
 from pipelines.warehouse import state
 from pipelines.warehouse.tables import TABLES
@@ -148,7 +149,7 @@ def reconcile_account(
         if report.deferred_reason:
             return report
         report.totals = event_loop.run(sweep.probe())
-    report.calls = len(report.totals)
+    report.calls = len(report.totals) + len(sweep.refused)
     report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
     # Nightly sweeps start at about the same time: half a day of slack keeps a 1-day
     # period from skipping every other night.
@@ -158,7 +159,7 @@ def reconcile_account(
         r  # lists without change-since: their periodic full read is due
         for r in report.totals
         if r not in recent and sweep.catalogue.resources[r].change_since is None
-    ]
+    ] + [r for r in sweep.refused if sweep.catalogue.resources[r].change_since is None]
     report.incremental = [
         r
         for r in PROBED
@@ -210,6 +211,7 @@ class _Sweep:
     transport: httpx.AsyncBaseTransport | None
     environ: Mapping[str, str] | None
     report: ReconcileReport
+    refused: list[str] = field(default_factory=list)  # lists whose probe got a role 403
 
     def session(self) -> AbstractAsyncContextManager[TampuuriClient]:
         return api_session(
@@ -230,7 +232,13 @@ class _Sweep:
                 route = self.catalogue.resources[resource].list
                 if route is None:
                     continue
-                api = await probe_total(client, route)
+                try:
+                    api = await probe_total(client, route)
+                except TampuuriForbidden:
+                    # A probe names no object: the role lacks the list (errors.route_refusal).
+                    # Its sync below reports it forbidden (or not_licensed) in one sentence.
+                    self.refused.append(resource)
+                    continue
                 with self.engine.connect() as conn:
                     ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name})
                     totals[resource] = (api, int(ours.scalar_one()))

@@ -27,6 +27,7 @@ from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.simulator.config import default_role
 from pipelines.simulator.server import serve_in_thread
 from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.sync.reconcile import reconcile_account
 from tests.sync.helpers import account_for, warehouse_rows
 
 ACCOUNT = "demo-a"
@@ -244,3 +245,29 @@ def test_a_refused_link_list_marks_osapuolet_forbidden_with_one_call(engine):
     assert [r.status for r in report.resources] == ["success", "success", "forbidden", "success"]
     assert calls_by_route(sim)[(template, 403)] == 1
     assert warehouse_rows(engine, ACCOUNT, "osapuolet") == {}
+
+
+def test_the_reconciliation_sweep_reports_refused_lists_instead_of_failing(engine):
+    """Roles change between nights: the sweep's Limit=1 probes meet the refusal first."""
+    links = "osapuolet/yhteydet/selaa"
+    sim = Simulator(SimulatorConfig(seed=12, scale=300, accounts=(ACCOUNT,)))
+    with serve_in_thread(sim, host="127.0.0.1", port=0) as api:
+        account, environ = account_for(sim, ACCOUNT, base_url=f"{api}/v10/api/")
+        assert run_sync(engine, SyncRequest(account, full=True), environ=environ).ok
+        role = role_without(NOTICES)
+        role[links] = frozenset()
+        sim.set_role(ACCOUNT, role)
+        sweep = reconcile_account(engine, account, environ=environ)
+    assert not sweep.ok
+    assert set(sweep.totals) == {"kustannuspaikat"}
+    statuses = {r.resource: r.status for s in sweep.reports for r in s.resources}
+    assert {r: s for r, s in statuses.items() if s != "success"} == {
+        "ilmoitukset": "forbidden",
+        "osapuolet": "forbidden",
+    }
+    # Each refused list: its probe, then the one call of the sync that reports it.
+    spent = calls_by_route(sim)
+    assert (spent[(NOTICES, 403)], spent[(links, 403)]) == (2, 2)
+    errors = [r.error for s in sweep.reports for r in s.resources if r.status == "forbidden"]
+    assert len(errors) == 2
+    assert all(e and e.startswith("account 'demo-a': the API user's role lacks") for e in errors)
