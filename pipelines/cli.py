@@ -41,12 +41,16 @@ def _mount_optional_apps() -> None:
         return
     _mounted.append(True)
     from pipelines.budget.cli import budget_command, plan_command
+    from pipelines.doctor.cli import doctor_command
     from pipelines.webhooks.cli import webhooks_app
 
     mount_simulator(app)
     app.add_typer(webhooks_app, name="webhooks", help="Webhook receiver and inbox.")
     app.command("plan", help="Estimate the API calls a sync will make.")(plan_command)
     app.command("budget", help="Calls this billing cycle against the package.")(budget_command)
+    app.command("doctor", help="Check the catalogue's [ASSUMED] facts on a live account.")(
+        doctor_command
+    )
 
 
 @db_app.command("upgrade")

@@ -35,11 +35,10 @@ from pipelines.settings import ConfigError, read_yaml
 
 log = logging.getLogger(__name__)
 OVERRIDES_FILE = "catalogue_overrides.yaml"
-# The keys the doctor measures: the page clamp, and per resource its order, its
-# change-since filter, its scope filter and its batch route's id limit.
+# The corrections the product can act on: the page clamp, and per resource its order,
+# its change-since filter and its batch route's id limit.
 OVERRIDABLE = re.compile(
-    r"^(max_page_size"
-    r"|resources\.[A-Za-z0-9_]+\.(ordered_by_id|change_since|scope_filter|batch\.max_ids))$"
+    r"^(max_page_size|resources\.[A-Za-z0-9_]+\.(ordered_by_id|change_since|batch\.max_ids))$"
 )
 
 

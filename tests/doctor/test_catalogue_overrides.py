@@ -43,8 +43,6 @@ def test_each_measured_correction_reaches_the_catalogue(routes_file):
          "value": False, "evidence": "e"},
         {"assumption": "change_since", "key": "resources.kustannuspaikat.change_since",
          "value": None, "evidence": "e"},
-        {"assumption": "scope_filter", "key": "resources.ilmoitukset.scope_filter",
-         "value": None, "evidence": "e"},
         {"assumption": "batch_max_ids", "key": "resources.osapuolet.batch.max_ids",
          "value": 100, "evidence": "e"},
         {"assumption": "deleted_404", "resource": "kohteet", "evidence": "e", "action": "a"},
@@ -53,7 +51,6 @@ def test_each_measured_correction_reaches_the_catalogue(routes_file):
     assert catalogue.max_page_size == 100
     assert catalogue.resources["ilmoitukset"].ordered_by_id is False
     assert catalogue.resources["kustannuspaikat"].change_since is None
-    assert catalogue.resources["ilmoitukset"].scope_filter is None
     assert catalogue.resources["osapuolet"].batch.max_ids == 100
     # The budget plan reads the same corrections (page size, batch size, change-since).
     facts = load_resource_facts(routes_file)
@@ -66,6 +63,8 @@ def test_each_measured_correction_reaches_the_catalogue(routes_file):
     ("entry", "problem"),
     [
         ({"assumption": "x", "key": "api_version_path", "value": "/evil/"}, "may not be"),
+        ({"assumption": "x", "key": "resources.ilmoitukset.scope_filter", "value": None},
+         "may not be"),
         ({"assumption": "x", "key": "resources.nope.ordered_by_id", "value": False},
          "no resources.nope"),
         ({"assumption": "x", "key": "max_page_size", "value": 0}, "max_page_size"),

@@ -1,0 +1,62 @@
+"""`tampuuri-sync doctor`: check the route catalogue's [ASSUMED] facts against a live account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.console import console
+from pipelines.doctor.plan import DEFAULT_MAX_CALLS
+from pipelines.doctor.report import findings_table, plan_table
+from pipelines.doctor.run import run_doctor
+from pipelines.settings import ConfigError, find_account, load_accounts
+
+
+def doctor_command(
+    account: Annotated[
+        str | None, typer.Option(help="The account to probe (default: the first).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Spend the planned calls.")] = False,
+    max_calls: Annotated[
+        int, typer.Option("--max-calls", min=0, help="The most calls the doctor may spend.")
+    ] = DEFAULT_MAX_CALLS,
+    routes: Annotated[
+        Path | None,
+        typer.Option(help="The route catalogue (default config/routes.yaml); overrides beside it."),
+    ] = None,
+) -> None:
+    """Check each [ASSUMED] fact of the route catalogue against the live API.
+
+    Prints the calls it will spend; only with --yes does it spend them, then prints
+    confirmed / contradicted / could not tell with the evidence and writes
+    catalogue_overrides.yaml beside routes.yaml, which the catalogue applies.
+    """
+    from pipelines.warehouse.engine import database_url, make_engine
+    from pipelines.warehouse.migrations import upgrade
+
+    try:
+        accounts = load_accounts()
+        chosen = find_account(accounts, account) if account else accounts[0]
+    except ConfigError as exc:
+        console.print(f"[red]configuration error: {exc}[/red]")
+        raise typer.Exit(2) from None
+    engine = make_engine(database_url())
+    upgrade(engine)
+    try:
+        plan_run = run_doctor(engine, chosen, spend=False, max_calls=max_calls, routes_file=routes)
+        console.print(plan_table(plan_run.plan, chosen.name))
+        if not yes:
+            console.print("0 calls spent: run again with --yes to spend them")
+            return
+        run = run_doctor(engine, chosen, spend=True, max_calls=max_calls, routes_file=routes)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error: {exc}[/red]")
+        raise typer.Exit(2) from None
+    if run.refused is not None:
+        console.print(f"[red]budget: {run.refused}[/red]")
+        raise typer.Exit(1)
+    console.print(findings_table(run))
+    if any(f.verdict == "contradicted" for f in run.findings):
+        raise typer.Exit(1)

@@ -1,0 +1,121 @@
+"""`tampuuri-sync doctor` against the simulator over HTTP and a real PostgreSQL.
+
+Protects the issue's promises: the plan is shown before any call and nothing is spent
+without --yes; the calls spent equal the plan, stay within the cap and are ledgered with
+trigger "doctor"; the standard contract is confirmed; a simulator contradicting each
+assumption in turn is caught with evidence, written to the override file, and the
+catalogue then loads the correction.
+"""
+
+from __future__ import annotations
+
+import httpx
+import yaml
+from sqlalchemy import text
+
+from pipelines.doctor.run import contract_catalogue, run_doctor
+from pipelines.tampuuri.catalogue import load_catalogue
+from pipelines.tampuuri.catalogue_overrides import overrides_path
+from tests.doctor.conftest import FAST
+
+# variant -> the (assumption, resource) topics it contradicts, and the corrections the
+# catalogue then applies (key -> value; None: the key is removed).
+LISTS = ("kustannuspaikat", "kohteet", "osapuoli_yhteydet", "ilmoitukset")
+VARIANTS: dict[str, tuple[set[tuple[str, str]], dict[str, object]]] = {
+    "descending_ids": (
+        {("ascending_ids", r) for r in LISTS},
+        {f"resources.{r}.ordered_by_id": False for r in ("osapuoli_yhteydet", "ilmoitukset")},
+    ),
+    "limit_clamp_100": ({("limit_clamp", "osapuoli_yhteydet")}, {"max_page_size": 100}),
+    "since_ignored": (
+        {("change_since", "kustannuspaikat"), ("change_since", "ilmoitukset")},
+        {f"resources.{r}.change_since": None for r in ("kustannuspaikat", "ilmoitukset")},
+    ),
+    "total_unstable": ({("total_stable", "kustannuspaikat")}, {}),
+    "deleted_found": ({("deleted_404", "kohteet"), ("deleted_404", "ilmoitukset")}, {}),
+    "batch_limit_100": (
+        {("batch_max_ids", "osapuolet")},
+        {"resources.osapuolet.batch.max_ids": 100},
+    ),
+    "scope_ignored": (
+        {("scope_filter", "osapuoli_yhteydet"), ("scope_filter", "ilmoitukset")},
+        {},
+    ),
+}
+
+
+def doctor(engine, account, routes_file, **options):
+    config, environ = account
+    return run_doctor(
+        engine, config, routes_file=routes_file, settings=FAST, environ=environ, **options
+    )
+
+
+def doctor_ledger(engine, run_id: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM ops.api_calls WHERE trigger = 'doctor' AND run_id = :r"),
+            {"r": run_id},
+        ).scalar_one()
+
+
+def sim_calls(sim) -> int:
+    return sum(row["count"] for row in sim.transactions())
+
+
+def test_without_yes_the_plan_is_shown_and_nothing_is_spent(
+    engine, sim, account, routes_file, synced
+):
+    run = doctor(engine, account, routes_file, spend=False)
+    assert run.plan.calls == 15 and not run.spent and run.findings == []
+    assert sim_calls(sim) == 0
+    assert not overrides_path(routes_file).exists()
+
+
+def test_the_standard_contract_is_confirmed_with_the_planned_calls(
+    engine, sim, account, routes_file, synced
+):
+    run = doctor(engine, account, routes_file, spend=True)
+    verdicts = {f.topic: f.verdict for f in run.findings}
+    assert set(verdicts.values()) == {"confirmed"}, [
+        (f.topic, f.verdict, f.evidence) for f in run.findings if f.verdict != "confirmed"
+    ]
+    assert len(verdicts) == 13  # 4 orders, clamp, 2 change-since, Total, 2 x 404, batch, 2 scopes
+    assert run.calls == run.plan.calls == 15 <= 30
+    assert sum(f.calls for f in run.findings) == run.calls
+    assert sim_calls(sim) == run.calls == doctor_ledger(engine, run.run_id)
+    deleted = {f.resource: f.evidence for f in run.findings if f.assumption == "deleted_404"}
+    assert str(synced["kohteet"]) in deleted["kohteet"] and "404" in deleted["kohteet"]
+    written = yaml.safe_load(overrides_path(routes_file).read_text(encoding="utf-8"))
+    assert written["account"] == "demo-a" and written["contradicted"] == []
+    assert load_catalogue(routes_file) == contract_catalogue(routes_file)
+
+
+def test_each_contradicted_assumption_is_caught_and_corrected(
+    engine, sim, account, routes_file, synced, base_url
+):
+    admin = base_url.removesuffix("/v10/api/") + "/_sim/contract"
+    for variant, (topics, corrections) in VARIANTS.items():
+        overrides_path(routes_file).unlink(missing_ok=True)
+        assert httpx.put(admin, json={"variant": variant}).status_code == 200
+        sim.counter.reset()
+        run = doctor(engine, account, routes_file, spend=True)
+        contradicted = {f.topic for f in run.findings if f.verdict == "contradicted"}
+        assert contradicted == topics, (
+            variant,
+            [(f.topic, f.verdict, f.evidence) for f in run.findings],
+        )
+        assert all(f.evidence for f in run.findings)
+        assert all(f.key or f.action for f in run.findings if f.verdict == "contradicted")
+        assert sim_calls(sim) == run.calls == doctor_ledger(engine, run.run_id) <= run.plan.calls
+        written = yaml.safe_load(overrides_path(routes_file).read_text(encoding="utf-8"))
+        assert {(e["assumption"], e["resource"]) for e in written["contradicted"]} == topics
+        assert {e["key"]: e["value"] for e in written["contradicted"] if "key" in e} == corrections
+        catalogue = load_catalogue(routes_file)
+        for key, value in corrections.items():
+            node = catalogue
+            parts = key.split(".")
+            for part in parts[1:-1] if parts[0] == "resources" else parts[:-1]:
+                node = node.resources[part] if hasattr(node, "resources") else getattr(node, part)
+            assert getattr(node, parts[-1]) == value, (variant, key)
+    httpx.put(admin, json={"variant": "standard"})
