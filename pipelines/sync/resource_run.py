@@ -24,8 +24,9 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from pipelines.settings import AccountConfig, SyncSettings
+from pipelines.sync.refusals import mark_all_scopes_refused, mark_refused
 from pipelines.sync.report import ProgressListener, ResourceReport
-from pipelines.sync.scans import plan_scans, table_resource
+from pipelines.sync.scans import plan_scans
 from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_batch
 from pipelines.tampuuri.catalogue import Catalogue
 from pipelines.tampuuri.client import TampuuriClient, tally_calls
@@ -145,6 +146,7 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
             return result
 
     errors: list[str] = []
+    scopes_refused = 0  # scopes answering 403 for an object right
     batches = _batches(scans, ctx.settings.scopes_per_transaction)
     for result in await asyncio.gather(*(bounded(b) for b in batches)):
         if result is None:
@@ -159,10 +161,14 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
         report.skipped.extend(result.skipped)
         report.new_fields = sorted(set(report.new_fields) | result.new_fields)
         report.scopes_done += result.scopes - result.scopes_forbidden
+        scopes_refused += result.scopes_forbidden
         report.scopes_incomplete += result.scopes_incomplete
     report.seconds = time.monotonic() - started
     if refused:
-        _mark_refused(ctx.account, report, refused[0])
+        mark_refused(ctx.account, report, refused[0])
+    elif scans and scopes_refused == len(scans):
+        # Nothing was readable: never success, whichever right is missing.
+        mark_all_scopes_refused(ctx.account.name, report, scans)
     elif errors:
         report.error = "; ".join(sorted(set(errors))[:5])
         report.status = "partial" if report.scopes_done else "failed"
@@ -175,21 +181,6 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     else:
         report.status = "success"
     return report, bool(stop)
-
-
-def _mark_refused(
-    account: AccountConfig, report: ResourceReport, refusal: TampuuriRouteForbidden
-) -> None:
-    """`not_licensed` when the account's config expects the refusal, else `forbidden`."""
-    expected = {report.resource, table_resource(report.resource)} & set(account.not_licensed)
-    if expected:
-        report.status = "not_licensed"
-        report.error = refusal.not_licensed_sentence(report.resource)
-        log.info("%s", report.error)
-    else:
-        report.status = "forbidden"
-        report.error = refusal.sentence(report.resource)
-        log.error("%s", report.error)
 
 
 def _plan(ctx: RunContext, resource: str) -> list[ScopeScan]:

@@ -271,3 +271,23 @@ def test_the_reconciliation_sweep_reports_refused_lists_instead_of_failing(engin
     errors = [r.error for s in sweep.reports for r in s.resources if r.status == "forbidden"]
     assert len(errors) == 2
     assert all(e and e.startswith("account 'demo-a': the API user's role lacks") for e in errors)
+
+
+def test_a_resource_whose_every_scope_is_refused_is_forbidden_not_an_empty_success(engine):
+    """A trial on one test property the API user has no object right to: nothing readable."""
+    sim = Simulator(SimulatorConfig(seed=8, scale=900, accounts=(ACCOUNT,), forbidden_share=0.34))
+    refused = sim.forbidden_cost_centres(ACCOUNT)[0]
+    with serve_in_thread(sim, host="127.0.0.1", port=0) as api:
+        account, environ = account_for(sim, ACCOUNT, base_url=f"{api}/v10/api/", scope=[refused])
+        report = run_sync(
+            engine, SyncRequest(account, ("kustannuspaikat", "kohteet"), full=True), environ=environ
+        )
+    kohteet = report.resource("kohteet")
+    assert (kohteet.status, kohteet.calls, len(kohteet.skipped)) == ("forbidden", 1, 1)
+    assert kohteet.error == (
+        "account 'demo-a': every one of the 1 scope(s) of kohteet answered 403 on POST"
+        " kohteet/{kohde_id}/selaa, so nothing of kohteet was read: the API user has no object"
+        " right (kohdeoikeus) to any of them, or its role lacks the Hae right on the route."
+    )
+    assert report.resource("kustannuspaikat").status == "success" and not report.ok
+    assert calls_by_route(sim)[("kohteet/{kohde_id}/selaa", 403)] == 1
