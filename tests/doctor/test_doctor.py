@@ -13,10 +13,12 @@ import httpx
 import yaml
 from sqlalchemy import text
 
+from pipelines.budget.packages import package_for
 from pipelines.doctor.run import contract_catalogue, run_doctor
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.catalogue_overrides import overrides_path
 from tests.doctor.conftest import FAST
+from tests.sync.helpers import fill_ledger
 
 # variant -> the (assumption, resource) topics it contradicts, and the corrections the
 # catalogue then applies (key -> value; None: the key is removed).
@@ -119,3 +121,15 @@ def test_each_contradicted_assumption_is_caught_and_corrected(
                 node = node.resources[part] if hasattr(node, "resources") else getattr(node, part)
             assert getattr(node, parts[-1]) == value, (variant, key)
     httpx.put(admin, json={"variant": "standard"})
+
+
+def test_the_budget_guard_refuses_calls_that_would_eat_the_webhook_reserve(
+    engine, sim, account, routes_file, synced
+):
+    config, _ = account
+    package = package_for(config)
+    fill_ledger(engine, "demo-a", package.included_calls - 10)  # under the reserve now
+    run = doctor(engine, account, routes_file, spend=True)
+    assert run.refused is not None and "webhook reserve" in run.refused
+    assert not run.spent and sim_calls(sim) == 0
+    assert not overrides_path(routes_file).exists()
