@@ -23,11 +23,14 @@ from pipelines.assets.metadata import sync_metadata
 from pipelines.assets.month_usage import month_usage
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sync.scans import ASSET_RESOURCES
+from pipelines.tampuuri.errors import object_refusal_sentence
 
 GROUP = "tampuuri"
 # Runs started by the schedule or sensors say why; a run from the UI is "manual".
 TRIGGER_TAG = "tampuuri/trigger"
 ACCOUNT_TAG = "tampuuri/account"
+# Objects skipped for lack of rights logged as sentences (the metadata counts them all).
+SKIPPED_LOGGED = 10
 
 # Objects are listed per cost centre; links reference objects; notices carry a cost centre.
 UPSTREAM: dict[str, tuple[str, ...]] = {
@@ -110,6 +113,8 @@ def materialise(
         )
     if resource_report.status == "partial":
         context.log.warning(f"{account.name} {resource} partial: {resource_report.error}")
+    for skipped in resource_report.skipped[:SKIPPED_LOGGED]:  # object rights: sentences
+        context.log.warning(object_refusal_sentence(account.name, skipped))
     if resource_report.status == "forbidden":
         context.log.error(resource_report.error or f"{account.name} {resource} forbidden")
     if resource_report.status == "not_licensed":

@@ -123,3 +123,28 @@ def test_a_route_not_licensed_passes_the_checks_with_the_explanation(
     )
     for check in ("routes_readable", "row_count_matches_api_total", "fresh"):
         assert evaluations[("ilmoitukset", check)].description == explained
+
+
+def test_objects_without_rights_are_logged_as_sentences(tmp_path, warehouse_url, monkeypatch):
+    sim = Simulator(SimulatorConfig(seed=8, scale=900, accounts=ACCOUNTS, forbidden_share=0.34))
+    forbidden = sim.forbidden_cost_centres("demo-a")
+    resources = {
+        "warehouse": WarehouseResource(database_url=warehouse_url, pool_size=2),
+        "tampuuri": TampuuriResource(transport=httpx.ASGITransport(app=sim.app)),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    defs = _defs(sim, tmp_path, monkeypatch)
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        selection=dg.AssetSelection.assets("kustannuspaikat", "kohteet"),
+        partition_key="demo-a",
+        resources=resources,
+        instance=instance,
+    )
+    assert _status(result)["kohteet"] == "success"
+    assert _evaluations(result)[("kohteet", "routes_readable")].passed
+    messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    sentences = [m for m in messages if "no object right (kohdeoikeus)" in m]
+    assert len(sentences) == len(forbidden)
+    for sentence in sentences:
+        assert "{" not in sentence and sentence.startswith("account 'demo-a': the API user")
