@@ -216,9 +216,10 @@ async def run_scope_batch(
             if deletions and _finds_deletions(first, table):
                 confirmation = await _confirm(session, client, catalogue, account, table, load)
             outcome.skipped.extend(
-                {"resource": table, "id": i, "reason": "403 object right"}
+                {"resource": table, "id": i, "route": _detail_route(catalogue, table),
+                 "reason": "403 object right"}
                 for i in confirmation.forbidden
-            )
+            )  # fmt: skip
             outcome.new_fields.update(load.new_fields())
             counts = await session.run(
                 functools.partial(
@@ -298,6 +299,11 @@ def _scope_values(
     )
     rows = conn.execute(statement, {"account": account, "ids": [m.id for m in missing]})
     return {row_id: value for row_id, value in rows}
+
+
+def _detail_route(catalogue: Catalogue, table: str) -> str | None:
+    detail = catalogue.resources[table].detail
+    return f"{detail.method} {detail.template}" if detail is not None else None
 
 
 def _finds_deletions(scan: ScopeScan, table: str) -> bool:

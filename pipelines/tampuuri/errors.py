@@ -22,6 +22,7 @@ never part of an error, and the client redacts the account's secrets from the AP
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 # The API's Message is free text from the server; keep errors (and the run reports and
@@ -148,6 +149,7 @@ def error_for_status(status: int) -> type[TampuuriError]:
     }.get(status, TampuuriRequestError)
 
 
+_PARAMETER = re.compile(r"\{[a-z_][a-z0-9_]*\}")
 # What each role right allows (section 3 of the API contract).
 RIGHT_MEANINGS = {"Hae": "read", "Lisää": "add", "Poista": "delete", "Päivitä": "update"}
 # [ASSUMED] How a 403 for a missing role right reads: it speaks of the role ("Roolilla ei
@@ -213,6 +215,8 @@ def object_refusal_sentence(account: str, skipped: Mapping[str, object]) -> str:
     if isinstance(route, str) and isinstance(scope, Mapping):
         for key, value in scope.items():  # the call as sent: POST kohteet/12/selaa
             route = route.replace(f"{{{key}}}", str(value))
+    elif isinstance(route, str):  # a detail route: GET ilmoitukset/55
+        route = _PARAMETER.sub(str(skipped.get("id", "?")), route)
     answered = f" ({route} answered 403)" if route else " (403)"
     return (
         f"account {account!r}: the API user has no object right (kohdeoikeus) to read"

@@ -28,6 +28,7 @@ from pipelines.simulator.config import default_role
 from pipelines.simulator.server import serve_in_thread
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.reconcile import reconcile_account
+from pipelines.tampuuri.errors import object_refusal_sentence
 from tests.sync.helpers import account_for, warehouse_rows
 
 ACCOUNT = "demo-a"
@@ -291,3 +292,27 @@ def test_a_resource_whose_every_scope_is_refused_is_forbidden_not_an_empty_succe
     )
     assert report.resource("kustannuspaikat").status == "success" and not report.ok
     assert calls_by_route(sim)[("kohteet/{kohde_id}/selaa", 403)] == 1
+
+
+def test_the_object_sentence_names_the_call_as_sent_for_scopes_and_detail_rows():
+    scope = {
+        "resource": "kohteet",
+        "scope": {"kohde_id": 12},
+        "route": "POST kohteet/{kohde_id}/selaa",
+        "reason": "403 object right",
+    }
+    row = {"resource": "ilmoitukset", "id": 55, "route": "GET ilmoitukset/{id}"}
+    assert object_refusal_sentence("demo-a", scope) == (
+        "account 'demo-a': the API user has no object right (kohdeoikeus) to read the kohteet"
+        " under kohde_id 12 (POST kohteet/12/selaa answered 403), so their rows were kept as"
+        " they were and reported as skipped."
+    )
+    assert object_refusal_sentence("demo-a", row) == (
+        "account 'demo-a': the API user has no object right (kohdeoikeus) to read ilmoitukset"
+        " id 55 (GET ilmoitukset/55 answered 403), so its row was kept as it was and reported"
+        " as skipped."
+    )
+    # Runs recorded before routes were kept in `skipped` still read as a sentence.
+    assert "read osapuolet id 7 (403), so its row" in object_refusal_sentence(
+        "demo-a", {"resource": "osapuolet", "id": 7, "reason": "403"}
+    )
