@@ -14,7 +14,9 @@ import yaml
 from sqlalchemy import text
 
 from pipelines.budget.packages import package_for
+from pipelines.budget.plan import plan_sync
 from pipelines.doctor.run import contract_catalogue, run_doctor
+from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.catalogue_overrides import overrides_path
 from tests.doctor.conftest import FAST
@@ -43,6 +45,15 @@ VARIANTS: dict[str, tuple[set[tuple[str, str]], dict[str, object]]] = {
         {("scope_filter", "osapuoli_yhteydet"), ("scope_filter", "ilmoitukset")},
         {},
     ),
+}
+
+
+# asset resource -> the catalogue resource whose list its full scan pages through
+SCANNED = {
+    "kustannuspaikat": "kustannuspaikat",
+    "kohteet": "kohteet",
+    "osapuolet": "osapuoli_yhteydet",
+    "ilmoitukset": "ilmoitukset",
 }
 
 
@@ -133,3 +144,28 @@ def test_the_budget_guard_refuses_calls_that_would_eat_the_webhook_reserve(
     assert run.refused is not None and "webhook reserve" in run.refused
     assert not run.spent and sim_calls(sim) == 0
     assert not overrides_path(routes_file).exists()
+
+
+def test_a_smaller_clamp_once_measured_makes_the_plan_match_the_scans(
+    engine, sim, account, routes_file, synced
+):
+    """Under a 100-row clamp a 250-row plan under-counts the list pages; with the doctor's
+    correction the plan of a full sync equals the pages each list scan reads."""
+    config, environ = account
+    sim.contract.choose("limit_clamp_100")
+    doctor(engine, account, routes_file, spend=True)
+    corrected = load_catalogue(routes_file)
+    assert corrected.max_page_size == 100
+    with engine.connect() as conn:
+        planned = plan_sync(conn, corrected, config, full=True)
+        naive = plan_sync(conn, contract_catalogue(routes_file), config, full=True)
+    sim.counter.reset()
+    report = run_sync(
+        engine, SyncRequest(config, full=True), environ=environ, settings=FAST, catalogue=corrected
+    )
+    assert report.ok, [r.error for r in report.resources]
+    read = {(row["method"], row["route"]): row["count"] for row in sim.transactions()}
+    lists = {r: corrected.resources[t].list for r, t in SCANNED.items()}
+    pages = {r: read[(route.method, route.template)] for r, route in lists.items() if route}
+    assert pages == {r.resource: r.calls for r in planned.resources}
+    assert pages != {r.resource: r.calls for r in naive.resources}
