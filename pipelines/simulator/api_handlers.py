@@ -58,7 +58,9 @@ Handler = Callable[[Call], bytes]
 # ---- handlers -----------------------------------------------------------------------------
 def _paging(call: Call, params: Mapping[str, Any]) -> tuple[int, int]:
     offset, limit = parse_paging(params)
-    return offset, call.sim.contract.limit(limit)
+    raw = params.get("limit")
+    asked = limit if raw in (None, "") else parse_int("Limit", raw)
+    return offset, call.sim.contract.limit(asked, limit)
 
 
 def list_cost_centres(call: Call) -> bytes:

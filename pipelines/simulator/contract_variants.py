@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipelines.simulator.paging import envelope
+from pipelines.simulator.paging import BadRequest, envelope
 from pipelines.tampuuri import json_codec
 
 if TYPE_CHECKING:
@@ -31,12 +31,15 @@ if TYPE_CHECKING:
 SMALL_LIMIT = 100  # the clamp of "limit_clamp_100"
 SMALL_BATCH = 100  # the id limit of "batch_limit_100"
 CONTRACT_BATCH_IDS = 250
+CONTRACT_LIMIT = 250
 _TOTAL = re.compile(rb'"Total":(\d+)')
 VARIANTS: Mapping[str, str] = {
     "standard": "the contract as tampuuri-api.md section 7 assumes it",
     "descending_ids": "list routes return rows in descending Id order",
     "limit_clamp_100": f"a Limit above {SMALL_LIMIT} is clamped to {SMALL_LIMIT}",
+    "limit_rejected": f"a Limit above {CONTRACT_LIMIT} answers 400 instead of being clamped",
     "since_ignored": "list routes ignore the MuokattuAlku (changed since) filter",
+    "since_exclusive": "MuokattuAlku=t returns the rows changed after t, not those at t",
     "total_unstable": "Total is off by a few rows, differently on each call",
     "deleted_found": "detail routes answer 200 for ids that no longer exist",
     "batch_limit_100": f"the batch route takes at most {SMALL_BATCH} ids a call",
@@ -60,13 +63,21 @@ class ContractSwitch:
         with self._lock:
             self.variant = variant
 
-    def limit(self, limit: int) -> int:
-        """The page size served for an already clamped (<= 250) Limit."""
-        return min(limit, SMALL_LIMIT) if self.variant == "limit_clamp_100" else limit
+    def limit(self, asked: int, clamped: int) -> int:
+        """The page size served for a Limit `asked` (already `clamped` to 250).
+
+        Raises:
+            BadRequest: "limit_rejected" and more than 250 asked.
+        """
+        if self.variant == "limit_rejected" and asked > CONTRACT_LIMIT:
+            raise BadRequest(f"Limit must be between 0 and {CONTRACT_LIMIT}.")
+        return min(clamped, SMALL_LIMIT) if self.variant == "limit_clamp_100" else clamped
 
     def since(self, since: int | None) -> int | None:
-        """The changed-since filter actually applied."""
-        return None if self.variant == "since_ignored" else since
+        """The changed-since filter actually applied (in 100 ns ticks)."""
+        if since is None or self.variant == "since_ignored":
+            return None
+        return since + 1 if self.variant == "since_exclusive" else since
 
     def scope(self, value: str | None) -> str | None:
         """The scope filter value actually applied."""

@@ -66,6 +66,16 @@ async def test_each_variant_breaks_its_assumption(api, sim):
     page = await _page(api, "osapuolet/yhteydet/selaa", Limit=251)
     assert page["Limit"] == 100 and len(page["Items"]) == 100
 
+    await _choose(api, "limit_rejected")
+    refused = await api.get(API + "osapuolet/yhteydet/selaa", params={"Limit": 251})
+    assert refused.status_code == 400
+    assert (await _page(api, "osapuolet/yhteydet/selaa", Limit=250))["Limit"] == 250
+
+    await _choose(api, "since_exclusive")
+    row = sim.items("demo-a", "ilmoitukset")[0]
+    at = await _page(api, "ilmoitukset/selaa", MuokattuAlku=row["Muokattu"])
+    assert row["Id"] not in [i["Id"] for i in at["Items"]]
+
     await _choose(api, "total_unstable")
     totals = [(await _page(api, "kustannuspaikat/selaa", Limit=1))["Total"] for _ in range(3)]
     assert totals[0] != totals[1] != totals[2]

@@ -35,6 +35,11 @@ VARIANTS: dict[str, tuple[set[tuple[str, str]], dict[str, object]]] = {
         {("change_since", "kustannuspaikat"), ("change_since", "ilmoitukset")},
         {f"resources.{r}.change_since": None for r in ("kustannuspaikat", "ilmoitukset")},
     ),
+    "limit_rejected": ({("limit_clamp", "osapuoli_yhteydet")}, {}),
+    "since_exclusive": (
+        {("change_since", "kustannuspaikat"), ("change_since", "ilmoitukset")},
+        {},
+    ),
     "total_unstable": ({("total_stable", "kustannuspaikat")}, {}),
     "deleted_found": ({("deleted_404", "kohteet"), ("deleted_404", "ilmoitukset")}, {}),
     "batch_limit_100": (
