@@ -74,7 +74,7 @@ def budget_metadata(report: "UsageReport") -> dict[str, dg.MetadataValue]:
 
     summary = summary_rows(report)
     preview = _png_markdown(chart_thumbnail_png(report), "cumulative calls, forecast, package")
-    chart = _png_markdown(chart_png(report), "calls per day against the package")
+    chart = _png_markdown(chart_png(report), "calls per day")
     headline = dict(summary)
     settings = [(s.name, str(s.value), s.meaning) for s in report.settings]
     figures = report.to_dict()

@@ -54,11 +54,12 @@ def chart_figure(report: UsageReport) -> Figure:
         label=f"{report.package.label}: {report.package.included_calls:,} included",
     )
     if report.runs_out_on is not None:
+        verb = "ran" if report.used >= report.package.included_calls else "runs"
         line.axvline(
             report.runs_out_on.day,
             color=_LEVEL_COLOURS["over"],
             linestyle="-.",
-            label=f"package runs out {report.runs_out_on:%-d %b}",
+            label=f"package {verb} out {report.runs_out_on:%-d %b}",
         )
     line.set_ylabel("cumulative calls")
     line.set_ylim(bottom=0)

@@ -18,6 +18,7 @@ from PIL import Image
 
 from pipelines import definitions
 from pipelines.assets.budget import INLINE_MARKDOWN_CHARS, budget_metadata
+from pipelines.assets.month_usage import month_usage
 from pipelines.budget.report import usage_report
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.simulator import Simulator, SimulatorConfig
@@ -82,3 +83,15 @@ def test_materialised_call_budget_carries_the_chart_first(
     assert len(metadata["chart_preview"].value) < INLINE_MARKDOWN_CHARS
     assert metadata["used_calls"].value == 12
     assert metadata["package_runs_out"].value.startswith("not this cycle")
+
+
+def test_sync_assets_show_the_cycle_forecast(engine):
+    """Each sync asset's `calls_this_month` carries the same forecast as `budget`."""
+    now = datetime(2025, 6, 7, tzinfo=HKI)  # six of 30 days
+    with engine.begin() as conn:
+        put_calls(conn, "acme", [(datetime(2025, 6, 2, tzinfo=HKI), "GET", "r", 200, "n", 600)])
+    account = make_account(package="normal")
+    with engine.connect() as conn:
+        usage = month_usage(conn, account, now)
+    assert usage.describe() == "600 / 40,000 (1.5 %), forecast 3,000 this cycle"
+    assert usage.forecast == usage_report(engine, account, now=now).projected
