@@ -55,7 +55,7 @@ def doctor_command(
         console.print(f"[red]configuration error: {exc}[/red]")
         raise typer.Exit(2) from None
     if run.refused is not None:
-        console.print(f"[red]budget: {run.refused}[/red]")
+        console.print(f"[red]{run.refused}; {run.calls} call(s) spent, nothing written[/red]")
         raise typer.Exit(1)
     console.print(findings_table(run))
     if any(f.verdict == "contradicted" for f in run.findings):

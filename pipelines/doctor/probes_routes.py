@@ -23,7 +23,7 @@ async def deleted_404(reader: Reader, probe: Probe) -> Finding:
     asked = f"GET {routes.detail.format(**{name: row.id})}"
     known = f"{row.resource} {row.id}, deleted in the warehouse on {row.deleted_at:%Y-%m-%d}"
     try:
-        answer = await reader.client.call(routes.detail, path_params={name: row.id})
+        answer = await reader.call(routes.detail, path_params={name: row.id})
     except TampuuriNotFound:
         return Finding("deleted_404", row.resource, "confirmed", f"{asked} ({known}): 404")
     except TampuuriError as exc:
@@ -59,7 +59,7 @@ async def batch_max_ids(reader: Reader, probe: Probe, *, known_ids: Sequence[int
     most = batch.max_ids or 250
     ids = padded_ids(known_ids, most + 1)
     try:
-        found = await reader.client.call(batch, json={batch.ids_field: ids[:most]})
+        found = await reader.call(batch, json={batch.ids_field: ids[:most]})
     except TampuuriRequestError as exc:
         message = exc.api_message or "(no message)"
         seen = f"{probe.route} with {most} ids answered {exc.status}: {message}"
@@ -82,7 +82,7 @@ async def batch_max_ids(reader: Reader, probe: Probe, *, known_ids: Sequence[int
     rows = len(found) if isinstance(found, list) else 0
     first = f"{probe.route} with {most} ids: 200 ({rows} rows)"
     try:
-        await reader.client.call(batch, json={batch.ids_field: ids})
+        await reader.call(batch, json={batch.ids_field: ids})
     except TampuuriRequestError as exc:
         message = exc.api_message or "(no message)"
         evidence = f"{first}; with {most + 1} ids: {exc.status} {message}"

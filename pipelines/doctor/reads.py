@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes
+from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes, Route
 from pipelines.tampuuri.client import TampuuriClient
-from pipelines.tampuuri.errors import TampuuriError
+from pipelines.tampuuri.errors import TampuuriAuthError, TampuuriError
 
 PAGE = 250
 
@@ -42,6 +42,16 @@ class Reader:
         self.client = client
         self.catalogue = catalogue
         self._first: dict[str, Envelope | Exception] = {}
+        # A 401: every finding of the run would be about the credentials, not the API.
+        self.auth_error: TampuuriAuthError | None = None
+
+    async def call(self, route: Route, **options: Any) -> Any:
+        """One call through the client (`TampuuriClient.call`), noting a refused login."""
+        try:
+            return await self.client.call(route, **options)
+        except TampuuriAuthError as exc:
+            self.auth_error = exc
+            raise
 
     async def page(
         self,
@@ -56,9 +66,9 @@ class Reader:
         assert route is not None and route.paging is not None
         values = {**(filters or {}), "Offset": 0, "Limit": limit}
         if route.paging == "body":
-            answer = await self.client.call(route, path_params=path_params, json=values)
+            answer = await self.call(route, path_params=path_params, json=values)
         else:
-            answer = await self.client.call(route, path_params=path_params, params=values)
+            answer = await self.call(route, path_params=path_params, params=values)
         return _envelope(answer)
 
     async def first_page(self, resource: str) -> Envelope:

@@ -49,7 +49,7 @@ class DoctorRun:
     findings: list[Finding] = field(default_factory=list)
     calls: int = 0
     spent: bool = False
-    refused: str | None = None  # why the budget check stopped the run
+    refused: str | None = None  # why the run stopped: the budget check, refused credentials
     overrides_file: Path | None = None
     run_id: str = ""
 
@@ -81,7 +81,7 @@ def budget_refusal(engine: Engine, account: AccountConfig, calls: int, now: date
     if calls <= left:
         return None
     return (
-        f"the doctor needs {calls} calls, {max(left, 0):,} left of {ceiling:,} this cycle"
+        f"budget: the doctor needs {calls} calls, {max(left, 0):,} left of {ceiling:,} this cycle"
         f" after the {reserve:,}-call webhook reserve ({used:,} used); it resets on"
         f" {cycle.end.date().isoformat()}"
     )
@@ -139,9 +139,16 @@ def run_doctor(
                 with tally_calls() as tally:
                     finding = await _probe(reader, probe, settings, known)
                 run.findings.append(replace(finding, calls=tally.calls))
+                if reader.auth_error is not None:
+                    # Later calls would be refused unsent; nothing was learnt about the API.
+                    run.refused = f"the API refused the credentials: {reader.auth_error}"
+                    break
             return client.calls
 
     run.calls = event_loop.run(probe_all())
+    if run.refused is not None:
+        run.spent = run.calls > 0
+        return run
     over = f"left out: over --max-calls {max_calls}"
     run.findings.extend(
         Finding(p.assumption, p.resource, "could not tell", over) for p in plan.left_out

@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipelines.cli import _mount_optional_apps, app
+from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.catalogue_overrides import overrides_path
 
 
@@ -62,3 +63,25 @@ def test_an_unknown_account_is_a_configuration_error(cli_env, sim, routes_file):
     result = CliRunner().invoke(app, ["doctor", "--account", "nobody", "--yes"])
     assert result.exit_code == 2 and "nobody" in result.output
     assert _calls(sim) == 0
+
+
+def test_a_contradiction_exits_1_and_names_the_correction(cli_env, sim, routes_file):
+    sim.contract.choose("batch_limit_100")
+    result = CliRunner().invoke(app, ["doctor", "--routes", str(routes_file), "--yes"])
+    assert result.exit_code == 1, result.output
+    words = " ".join(re.sub(r"[│┃]", " ", result.output).split())
+    assert "contradicted" in words and "At most 100 ids" in words
+    written = overrides_path(routes_file).read_text(encoding="utf-8")
+    assert "key: resources.osapuolet.batch.max_ids" in written and "value: 100" in written
+    assert load_catalogue(routes_file).resources["osapuolet"].batch.max_ids == 100
+
+
+def test_refused_credentials_stop_after_one_call_and_write_nothing(
+    cli_env, sim, routes_file, monkeypatch
+):
+    monkeypatch.setenv("DEMO_A_PASSWORD", "wrong")
+    result = CliRunner().invoke(app, ["doctor", "--routes", str(routes_file), "--yes"])
+    assert result.exit_code == 1, result.output
+    assert "refused the credentials" in result.output and "1 call(s) spent" in result.output
+    assert "wrong" not in result.output
+    assert _calls(sim) == 1 and not overrides_path(routes_file).exists()
