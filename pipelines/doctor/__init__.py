@@ -2,7 +2,8 @@
 
 - `findings.py`: the assumptions checked and what a check found (`Finding`).
 - `plan.py`: which probes run and what each costs, before any call (pure).
-- `reads.py`: the few read helpers the probes share (first pages, one page, one detail).
+- `known_rows.py`: what the warehouse already knows (a deleted row, active ids), no call.
+- `reads.py`: the read helpers the probes share (one page, each list's first page once).
 - `probes_paging.py`, `probes_filters.py`, `probes_routes.py`: the probes themselves.
 - `run.py`: the budget check, the ledgered session and the probes in order.
 - `override_file.py`: writes `catalogue_overrides.yaml`, which the catalogue applies.
