@@ -27,11 +27,16 @@ def _app(command):
     return app
 
 
-def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
+def use_accounts(accounts_yaml: str, warehouse_url: str, tmp_path, monkeypatch) -> None:
+    """The commands read this accounts file and this warehouse."""
     accounts = tmp_path / "accounts.yaml"
-    accounts.write_text(ACCOUNTS, encoding="utf-8")
+    accounts.write_text(accounts_yaml, encoding="utf-8")
     monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(accounts))
     monkeypatch.setenv("TAMPUURI_DATABASE_URL", warehouse_url)
+
+
+def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
+    use_accounts(ACCOUNTS, warehouse_url, tmp_path, monkeypatch)
     now = datetime.now(UTC)
     with engine.begin() as conn:
         put_cost_centres(conn, "acme", [1, 2])
@@ -68,10 +73,7 @@ def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
 
 
 def test_budget_text_says_where_it_wrote(engine, warehouse_url, tmp_path, monkeypatch):
-    accounts = tmp_path / "accounts.yaml"
-    accounts.write_text(ACCOUNTS, encoding="utf-8")
-    monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(accounts))
-    monkeypatch.setenv("TAMPUURI_DATABASE_URL", warehouse_url)
+    use_accounts(ACCOUNTS, warehouse_url, tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     now = datetime.now(UTC)
     with engine.begin() as conn:

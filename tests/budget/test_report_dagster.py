@@ -13,16 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 from PIL import Image
 
 from pipelines import definitions
 from pipelines.assets.budget import INLINE_MARKDOWN_CHARS, budget_metadata
 from pipelines.assets.month_usage import month_usage
 from pipelines.budget.report import usage_report
-from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.simulator import Simulator, SimulatorConfig
 from tests.dagster.sim_accounts import ACCOUNTS, write_accounts
+from tests.dagster.test_dagster_budget import _budget as materialise_budget
 
 from .helpers import make_account, put_calls
 
@@ -67,16 +66,7 @@ def test_materialised_call_budget_carries_the_chart_first(
     write_accounts(sim, "http://sim/v10/api/", tmp_path, monkeypatch)
     with engine.begin() as conn:
         put_calls(conn, "demo-a", [(datetime.now(UTC), "GET", "r", 200, "nightly", 12)])
-    defs = definitions.defs()
-    result = dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        selection="call_budget",
-        partition_key="demo-a",
-        resources={
-            "warehouse": WarehouseResource(database_url=warehouse_url, pool_size=2),
-            "tampuuri": TampuuriResource(),
-        },
-    )
+    result = materialise_budget(definitions.defs(), warehouse_url)  # partition demo-a
     (event,) = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
     assert list(metadata)[:2] == ["chart_preview", "chart"]

@@ -21,21 +21,19 @@ from pipelines.budget.cli import budget_command
 from pipelines.budget.render import BAR_COLOUR
 
 from .helpers import put_calls
-from .test_cli import _app
+from .test_cli import ACCOUNTS as ACME
+from .test_cli import _app, use_accounts
 
-ACCOUNTS = """
-accounts:
-  - name: acme
-    base_url: http://tampuuri.test/v10/api/
-    package: standard
-    credentials: {api_key: K, customer_name: C, account_name: A, username: U, password: P}
-  - name: beta
+ACCOUNTS = (
+    ACME
+    + """  - name: beta
     base_url: http://tampuuri.test/v10/api/
     package: normal
     webhooks: true
     budget: {on_drift: wait, full_scan_period_days: 30}
     credentials: {api_key: K, customer_name: C, account_name: A, username: U, password: P}
 """
+)
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
@@ -86,10 +84,7 @@ def _rendered(page: Path, profile: Path) -> _Page:
 
 
 def test_html_report_in_a_headless_browser(engine, warehouse_url, tmp_path, monkeypatch):
-    accounts = tmp_path / "accounts.yaml"
-    accounts.write_text(ACCOUNTS, encoding="utf-8")
-    monkeypatch.setenv("TAMPUURI_ACCOUNTS_FILE", str(accounts))
-    monkeypatch.setenv("TAMPUURI_DATABASE_URL", warehouse_url)
+    use_accounts(ACCOUNTS, warehouse_url, tmp_path, monkeypatch)
     now = datetime.now(UTC)
     with engine.begin() as conn:
         put_calls(conn, "acme", [(now, "GET", "kustannuspaikat/selaa", 200, "nightly", 5)])
