@@ -20,7 +20,7 @@ from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.catalogue_overrides import overrides_path
 from tests.doctor.conftest import FAST
-from tests.sync.helpers import fill_ledger
+from tests.sync.helpers import assert_parity, fill_ledger
 
 # variant -> the (assumption, resource) topics it contradicts, and the corrections the
 # catalogue then applies (key -> value; None: the key is removed).
@@ -174,3 +174,21 @@ def test_a_smaller_clamp_once_measured_makes_the_plan_match_the_scans(
     pages = {r: read[(route.method, route.template)] for r, route in lists.items() if route}
     assert pages == {r.resource: r.calls for r in planned.resources}
     assert pages != {r.resource: r.calls for r in naive.resources}
+
+
+def test_with_descending_ids_corrected_the_sync_still_mirrors_the_account(
+    engine, sim, account, routes_file, synced
+):
+    """No id order to prove pages by: scans fall back to the Total rule, reads from a
+    list's end are off (ordered_by_id false), and a full sync still equals the account."""
+    config, environ = account
+    sim.contract.choose("descending_ids")
+    doctor(engine, account, routes_file, spend=True)
+    corrected = load_catalogue(routes_file)
+    assert not any(r.ordered_by_id for r in corrected.resources.values())
+    sim.apply_change("demo-a", "ilmoitukset", "insert", fields={})
+    report = run_sync(
+        engine, SyncRequest(config, full=True), environ=environ, settings=FAST, catalogue=corrected
+    )
+    assert report.ok, [r.error for r in report.resources]
+    assert_parity(engine, sim, "demo-a")
