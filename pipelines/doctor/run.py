@@ -107,8 +107,12 @@ def run_doctor(
     routes_file = routes_file or CONFIG_DIR / "routes.yaml"
     catalogue = contract_catalogue(routes_file)
     plan = plan_for(engine, account, catalogue, max_calls=max_calls)
+    over = f"left out: over --max-calls {max_calls}"
     run = DoctorRun(account.name, plan, findings=list(plan.unprobeable))
-    if not spend or not plan.probes:
+    if not spend:
+        return run
+    if not plan.probes:  # a cap of 0: nothing measured, nothing to write
+        run.findings.extend(_left_out(plan, over))
         return run
     now = now or datetime.now(UTC)
     run.refused = budget_refusal(engine, account, plan.calls, now)
@@ -149,14 +153,15 @@ def run_doctor(
     if run.refused is not None:
         run.spent = run.calls > 0
         return run
-    over = f"left out: over --max-calls {max_calls}"
-    run.findings.extend(
-        Finding(p.assumption, p.resource, "could not tell", over) for p in plan.left_out
-    )
+    run.findings.extend(_left_out(plan, over))
     run.spent = True
     run.overrides_file = overrides_path(routes_file)
     write_overrides(run.overrides_file, run.findings, account=account.name, now=now)
     return run
+
+
+def _left_out(plan: DoctorPlan, why: str) -> list[Finding]:
+    return [Finding(p.assumption, p.resource, "could not tell", why) for p in plan.left_out]
 
 
 async def _probe(

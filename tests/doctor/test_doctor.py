@@ -192,3 +192,13 @@ def test_with_descending_ids_corrected_the_sync_still_mirrors_the_account(
     )
     assert report.ok, [r.error for r in report.resources]
     assert_parity(engine, sim, "demo-a")
+
+
+def test_a_cap_of_zero_spends_nothing_and_says_what_was_left_out(
+    engine, sim, account, routes_file, synced
+):
+    run = doctor(engine, account, routes_file, spend=True, max_calls=0)
+    assert run.plan.calls == 0 and not run.spent and sim_calls(sim) == 0
+    assert len(run.findings) == 13
+    assert {f.evidence for f in run.findings} == {"left out: over --max-calls 0"}
+    assert not overrides_path(routes_file).exists()
