@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from pipelines.console import console, print_errors, progress_for, summary_table
 from pipelines.local_extra import mount_simulator, require_local_extra
 from pipelines.settings import ConfigError, find_account, load_accounts
+from pipelines.settings.preflight import check_sync_settings
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.sync.report import SyncReport
 from pipelines.sync.scans import ASSET_RESOURCES
@@ -88,8 +89,9 @@ def sync(
     try:
         accounts = load_accounts()
         selected = [find_account(accounts, account)] if account else accounts
+        check_sync_settings(selected)  # every setting a run reads: before any call
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {escape(str(exc))}[/red]")
+        console.print(f"[red]configuration error: {escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     url = database_url()
     reports: list[SyncReport] = []
@@ -106,7 +108,7 @@ def sync(
                     )
                 )
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {escape(str(exc))}[/red]")
+        console.print(f"[red]configuration error: {escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     except DBAPIError as exc:
         # Scopes already committed stay; the failed scope rolled back. Rerun to converge.
@@ -147,5 +149,5 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:  # e.g. no TAMPUURI_DATABASE_URL: before any call or connection
-        console.print(f"[red]configuration error: {escape(str(exc))}[/red]")
+        console.print(f"[red]configuration error: {escape(str(exc))}[/red]", soft_wrap=True)
         raise SystemExit(2) from None

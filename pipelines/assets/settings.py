@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from pipelines.settings import config_file, read_yaml, validate_document
+from pipelines.settings.errors import shown
 from pipelines.settings.values import (
     NonNegativeFloat,
     PositiveFloat,
@@ -29,7 +30,7 @@ _STRICT = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 def _cron(value: str) -> str:
     if len(value.split()) != 5:
-        raise ValueError(f"{value!r} is not a cron expression of 5 fields (m h dom mon dow)")
+        raise ValueError(f"{shown(value, 'cron')} is not a cron expression: m h dom mon dow")
     return value
 
 

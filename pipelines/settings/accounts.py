@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
 
 from pipelines.settings.credentials import (
     SINGLE_ACCOUNT_VARIABLES,
@@ -21,7 +29,7 @@ from pipelines.settings.credentials import (
     CredentialVariables,
 )
 from pipelines.settings.environment import read_environment
-from pipelines.settings.errors import ConfigError
+from pipelines.settings.errors import ConfigError, shown
 from pipelines.settings.files import config_file, read_yaml, validate_document
 from pipelines.settings.values import (
     NonNegativeFloat,
@@ -37,6 +45,14 @@ Fraction = Annotated[float, Field(strict=True, ge=0, le=1)]
 Overage = Annotated[
     dict[Literal["overage_calls", "overage_eur"], NonNegativeFloat], Field(min_length=1)
 ]
+# A ceiling is the word `package` or a mapping of limits: the input's form picks which one
+# validates it, so that an error speaks of that form only. (The tags hold "[": error
+# locations leave such parts out, as they do pydantic's own union members.)
+Ceiling = Annotated[
+    Annotated[Literal["package"], Tag("ceiling[word]")]
+    | Annotated[Overage, Tag("ceiling[limits]")],
+    Discriminator(lambda value: "ceiling[limits]" if isinstance(value, dict) else "ceiling[word]"),
+]
 
 
 class BudgetSettings(BaseModel):
@@ -46,7 +62,7 @@ class BudgetSettings(BaseModel):
 
     reserve_for_webhooks: Fraction = 0.1
     # "package": stop at the included calls; or allow overage up to N calls or N euros.
-    ceiling: Literal["package"] | Overage = "package"
+    ceiling: Ceiling = "package"
     billing_timezone: TimeZoneName = "Europe/Helsinki"
     # Full re-scans of fan-out scopes are spread so that every scope is re-scanned within
     # this many days.
@@ -100,7 +116,7 @@ class AccountConfig(BaseModel):
         # AccountConfig built in code is checked when its package is looked up.
         known: tuple[str, ...] | None = (info.context or {}).get("packages")
         if known is not None and value.lower() not in {name.lower() for name in known}:
-            raise ValueError(f"{value!r} is not one of {', '.join(known)} (packages.yaml)")
+            raise ValueError(f"{shown(value, 'package')} is not one of {', '.join(known)}")
         return value
 
     @field_validator("not_licensed")
@@ -110,7 +126,7 @@ class AccountConfig(BaseModel):
 
         unknown = [name for name in value if name not in ASSET_RESOURCES]
         if unknown:
-            names = ", ".join(map(repr, unknown))
+            names = ", ".join(shown(name, "resource") for name in unknown)
             raise ValueError(f"{names}: not a resource; known: {', '.join(ASSET_RESOURCES)}")
         return value
 
@@ -176,7 +192,7 @@ def single_account_from_env(env: Mapping[str, str]) -> AccountConfig:
     raw = {
         "name": settings.account_label or _label(settings.account_name or "default"),
         "base_url": settings.base_url,
-        "package": settings.package,
+        "package": settings.package or "standard",
         "credentials": SINGLE_ACCOUNT_VARIABLES,
     }
     return validate_document(

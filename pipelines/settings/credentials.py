@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, StrictStr
 
-from pipelines.settings.errors import ConfigError
+from pipelines.settings.errors import ConfigError, looks_secret
 
 DEFAULT_SOFTWARE_VERSION = "tampuuri-sync_v0.1.0"
 SOFTWARE_VERSION_VARIABLE = "TAMPUURI_SOFTWARE_VERSION"
@@ -26,15 +26,19 @@ SINGLE_ACCOUNT_VARIABLES = {
     "password": "TAMPUURI_PASSWORD",
 }
 _REQUIRED = ("api_key", "customer_name", "account_name", "username", "password")
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Environment variable names as POSIX writes them: upper case, digits and _. Requiring the
+# convention is what tells a name from a password pasted in its place (`hunter2`,
+# `Salasana1`); a long run of capitals and digits without an underscore is a key's shape,
+# not a name's. Either is refused, and the message never repeats it.
+_VARIABLE_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 
 
 def _variable_name(value: str) -> str:
-    # The message never repeats the value: it may be the secret itself.
-    if not _VARIABLE_NAME.fullmatch(value) or len(value) > 128:
+    if not _VARIABLE_NAME.fullmatch(value) or ("_" not in value and looks_secret(value)):
         raise ValueError(
-            "must be the NAME of the environment variable that holds the value (letters,"
-            " digits and _), not the value itself: secrets never go into a config file"
+            "must be the NAME of the environment variable that holds the value (capital"
+            " letters, digits and _, such as YRITYS_A_API_KEY), not the value itself:"
+            " secrets never go into a config file"
         )
     return value
 

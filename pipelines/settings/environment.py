@@ -50,7 +50,7 @@ class TampuuriEnvironment(BaseSettings):
     base_url: str | None = None
     account_label: str | None = None
     account_name: str | None = None
-    package: str = "standard"
+    package: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -58,11 +58,6 @@ class TampuuriEnvironment(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
-
-    @field_validator("package", mode="before")
-    @classmethod
-    def _default_package(cls, value: Any) -> Any:
-        return "standard" if value is None else value
 
     @field_validator("database_url")
     @classmethod

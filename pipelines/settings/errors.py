@@ -70,7 +70,9 @@ def key_path(loc: tuple[int | str, ...]) -> str:
         elif "[" in part:
             continue
         else:
-            path += f".{part}" if path else part
+            # A key can be a secret too (a line `<api key>: x` written into a mapping).
+            key = "(key not shown)" if looks_secret(part) else part
+            path += f".{key}" if path else key
     return path or "(top level)"
 
 
@@ -144,7 +146,9 @@ def _problem(error: ErrorDetails, location: str) -> str:
         return f"{value} is not one of {_choices(str(ctx.get('expected', '')))}"
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
-        return f"must be {words} {ctx.get(key)}, got {value}"
+        bound = ctx.get(key)
+        bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+        return f"must be {words} {bound}, got {value}"
     if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
         return "must not be empty"
     if kind in ("string_too_short", "too_short"):

@@ -9,8 +9,9 @@ attempt per call.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from pipelines.settings.files import config_file, read_yaml, validate_document
@@ -38,7 +39,7 @@ class SyncSettings:
     @model_validator(mode="after")
     def _backoff_grows(self) -> SyncSettings:
         if self.backoff_max_s < self.backoff_initial_s:
-            raise ValueError("backoff_max_s must be at least backoff_initial_s")
+            raise ValueError("backoff_max_s: must be at least backoff_initial_s")
         return self
 
 
@@ -46,6 +47,11 @@ class _SyncFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     sync: SyncSettings = Field(default_factory=SyncSettings)
+
+    @field_validator("sync", mode="before")
+    @classmethod
+    def _empty_section_is_defaults(cls, value: Any) -> Any:
+        return {} if value is None else value  # `sync:` with every line commented out
 
 
 def load_sync_settings(path: Path | None = None) -> SyncSettings:

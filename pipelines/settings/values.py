@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, Strict, StrictBool, StrictInt, StrictStr
 
+from pipelines.settings.errors import shown
+
 __all__ = [
     "NonNegativeFloat",
     "NonNegativeInt",
@@ -30,7 +32,9 @@ def _known_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a time zone name such as Europe/Helsinki") from None
+        raise ValueError(
+            f"{shown(name, 'zone')} is not a time zone such as Europe/Helsinki"
+        ) from None
     return name
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import quote
 
-from pipelines.settings import CONFIG_DIR, ConfigError, read_yaml
+from pipelines.settings import ConfigError, config_file, read_yaml
 from pipelines.tampuuri.catalogue_overrides import apply_overrides
 
 Paging = Literal["query", "body"]
@@ -131,7 +131,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     Raises:
         ConfigError: naming the file and key that is wrong.
     """
-    source = path or CONFIG_DIR / "routes.yaml"
+    source = path or config_file("routes.yaml")
     # Corrections `tampuuri-sync doctor` measured on the live API, beside the file.
     return parse_catalogue(apply_overrides(read_yaml(source), source), source=str(source))
 

@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 
 from pipelines.local_extra import EMBEDDED_DATABASE_PACKAGES, require_local_extra
 from pipelines.settings import PROJECT_ROOT, ConfigError, read_environment
-from pipelines.settings.environment import DATABASE_VARIABLE, EMBEDDED
+from pipelines.settings.environment import DATABASE_VARIABLE as DATABASE_VARIABLE
+from pipelines.settings.environment import EMBEDDED as EMBEDDED
 from pipelines.tampuuri import json_codec
 
 EMBEDDED_DATA_DIR = PROJECT_ROOT / ".tampuuri" / "pgdata"
