@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 
 from pipelines.console import console
 from pipelines.doctor.plan import DEFAULT_MAX_CALLS
-from pipelines.doctor.report import findings_table, plan_table
+from pipelines.doctor.report import findings_table, plan_table, run_dict
 from pipelines.doctor.run import run_doctor
 from pipelines.settings import ConfigError, find_account, load_accounts
 
@@ -22,6 +23,7 @@ def doctor_command(
     max_calls: Annotated[
         int, typer.Option("--max-calls", min=0, help="The most calls the doctor may spend.")
     ] = DEFAULT_MAX_CALLS,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     routes: Annotated[
         Path | None,
         typer.Option(help="The route catalogue (default config/routes.yaml); overrides beside it."),
@@ -46,17 +48,25 @@ def doctor_command(
     upgrade(engine)
     try:
         plan_run = run_doctor(engine, chosen, spend=False, max_calls=max_calls, routes_file=routes)
-        console.print(plan_table(plan_run.plan, chosen.name))
+        if not json:
+            console.print(plan_table(plan_run.plan, chosen.name))
         if not yes:
-            console.print("0 calls spent: run again with --yes to spend them")
+            if json:
+                print(jsonlib.dumps(run_dict(plan_run), ensure_ascii=False, indent=2))
+            else:
+                console.print("0 calls spent: run again with --yes to spend them")
             return
         run = run_doctor(engine, chosen, spend=True, max_calls=max_calls, routes_file=routes)
     except ConfigError as exc:
         console.print(f"[red]configuration error: {exc}[/red]")
         raise typer.Exit(2) from None
-    if run.refused is not None:
+    if json:
+        print(jsonlib.dumps(run_dict(run), ensure_ascii=False, indent=2))
+    elif run.refused is not None:
         console.print(f"[red]{run.refused}; {run.calls} call(s) spent, nothing written[/red]")
+    else:
+        console.print(findings_table(run))
+    if run.refused is not None:
         raise typer.Exit(1)
-    console.print(findings_table(run))
     if any(f.verdict == "contradicted" for f in run.findings):
         raise typer.Exit(1)

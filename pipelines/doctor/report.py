@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 from rich.table import Table
 
 from pipelines.doctor.findings import ASSUMPTIONS
@@ -56,3 +59,32 @@ def findings_table(run: DoctorRun) -> Table:
     if run.overrides_file is not None:
         table.caption += f"\noverrides written to {run.overrides_file}"
     return table
+
+
+def run_dict(run: DoctorRun) -> dict[str, Any]:
+    """The plan and findings as JSON-ready data (`doctor --json`)."""
+    plan = run.plan
+    return {
+        "account": run.account,
+        "plan": {
+            "calls": plan.calls,
+            "max_calls": plan.max_calls,
+            "probes": [
+                {
+                    "assumption": p.assumption,
+                    "resource": p.resource,
+                    "route": p.route,
+                    "calls": plan.costs[p],
+                }
+                for p in plan.probes
+            ],
+            "left_out": [
+                {"assumption": p.assumption, "resource": p.resource} for p in plan.left_out
+            ],
+        },
+        "spent": run.spent,
+        "calls": run.calls,
+        "refused": run.refused,
+        "findings": [asdict(f) for f in run.findings],
+        "overrides_file": str(run.overrides_file) if run.overrides_file else None,
+    }

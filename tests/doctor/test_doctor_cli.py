@@ -7,6 +7,7 @@ says, prints the findings table, and names the probes the cap left out.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -85,3 +86,17 @@ def test_refused_credentials_stop_after_one_call_and_write_nothing(
     assert "refused the credentials" in result.output and "1 call(s) spent" in result.output
     assert "wrong" not in result.output
     assert _calls(sim) == 1 and not overrides_path(routes_file).exists()
+
+
+def test_json_shows_the_plan_then_the_findings(cli_env, sim, routes_file):
+    runner = CliRunner()
+    planned = runner.invoke(app, ["doctor", "--routes", str(routes_file), "--json"])
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.output)
+    assert plan["plan"]["calls"] == 15 and plan["spent"] is False and _calls(sim) == 0
+    done = runner.invoke(app, ["doctor", "--routes", str(routes_file), "--json", "--yes"])
+    assert done.exit_code == 0, done.output
+    run = json.loads(done.output)
+    assert run["calls"] == 15 == _calls(sim) and run["spent"] is True
+    assert {f["verdict"] for f in run["findings"]} == {"confirmed"}
+    assert run["overrides_file"] == str(overrides_path(routes_file))
