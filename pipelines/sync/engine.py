@@ -114,7 +114,7 @@ async def _run(
     account.resolve_credentials(environ)  # a missing secret fails before anything is written
     ordered = [r for r in ASSET_RESOURCES if r in request.resources]
     prerequisites = _prerequisites(ordered, catalogue, scoped=account.scope is not None)
-    _check_pool(engine, prerequisites, catalogue, settings)
+    settings = _fit_pool(engine, prerequisites, catalogue, settings, account=account.name)
     retry_cap = settings.retry_cap_per_run
     if request.enforce_budget:
         admission = await asyncio.to_thread(_admit, engine, catalogue, request)
@@ -175,46 +175,69 @@ def _admit(engine: Engine, catalogue: Catalogue, request: SyncRequest) -> Admiss
         )
 
 
-def _check_pool(
+def _fit_pool(
     engine: Engine,
     prerequisites: Mapping[str, Sequence[str]],
     catalogue: Catalogue,
     settings: SyncSettings,
-) -> None:
-    """Fail before any call when the engine's pool cannot hold what the run holds at once.
+    *,
+    account: str,
+) -> SyncSettings:
+    """The run's settings, with fewer fan-out batches at once if the pool cannot hold them.
 
     A run holds one connection for its run locks, one per scan batch in flight (a fan-out
     resource runs `scope_concurrency` of them) for each resource running, and one for a
     short write beside them (its call ledger, its run rows). A smaller pool would make the
-    run wait on itself until the pool times out.
+    run wait on itself until the pool times out, so before any call the run lowers
+    scope_concurrency to what the pool holds (logged; it changes no call, only how many
+    cost-centre batches commit side by side), and fails when not even one batch fits.
 
     Raises:
         ConfigError: says how many connections the run needs and the pool allows.
     """
     capacity = pool_capacity(engine)
     if capacity is None:
-        return
-    batches = {
-        r: max(1, settings.scope_concurrency) if catalogue.resources[r].fan_out else 1
-        for r in prerequisites
-    }
+        return settings
+    wanted = max(1, settings.scope_concurrency)
+    for batches in range(wanted, 0, -1):
+        need = _connections_needed(prerequisites, catalogue, batches)
+        if need <= capacity:
+            break
+    else:
+        raise ConfigError(
+            f"the warehouse engine's connection pool allows {capacity} connection(s) at"
+            f" once (pool_size + max_overflow); this sync needs {need} even with one"
+            " fan-out batch at a time: make the pool larger"
+        )
+    if batches < wanted:
+        log.warning(
+            "account %s: scope_concurrency %d lowered to %d for this run: the warehouse"
+            " pool allows %d connections",
+            account,
+            wanted,
+            batches,
+            capacity,
+        )
+        return replace(settings, scope_concurrency=batches)
+    return settings
+
+
+def _connections_needed(
+    prerequisites: Mapping[str, Sequence[str]], catalogue: Catalogue, batches: int
+) -> int:
+    """Connections a run holds at once with `batches` fan-out batches in flight."""
+    held = {r: batches if catalogue.resources[r].fan_out else 1 for r in prerequisites}
     # Resources run side by side unless one waits for the other (directly or not).
-    groups = (g for n in range(1, len(batches) + 1) for g in combinations(batches, n))
+    groups = (g for n in range(1, len(held) + 1) for g in combinations(held, n))
     side_by_side = max(
         (
-            sum(batches[r] for r in group)
+            sum(held[r] for r in group)
             for group in groups
             if not any(_ordered(prerequisites, a, b) for a, b in combinations(group, 2))
         ),
         default=0,
     )
-    need = 2 + side_by_side  # + run locks + a short write
-    if need > capacity:
-        raise ConfigError(
-            f"the warehouse engine's connection pool allows {capacity} connection(s) at"
-            f" once (pool_size + max_overflow); this sync needs {need}: make the pool"
-            f" larger or lower scope_concurrency ({settings.scope_concurrency})"
-        )
+    return 2 + side_by_side  # + run locks + a short write
 
 
 def _ordered(prerequisites: Mapping[str, Sequence[str]], first: str, other: str) -> bool:
