@@ -26,7 +26,7 @@ def doctor_command(
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     routes: Annotated[
         Path | None,
-        typer.Option(help="The route catalogue (default config/routes.yaml); overrides beside it."),
+        typer.Option(help="The route catalogue (default: routes.yaml in the config folder)."),
     ] = None,
 ) -> None:
     """Check each [ASSUMED] fact of the route catalogue against the live API.

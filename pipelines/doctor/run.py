@@ -26,9 +26,9 @@ from pipelines.doctor.override_file import write_overrides
 from pipelines.doctor.plan import DEFAULT_MAX_CALLS, DoctorPlan, Probe, build_plan
 from pipelines.doctor.reads import Reader
 from pipelines.settings import (
-    CONFIG_DIR,
     AccountConfig,
     SyncSettings,
+    config_file,
     load_sync_settings,
     read_yaml,
 )
@@ -104,7 +104,7 @@ def run_doctor(
     Raises:
         ConfigError: the routes file, the account's credentials or package are wrong.
     """
-    routes_file = routes_file or CONFIG_DIR / "routes.yaml"
+    routes_file = routes_file or config_file("routes.yaml")
     catalogue = contract_catalogue(routes_file)
     plan = plan_for(engine, account, catalogue, max_calls=max_calls)
     over = f"left out: over --max-calls {max_calls}"
