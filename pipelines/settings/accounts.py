@@ -19,8 +19,10 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from pipelines.settings.credentials import (
@@ -29,8 +31,16 @@ from pipelines.settings.credentials import (
     CredentialVariables,
 )
 from pipelines.settings.environment import read_environment
-from pipelines.settings.errors import ConfigError, shown
+from pipelines.settings.errors import ConfigError, describe_validation_error, shown
 from pipelines.settings.files import config_file, read_yaml, validate_document
+from pipelines.settings.profiles import (
+    BUDGET_PARTS,
+    DEFAULT_PROFILE,
+    Profile,
+    ProfileOverrides,
+    load_profiles,
+    resolve_profile,
+)
 from pipelines.settings.values import (
     NonNegativeFloat,
     PositiveInt,
@@ -101,6 +111,49 @@ class AccountConfig(BaseModel):
     # the whole route is then expected (status `not_licensed`, exit 0) rather than a
     # missing role right (status `forbidden`, exit non-zero).
     not_licensed: tuple[StrictStr, ...] = ()
+    # The spending profile (config/profiles.yaml) and the account's changes to it; its
+    # budget parts fill the `budget:` keys the account does not write (pipelines/profiles/).
+    profile: StrictStr = DEFAULT_PROFILE
+    profile_overrides: ProfileOverrides | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_fills_budget(cls, data: Any, info: ValidationInfo) -> Any:
+        profiles = _profiles(info)
+        if not isinstance(data, dict) or not isinstance(data.get("budget", {}), dict):
+            return data
+        try:
+            effective = resolve_profile(
+                profiles[data.get("profile", DEFAULT_PROFILE)],
+                ProfileOverrides.model_validate(data.get("profile_overrides") or {}),
+            )
+        except (KeyError, TypeError, ValidationError):
+            return data  # the fields' own checks name what is wrong
+        parts = {key: getattr(effective, key) for key in BUDGET_PARTS}
+        return {**data, "budget": {**parts, **data.get("budget", {})}}
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str, info: ValidationInfo) -> str:
+        known = _profiles(info)
+        if value not in known:
+            raise ValueError(f"{shown(value, 'profile')} is not one of {', '.join(known)}")
+        return value
+
+    @model_validator(mode="after")
+    def _overrides_fit_the_profile(self, info: ValidationInfo) -> AccountConfig:
+        try:
+            resolve_profile(_profiles(info)[self.profile], self.profile_overrides)
+        except ValidationError as exc:
+            said = str(describe_validation_error("profile_overrides", exc))
+            raise ValueError(said.replace("profile_overrides: ", "profile_overrides.", 1)) from None
+        return self
+
+    @property
+    def effective_profile(self) -> Profile:
+        """The account's profile with its overrides and its `budget:` keys applied."""
+        profile = resolve_profile(load_profiles()[self.profile], self.profile_overrides)
+        return profile.model_copy(update={k: getattr(self.budget, k) for k in BUDGET_PARTS})
 
     @field_validator("base_url")
     @classmethod
@@ -161,10 +214,15 @@ def accounts_file(environ: Mapping[str, str] | None = None) -> Path | None:
     return default if default.exists() else None
 
 
+def _profiles(info: ValidationInfo) -> dict[str, Profile]:
+    known: dict[str, Profile] | None = (info.context or {}).get("profiles")
+    return known if known is not None else load_profiles()
+
+
 def _validation_context() -> dict[str, Any]:
     from pipelines.budget.packages import load_packages  # lazily: budget imports settings
 
-    return {"packages": tuple(load_packages())}
+    return {"packages": tuple(load_packages()), "profiles": load_profiles()}
 
 
 def load_accounts(environ: Mapping[str, str] | None = None) -> list[AccountConfig]:
