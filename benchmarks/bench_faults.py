@@ -12,6 +12,11 @@ Against the simulator over uvicorn on a loopback port (one account, default ~20k
             never below it, at most the client's calls in flight above ("Ledger after
             kills"; `--killed-only` runs just this phase and writes just that section).
 
+  drift     per drift pattern (`drift_parity.py`), ONE full sync with the pattern on
+            every list, then the issue's rule: no row that existed throughout lost, no row
+            gone throughout live, calls against the overlap-row minimum; then a clean
+            rerun ("Proof under faults: one drifted run per pattern"; `--drift-only`).
+
 After each phase the warehouse is compared with the simulator row by row. Reported:
 faults injected (non-2xx statuses from the simulator's transaction report, and transport
 errors in the ledger: hangs that hit the read timeout), runs killed, rows compared, rows
@@ -21,7 +26,8 @@ calls and retries. Writes benchmarks/results/faults.json and faults.txt and the
 
 Usage:
     .venv/bin/python benchmarks/bench_faults.py [--scale 20000] [--runs 3] [--kills 5]
-        [--seed 7] [--url URL] [--time-limit 900]
+        [--seed 7] [--url URL] [--time-limit 900] [--drift-only] [--drift-rate 0.2]
+        [--big-cc-rows 1000]
 
 Bounded: every loop has a count and the whole run a time limit; loopback only.
 """
@@ -45,6 +51,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from drift_parity import drift_phase, live_rows
+from drift_parity import header as render_drift_header
+from drift_parity import render as render_drift
 from results_md import write_section
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -60,6 +69,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Proof under faults"
+DRIFT_SECTION = "## Proof under faults: one drifted run per pattern"
 LEDGER_SECTION = "## Ledger after kills"
 ACCOUNT = "demo-a"
 TABLES = ("kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset")
@@ -134,15 +144,7 @@ def compare(engine: Engine, sim: Simulator) -> dict[str, int]:
     with engine.connect() as conn:
         for table in TABLES:  # identifiers from the constant above
             expected = {i["Id"]: i for i in sim.items(ACCOUNT, table)}
-            actual = dict(
-                conn.execute(
-                    text(
-                        f"SELECT id, data FROM tampuuri.{table}"
-                        " WHERE account = :a AND deleted_at IS NULL"
-                    ),
-                    {"a": ACCOUNT},
-                ).all()
-            )
+            actual = live_rows(engine, table)  # decoded exactly, as the simulator holds them
             if table == "osapuolet":  # parties whose links ended still exist (see tests)
                 existing = {i["Id"] for i in sim.items(ACCOUNT, table, visible_only=False)}
                 actual = {k: v for k, v in actual.items() if k in expected or k not in existing}
@@ -484,6 +486,13 @@ def main() -> int:
     parser.add_argument(
         "--killed-only", action="store_true", help="only the killed phase (its ledger section)"
     )
+    parser.add_argument(
+        "--drift-only", action="store_true", help="only the drift phase (its own section)"
+    )
+    parser.add_argument("--drift-rate", type=float, default=0.2, help="drift phase: per page")
+    parser.add_argument(
+        "--big-cc-rows", type=int, default=1000, help="drift phase: objects of one cost centre"
+    )
     args = parser.parse_args()
     server_url = args.url or database_url(default=EMBEDDED)
     deadline = time.monotonic() + args.time_limit
@@ -494,6 +503,18 @@ def main() -> int:
         "scale": args.scale,
         "seed": args.seed,
     }
+    drift_header = render_drift_header(summary, args)
+    if args.drift_only:
+        summary["drift"] = drift_phase(args, VARIABLES, scratch_database, drop_database, server_url)
+        body = render_drift(summary["drift"], drift_header)
+        print(body)
+        if not args.no_write:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "faults_drift.json").write_text(
+                json.dumps(summary, indent=2) + "\n", encoding="utf-8"
+            )
+            write_section(DRIFT_SECTION, body, RESULTS_MD)
+        return 0 if all(r["ok"] and r["parity"] for r in summary["drift"]) else 1
     if args.killed_only:
         summary["killed"] = killed_phase(args, server_url, deadline)
         body = render_ledger(summary)
@@ -503,11 +524,14 @@ def main() -> int:
         return 0 if summary["killed"]["ledger_ok"] else 1
     summary["faulted"] = faulted_phase(args, server_url, deadline)
     summary["killed"] = killed_phase(args, server_url, deadline)
+    summary["drift"] = drift_phase(args, VARIABLES, scratch_database, drop_database, server_url)
     body = render(summary)
     print(body)
     print(render_ledger(summary))
+    print(render_drift(summary["drift"], drift_header))
     if not args.no_write:
         write_section(LEDGER_SECTION, render_ledger(summary), RESULTS_MD)
+        write_section(DRIFT_SECTION, render_drift(summary["drift"], drift_header), RESULTS_MD)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "faults.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         (RESULTS / "faults.txt").write_text(body + "\n", encoding="utf-8")
@@ -517,7 +541,8 @@ def main() -> int:
         for p in ("faulted", "killed")
         for k in ("lost", "extra", "differing", "duplicate_open_versions")
     )
-    return 1 if bad or not summary["killed"]["ledger_ok"] else 0
+    drift_bad = not all(r["ok"] and r["parity"] for r in summary["drift"])
+    return 1 if bad or drift_bad or not summary["killed"]["ledger_ok"] else 0
 
 
 if __name__ == "__main__":
