@@ -254,8 +254,20 @@ def single_account_from_env(env: Mapping[str, str]) -> AccountConfig:
         "credentials": SINGLE_ACCOUNT_VARIABLES,
     }
     return validate_document(
-        AccountConfig, raw, "environment (TAMPUURI_*)", context=_validation_context()
+        AccountConfig, raw, "environment", context=_validation_context(), key=_variable_of
     )
+
+
+# Which variable gave each key of the one-account set-up, for its error messages.
+_SINGLE_ACCOUNT_SOURCES = {
+    "name": "TAMPUURI_ACCOUNT_LABEL (or TAMPUURI_ACCOUNT_NAME)",
+    "base_url": "TAMPUURI_BASE_URL",
+    "package": "TAMPUURI_PACKAGE",
+}
+
+
+def _variable_of(loc: tuple[int | str, ...]) -> str:
+    return _SINGLE_ACCOUNT_SOURCES.get(str(loc[0]), "TAMPUURI_*") if loc else "TAMPUURI_*"
 
 
 def _label(account_name: str) -> str:

@@ -6,7 +6,7 @@ back as a `ConfigError` naming the file and the key path (`describe_validation_e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,6 +58,7 @@ def validate_document(
     source: str | Path,
     *,
     context: Mapping[str, Any] | None = None,
+    key: Callable[[tuple[int | str, ...]], str] | None = None,
 ) -> Document:
     """Validate a parsed document against its model; any problem is one ConfigError.
 
@@ -67,4 +68,4 @@ def validate_document(
     try:
         return model.model_validate(raw, context=dict(context or {}))
     except ValidationError as exc:
-        raise describe_validation_error(str(source), exc) from None
+        raise describe_validation_error(str(source), exc, key=key) from None

@@ -110,6 +110,8 @@ def test_a_one_account_environment_is_validated_too() -> None:
     with pytest.raises(ConfigError) as caught:
         load_accounts(environ)
     assert str(caught.value).startswith(
-        "environment (TAMPUURI_*): package: 'gold' is not one of standard"
+        "environment: TAMPUURI_PACKAGE: 'gold' is not one of standard"
     )
     assert load_accounts({**environ, "TAMPUURI_PACKAGE": ""})[0].package == "standard"
+    with pytest.raises(ConfigError, match="environment: TAMPUURI_BASE_URL: must start with http"):
+        load_accounts({"TAMPUURI_BASE_URL": "api.tampuuri.fi"})
