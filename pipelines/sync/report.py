@@ -48,7 +48,8 @@ class ResourceReport:
     mode: str
     # success, partial, failed, deferred, skipped (its run lock was held), forbidden (the
     # route refused as a whole: a role right is missing), not_licensed (refused as the
-    # account's config expects); `ok`: success or not_licensed.
+    # account's config expects), incomplete (a scan changed faster than its repair reads
+    # could prove: rows loaded, none deleted); `ok`: success or not_licensed.
     status: str = "running"
     counts: LoadCounts = field(default_factory=LoadCounts)
     # The counts per warehouse table: osapuolet writes its links and their parties.
