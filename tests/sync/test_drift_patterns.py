@@ -14,8 +14,9 @@ So every row that existed throughout the scan (S0 & S1) is live, every row inser
 mid-scan after the cursor is live too, and no row that was gone throughout is: the rows
 deleted before the sync are soft-deleted by it. A row read and then deleted mid-scan may
 stay live until the next full scan, which soft-deletes it (tested too: then warehouse ==
-API). Call counts are exact: the overlap-row minimum for S0's Totals, plus one repair read
-per gap the drift opened, plus one confirmation per row deleted before the sync.
+API). Call counts are exact: the overlap-row minimum for S0's Totals, plus the repair reads
+(`REPAIRS`: one per gap the drift opened, one more when a repeated drift hid its deletions
+behind inserts), plus one confirmation per row deleted before the sync.
 
 A drift the product cannot repair within `max_drift_passes` (here 1: no repair reads) makes
 the resource `incomplete`, never `success`, and deletes nothing.
@@ -100,7 +101,6 @@ def build_world(style: RouteStyle, rows: int = 860) -> Simulator:
         have = len(sim.items(ACCOUNT, style.table))
     for _ in range(rows - have):
         sim.apply_change(ACCOUNT, style.table, "insert", fields=fields)
-    sim.webhooks.enqueue = lambda account, notes: None  # type: ignore[method-assign]
     return sim
 
 
