@@ -14,7 +14,11 @@ from pipelines.assets.settings import load_dagster_settings
 from pipelines.assets.tampuuri import tampuuri_assets
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sensors.reconcile import reconcile_job, reconcile_schedule
-from pipelines.sensors.webhook_inbox import build_webhook_inbox_sensor, webhook_refresh_job
+from pipelines.sensors.webhook_inbox import (
+    build_webhook_inbox_sensor,
+    configured_accounts,
+    webhook_refresh_job,
+)
 
 
 @dg.definitions
@@ -32,7 +36,9 @@ def defs() -> dg.Definitions:
         ],
         sensors=[
             build_webhook_inbox_sensor(
-                interval_s=settings.webhook_interval_s, window_s=settings.webhook_window_s
+                interval_s=settings.webhook_interval_s,
+                window_s=settings.webhook_window_s,
+                accounts=configured_accounts,
             )
         ],
         resources={"warehouse": WarehouseResource(), "tampuuri": TampuuriResource()},

@@ -193,11 +193,15 @@ def budget_command(
     """Calls so far, the forecast, when the package runs out, the cheapest package that
     fits, the settings that shape spending, and the calls by day, trigger, status, route."""
     from pipelines.budget.report_text import report_tables
+    from pipelines.profiles.adapt import current_profiles
+    from pipelines.profiles.describe import profile_document, profile_table
 
     accounts = _accounts(account)  # a configuration error before any connection
     engine = _engine()
     now = datetime.now(UTC)
     reports = [usage_report(engine, acc, now=now) for acc in accounts]
+    with engine.connect() as conn:  # each account's profile and its adjustment
+        profiles = current_profiles(conn, accounts, now=now)
     written: dict[str, dict[str, str]] = {}
     for report in reports:
         files = written.setdefault(report.account, {})
@@ -208,12 +212,20 @@ def budget_command(
             path = report.render_png(_output(png, report.account, ".png", len(reports)))
             files["png"] = str(path.resolve())
     if json:
-        documents = [{**r.to_dict(), "written": written[r.account]} for r in reports]
+        documents = [
+            {
+                **r.to_dict(),
+                "profile": profile_document(profiles[r.account]),
+                "written": written[r.account],
+            }
+            for r in reports
+        ]
         print(jsonlib.dumps({"reports": documents}, ensure_ascii=False))
         return
     for report in reports:
         for table in report_tables(report):
             console.print(table)
+        console.print(profile_table(profiles[report.account]))
         for kind, where in written[report.account].items():
             console.print(
                 f"wrote the {_WRITTEN[kind]} of {report.account}: {where}",

@@ -7,12 +7,15 @@ cost centres' objects. It runs under the budget priority "reconcile".
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from pipelines.assets.partitions import AccountPartitions, per_account_requests
 from pipelines.assets.settings import DagsterSettings
 from pipelines.assets.tampuuri import ACCOUNT_TAG, TRIGGER_TAG
+from pipelines.profiles.adapt import adapt_accounts, loosened_account
+from pipelines.profiles.describe import profile_metadata
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sync.reconcile import PROBED, ReconcileReport, reconcile_account
 
@@ -36,14 +39,19 @@ def reconcile(
     tampuuri: TampuuriResource,
 ) -> dg.Output[int]:
     account = tampuuri.account(config.account)
+    # The profile, loosened while the forecast is over the package: stretched cadences.
+    [applied] = adapt_accounts(
+        warehouse.engine, [account], now=datetime.now(UTC), log=context.log.info
+    ).values()
     report = reconcile_account(
         warehouse.engine,
-        account,
+        loosened_account(account, applied.loosening),
         transport=tampuuri.transport,
         allowance=config.object_allowance,
         run_id=context.run_id,
     )
     metadata: dict[str, dg.MetadataValue] = {
+        **{k: dg.MetadataValue.text(v) for k, v in profile_metadata(applied).items()},
         "calls": dg.MetadataValue.int(report.calls),
         "drifted": dg.MetadataValue.text(", ".join(report.drifted) or "none"),
         "drift_deferred": dg.MetadataValue.text(", ".join(report.deferred) or "none"),

@@ -6,14 +6,22 @@ due inbox events that no unfinished run holds, lets the pure planner
 `webhook_refresh_job` for exactly that batch's event ids. The cursor holds the events of
 runs not yet finished, never a high-water mark: an event committed out of order, or left
 pending by a run that failed, was canceled or whose worker died, is dispatched again.
+
+Each account is batched on its own window (its profile's freshness target, widened while
+its forecast is over its package: pipelines/profiles/): an account's events wait until
+the oldest of them is as old as its window, while another account's go at once. Each tick
+first evaluates the accounts' profiles; a step taken is logged with why.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipelines.profiles.adapt import adapt_accounts
+from pipelines.profiles.windows import due_events
 from pipelines.resources import TampuuriResource, WarehouseResource
+from pipelines.settings import AccountConfig, ConfigError, load_accounts
 from pipelines.webhooks import inbox
 from pipelines.webhooks.coalesce import RefreshBatch
 from pipelines.webhooks.dispatch import (
@@ -135,12 +143,14 @@ def build_webhook_inbox_sensor(
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     grace_s: float = DEFAULT_GRACE_S,
+    accounts: Callable[[], Sequence[AccountConfig]] | None = None,
 ) -> dg.SensorDefinition:
     """The sensor, with its tick interval, coalescing window and batch size.
 
     `max_in_flight` bounds the runs dispatched and not finished (and so the cursor);
     `grace_s` is how long a dispatched run may be absent from Dagster before its events
-    are dispatched again.
+    are dispatched again. `accounts` gives the configured accounts, read each tick: their
+    profiles' windows apply on top of `window_s` (None: `window_s` alone, for every event).
     """
 
     @dg.sensor(
@@ -158,8 +168,12 @@ def build_webhook_inbox_sensor(
         keys = [r.run_key for r in cursor.runs]
         states = run_states(context.instance, keys) if keys else {}
         cursor, again = settle(cursor, states, now=now.timestamp(), grace_s=grace_s)
+        listed = accounts() if accounts is not None else ()
+        profiles = adapt_accounts(warehouse.engine, listed, now=now, log=context.log.info)
         with warehouse.engine.connect() as conn:
             events = inbox.pending_events(conn, limit=READ_LIMIT, now=now, exclude=cursor.held)
+        windows = {name: p.loosening.webhook_window_s for name, p in profiles.items()}
+        events, waiting = due_events(events, windows, now=now)
         tick = plan_tick(
             events,
             mapping or load_event_mapping(),
@@ -174,13 +188,24 @@ def build_webhook_inbox_sensor(
             what = "failed or was canceled" if state == "failed" else "never appeared in Dagster"
             context.log.warning(f"run {run_key} {what}: its pending events are dispatched again")
         if tick.batch is None or tick.run_key is None:
-            return dg.SensorResult(skip_reason=tick.reason, cursor=tick.cursor.to_text())
+            said = [w.describe() for w in waiting]
+            reason = "; ".join([tick.reason, *said] if events or not said else said)
+            return dg.SensorResult(skip_reason=reason, cursor=tick.cursor.to_text())
         return dg.SensorResult(
             run_requests=[run_request_for(tick.batch, tick.run_key)],
             cursor=tick.cursor.to_text(),
         )
 
     return webhook_inbox_sensor
+
+
+def configured_accounts() -> list[AccountConfig]:
+    """The configured accounts, or none while the configuration is broken (the sync runs
+    say why; the sensor then batches every event on the global window)."""
+    try:
+        return load_accounts()
+    except ConfigError:
+        return []
 
 
 webhook_inbox_sensor = build_webhook_inbox_sensor()

@@ -38,6 +38,7 @@ from sqlalchemy import Engine, TextClause, text
 
 from pipelines import event_loop
 from pipelines.budget.shaping import choose_scopes
+from pipelines.profiles.cadence import lists_due
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
@@ -142,13 +143,15 @@ def reconcile_account(
     )
     report = sweep.report
     clock = now or datetime.now(UTC)
+    # Each list on its profile's cadence (every night unless the profile says otherwise).
+    probed = lists_due(account, PROBED, clock)
     if not account.scope:
         # A scoped warehouse holds a part of what the API's Totals count: probes cannot
         # detect its drift; change-since and the object share keep it fresh.
-        report.deferred_reason = sweep.admit(len(PROBED), "reconcile_probes", clock)
+        report.deferred_reason = sweep.admit(len(probed), "reconcile_probes", clock)
         if report.deferred_reason:
             return report
-        report.totals = event_loop.run(sweep.probe())
+        report.totals = event_loop.run(sweep.probe(probed))
     report.calls = len(report.totals) + len(sweep.refused)
     report.drifted = [r for r, (api, ours) in report.totals.items() if api != ours]
     # Nightly sweeps start at about the same time: half a day of slack keeps a 1-day
@@ -162,7 +165,7 @@ def reconcile_account(
     ] + [r for r in sweep.refused if sweep.catalogue.resources[r].change_since is None]
     report.incremental = [
         r
-        for r in PROBED
+        for r in probed
         if r not in report.rescanned and sweep.catalogue.resources[r].change_since is not None
     ]
     if report.incremental:
@@ -224,11 +227,11 @@ class _Sweep:
             environ=self.environ,
         )
 
-    async def probe(self) -> dict[str, tuple[int, int]]:
+    async def probe(self, lists: list[str]) -> dict[str, tuple[int, int]]:
         """Per account-wide list: (the API's Total from a Limit=1 call, active rows)."""
         totals: dict[str, tuple[int, int]] = {}
         async with self.session() as client:
-            for resource in PROBED:
+            for resource in lists:
                 route = self.catalogue.resources[resource].list
                 if route is None:
                     continue
