@@ -4,9 +4,10 @@ Layering, from the caller down:
 
     call()  -> first-answer gate (first_answer.py)
             -> retry loop (retry.classify, RetryPolicy, the run's RetryBudget)
-            -> semaphore (requests in flight, whole client)
+            -> semaphore (requests in flight and admitted behind them, whole client)
             -> httpx.AsyncClient (the six X- headers, explicit timeouts, no redirects)
-            -> LedgerTransport (one CallRecord per attempt)
+            -> LedgerTransport (one CallRecord per attempt, admitted before it is sent;
+               at most max_concurrency sent and unanswered)
             -> httpx.AsyncHTTPTransport (proxy, TLS trust, client certificate, HTTP/2:
                network_options.py; a keep-alive pool sized by the concurrency)
 
@@ -149,12 +150,21 @@ class TampuuriClient:
         else:
             self.secrets = credentials.secrets()
         self._transport: httpx.AsyncBaseTransport = (
-            LedgerTransport(transport, ledger, account=account_name, trigger=trigger, run_id=run_id)
+            LedgerTransport(
+                transport,
+                ledger,
+                account=account_name,
+                trigger=trigger,
+                run_id=run_id,
+                max_in_flight=max_concurrency,
+            )
             if ledger is not None
             else transport
         )
         self._timeout = timeout
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        # With a ledger, its transport keeps max_concurrency requests in flight and as many
+        # admitted behind them (admission overlaps the calls); this bounds the two together.
+        self._semaphore = asyncio.Semaphore(max_concurrency * (2 if ledger else 1))
         self._gate = FirstAnswerGate()  # one call at a time until the credentials pass
         self.retry = retry or RetryPolicy()
         self.retry_budget = retry_budget or RetryBudget(DEFAULT_RETRY_CAP)

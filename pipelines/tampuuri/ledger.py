@@ -15,8 +15,11 @@ answer.
 
 Admission is batched so that a call costs about one database round trip of waiting, not
 one write of its own: one writer thread writes, in one statement, every record that queued
-while its previous write was in flight. The event loop never waits on the database; it
-awaits a future that the writer resolves. A request cancelled while waiting is not sent:
+while its previous write was in flight. With the client's cap (`max_in_flight`) that wait
+overlaps the calls in flight: up to the cap are admitted (or admitting) while up to the
+cap are sent and unanswered, so a slow database holds no sending slot and the admitted but
+unsent stay within the cap. The event loop never waits on the database; it awaits a
+future that the writer resolves. A request cancelled while waiting is not sent:
 its record is dropped when not yet written, else retracted by the writer's next write (a
 kill before that leaves it counted, within the bound above). When admission fails (the
 database is unreachable) the request fails unsent with `LedgerUnavailable`: a call the
@@ -191,14 +194,19 @@ class CallLedger:
             self._settle_due = True
             self._start_writer()
 
+    def retract(self, call_id: int) -> None:
+        """An admitted call that will not be sent after all: delete its record next write."""
+        with self._lock:
+            self._total -= 1
+            if self._sink is not None:
+                self._retracted.append(call_id)
+                self._start_writer()
+
     def _retract(self, future: Future[int]) -> None:
         """A cancelled waiter's record was written after all: delete it next write."""
         if future.cancelled() or future.exception() is not None:
             return
-        with self._lock:
-            self._total -= 1
-            self._retracted.append(future.result())
-            self._start_writer()
+        self.retract(future.result())
 
     def _drain(self) -> None:
         """The writer: admissions first (calls wait for them), answers when due."""
@@ -282,6 +290,9 @@ class LedgerTransport(httpx.AsyncBaseTransport):
         account: The account label written on each record.
         trigger: What started the work (nightly, manual, webhook, ...).
         run_id: The sync run, if any.
+        max_in_flight: The client's cap: at most this many requests sent and unanswered,
+            while at most this many more are admitted or admitting (module docstring).
+            None: the caller bounds concurrency (admission then holds its slot).
     """
 
     def __init__(
@@ -292,16 +303,34 @@ class LedgerTransport(httpx.AsyncBaseTransport):
         account: str,
         trigger: str,
         run_id: str | None,
+        max_in_flight: int | None = None,
     ) -> None:
         self._inner = inner
         self._ledger = ledger
         self._account = account
         self._trigger = trigger
         self._run_id = run_id
+        self._admitting = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        self._sending = asyncio.Semaphore(max_in_flight) if max_in_flight else None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._admitting is None or self._sending is None:
+            return await self._send(request, await self._admit(request))
+        async with self._admitting:  # released once this request holds a sending slot
+            call_id = await self._admit(request)
+            try:
+                await self._sending.acquire()
+            except asyncio.CancelledError:
+                self._ledger.retract(call_id)  # admitted, never sent
+                raise
+        try:
+            return await self._send(request, call_id)
+        finally:
+            self._sending.release()
+
+    async def _admit(self, request: httpx.Request) -> int:
         route = request.extensions.get("route_template") or _path_template(request)
-        call_id = await self._ledger.admit(
+        return await self._ledger.admit(
             CallRecord(
                 account=self._account,
                 sent_at=datetime.now(UTC),
@@ -313,6 +342,8 @@ class LedgerTransport(httpx.AsyncBaseTransport):
                 run_id=self._run_id,
             )
         )
+
+    async def _send(self, request: httpx.Request, call_id: int) -> httpx.Response:
         started = time.monotonic()
         status: int | None = None
         try:

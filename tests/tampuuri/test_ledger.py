@@ -6,6 +6,8 @@
   next single write.
 - A request whose admission fails is not sent (`LedgerUnavailable`); one cancelled while
   waiting is not sent and leaves no record (dropped, or retracted once written).
+- Given the client's cap, admission overlaps the calls in flight: at most the cap sent and
+  unanswered, at most the cap more admitted behind them (the bound after a kill).
 - Answers are written in batches, on a timer when calls go quiet, and on flush().
 - A plain callable sink gets each record once answered; no sink only counts.
 """
@@ -72,9 +74,16 @@ class MemorySink:
         return {a.call_id: (a.status, a.duration_ms) for b in self.settled for a in b}
 
 
-def transport_for(handler, ledger: CallLedger, *, run_id: str | None = "r1") -> LedgerTransport:
+def transport_for(
+    handler, ledger: CallLedger, *, run_id: str | None = "r1", max_in_flight: int | None = None
+) -> LedgerTransport:
     return LedgerTransport(
-        httpx.MockTransport(handler), ledger, account="demo-a", trigger="nightly", run_id=run_id
+        httpx.MockTransport(handler),
+        ledger,
+        account="demo-a",
+        trigger="nightly",
+        run_id=run_id,
+        max_in_flight=max_in_flight,
     )
 
 
@@ -190,6 +199,41 @@ async def test_requests_cancelled_before_sending_leave_no_record() -> None:
     assert sink.admitted == [[1]]  # the queued one was never written
     assert sink.retracted == [1]  # the written one was taken back
     assert ledger.records_total == 0
+
+
+@pytest.mark.anyio
+async def test_admission_overlaps_the_calls_in_flight_within_the_cap() -> None:
+    sink = MemorySink()
+    ledger = CallLedger(sink)
+    answer = asyncio.Event()
+    on_wire = peak = sent = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal on_wire, peak, sent
+        sent += 1
+        on_wire += 1
+        peak = max(peak, on_wire)
+        await answer.wait()
+        on_wire -= 1
+        return httpx.Response(200, json={})
+
+    transport = transport_for(handler, ledger, max_in_flight=2)
+    async with httpx.AsyncClient(transport=transport) as http:
+        tasks = [asyncio.create_task(http.get(URL, extensions=ROUTE)) for _ in range(6)]
+        for _ in range(500):  # 2 on the wire, 2 admitted behind them (a busy machine: wait)
+            if ledger.records_total == 4 and sent == 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # and no more than that
+        assert (sent, ledger.records_total) == (2, 4)
+        tasks[2].cancel()  # admitted, not sent (semaphores are FIFO: 0 and 1 are sent)
+        answer.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.to_thread(ledger.flush)
+    assert sum(isinstance(r, httpx.Response) for r in results) == 5
+    assert (peak, sent, ledger.records_total) == (2, 5, 5)
+    assert len(sink.retracted) == 1  # the cancelled one was admitted, never sent
+    assert len(sink.answers) == 5
 
 
 def test_answers_are_written_in_batches_and_on_a_timer() -> None:
