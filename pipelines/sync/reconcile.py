@@ -145,7 +145,7 @@ def reconcile_account(
     clock = now or datetime.now(UTC)
     # Each list on its profile's cadence (every night unless the profile says otherwise).
     probed = lists_due(account, PROBED, clock)
-    if not account.scope:
+    if not account.scope and probed:
         # A scoped warehouse holds a part of what the API's Totals count: probes cannot
         # detect its drift; change-since and the object share keep it fresh.
         report.deferred_reason = sweep.admit(len(probed), "reconcile_probes", clock)
