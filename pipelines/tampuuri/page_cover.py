@@ -149,7 +149,8 @@ class GapRepair:
 
     def _estimate(self, gap: Cover) -> int:
         latest = max(self.spans, key=lambda s: s.seq)
-        known = [s for s in self.spans if s.count and s.first <= gap.reach]
+        # Pages that hold the covered end (one always does: it is a page's last id).
+        known = [s for s in self.spans if s.count and s.first <= gap.reach <= s.last]
         recent = max(known, key=lambda s: s.seq)
         # The covered end's row (or the last row before it) in the latest page reaching it.
         estimate = recent.offset + bisect_right(recent.ids, gap.reach) - 1

@@ -15,8 +15,8 @@ mid-scan after the cursor is live too, and no row that was gone throughout is: t
 deleted before the sync are soft-deleted by it. A row read and then deleted mid-scan may
 stay live until the next full scan, which soft-deletes it (tested too: then warehouse ==
 API). Call counts are exact: the overlap-row minimum for S0's Totals, plus the repair reads
-(`REPAIRS`: one per gap the drift opened, one more when a repeated drift hid its deletions
-behind inserts), plus one confirmation per row deleted before the sync.
+(`REPAIRS`: one per gap the drift opened), plus one confirmation per row deleted before
+the sync.
 
 A drift the product cannot repair within `max_drift_passes` (here 1: no repair reads) makes
 the resource `incomplete`, never `success`, and deletes nothing.
@@ -81,12 +81,10 @@ PATTERNS = {
     "delete_and_insert": ("delete_and_insert", 1),
     "repeated": ("delete_and_insert", 3),
 }
-# Repair reads one sync makes: one per gap a deletion opened before a page boundary; an
-# insert at the end opens none (the last page, not full, reads it). Repeated: three gaps,
-# and one read more for the first: Total did not move (each deletion came with an insert)
-# while three deletions lay before it, so the first try (just before the page past the
-# gap) lands two rows short; that read shows by how much, and the next closes the gap.
-REPAIRS = {"delete_read": 1, "insert_after_cursor": 0, "delete_and_insert": 1, "repeated": 4}
+# Repair reads one sync makes: one per gap a deletion opened before a page boundary (the
+# repeated drift opens three); an insert at the end opens none (the last page, not full,
+# reads it).
+REPAIRS = {"delete_read": 1, "insert_after_cursor": 0, "delete_and_insert": 1, "repeated": 3}
 
 
 def build_world(style: RouteStyle, rows: int = 860) -> Simulator:

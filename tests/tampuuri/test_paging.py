@@ -190,6 +190,20 @@ async def test_repeated_drift_repairs_every_gap(make_client: ClientFactory) -> N
     assert scan.result.total == 1000  # Total ended where it started
 
 
+async def test_gaps_far_apart_take_one_read_each(make_client: ClientFactory) -> None:
+    # 2,500 rows: 11 pages; a read row goes before page 1 and another before page 8. The
+    # re-read that closes the first gap reaches up to the second: the next re-read starts
+    # where the page holding that covered end put it, not after the first re-read.
+    api = FakeList(2500, before_call=drift_before({2, 9}, lambda a: delete_id(a, a.rows[10]["Id"])))
+    existed = {r["Id"] for r in api.rows}
+    scan = await scan_with(api, make_client)
+    assert throughout(existed, api) <= set(scan.ids)  # type: ignore[attr-defined]
+    assert scan.result.complete is True
+    assert (len(api.requests), scan.result.repairs) == (11 + 2, 2)
+    asked = [int(api.paging_of(r)["Offset"]) for r in api.requests]
+    assert asked[11:] == [247, 1991]
+
+
 async def test_heavy_churn_is_repaired_from_where_rows_moved(make_client: ClientFactory) -> None:
     # Before EVERY call after the first, repairs included, 20 read rows go and 20 are
     # added: Total never moves. A re-read that lands past the covered end shows how far its
