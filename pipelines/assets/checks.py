@@ -11,8 +11,11 @@ with per-account metadata.
 Five checks per asset (the SQL is in `check_queries` and `sql/checks/`):
 
 - `row_count_matches_api_total`: rows as of the last full scan equal the API's Total;
-- `no_duplicate_ids`: at most one open history version per id;
-- `fresh`: the last successful sync is within `freshness_hours` (config/schedules.yaml);
+- `no_duplicate_ids` (blocking): at most one open history version per id; when it fails,
+  the assets that depend on the table are not run in the same run (a doubled history
+  would be read into them) and the run fails naming the ids;
+- `fresh`: the last successful sync is within the resource's freshness target
+  (`freshness_hours`, `freshness_hours_by_resource` in config/schedules.yaml);
 - `no_new_fields` (WARN): the API sends fields the typed columns lack (kept in `data`);
 - `routes_readable`: the last run was not refused a route as a whole (`forbidden`: the API
   user's role lacks a right). A resource the account's config lists as `not_licensed`
@@ -36,13 +39,16 @@ from pipelines.sync.scans import ASSET_RESOURCES
 Evaluate = Callable[[Connection, str, str], CheckOutcome]
 # Checks that a resource refused as the account's config expects (not_licensed) passes.
 LICENCE_EXPLAINS = frozenset({"row_count_matches_api_total", "fresh", "routes_readable"})
+# Checks whose failure stops the downstream assets of the run. The others describe the
+# source (its Total, its rights, new fields) or time, and the downstream rows stay right.
+BLOCKING = frozenset({"no_duplicate_ids"})
 
 
 def tampuuri_checks(settings: DagsterSettings) -> list[dg.AssetChecksDefinition]:
     """The five checks for every synced asset."""
-    max_age = timedelta(hours=settings.freshness_hours)
 
     def fresh(conn: Connection, account: str, asset: str) -> CheckOutcome:
+        max_age = timedelta(hours=settings.freshness_hours_for(asset))
         return check_queries.fresh(conn, account, asset, max_age)
 
     kinds: list[tuple[str, Evaluate, dg.AssetCheckSeverity, str]] = [
@@ -62,7 +68,7 @@ def tampuuri_checks(settings: DagsterSettings) -> list[dg.AssetChecksDefinition]
             "fresh",
             fresh,
             dg.AssetCheckSeverity.ERROR,
-            f"The last successful sync is at most {settings.freshness_hours:g} h old.",
+            "The last successful sync is within the resource's freshness target.",
         ),
         (
             "no_new_fields",
@@ -92,7 +98,7 @@ def _check(
     severity: dg.AssetCheckSeverity,
     description: str,
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name=name, description=description)
+    @dg.asset_check(asset=asset, name=name, description=description, blocking=name in BLOCKING)
     def check(
         context: dg.AssetCheckExecutionContext,
         warehouse: WarehouseResource,

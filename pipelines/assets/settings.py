@@ -1,4 +1,4 @@
-"""Dagster-side settings: schedules, run timeout, freshness bound and the webhook sensor.
+"""Dagster-side settings: schedules, run timeout, freshness targets and the webhook sensor.
 
 They live in `config/schedules.yaml` (section `dagster:`), validated as strictly as
 `pipelines.settings`: a wrong type, an out-of-range number or an unknown key is a
@@ -10,18 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 from pydantic.dataclasses import dataclass
 
 from pipelines.settings import config_file, read_yaml, validate_document
 from pipelines.settings.errors import shown
 from pipelines.settings.values import (
     NonNegativeFloat,
-    PositiveFloat,
     PositiveInt,
     StrictStr,
     TimeZoneName,
 )
+from pipelines.sync.scans import ASSET_RESOURCES
 
 # Where the file is when none is given; None: schedules.yaml in the config folder.
 SCHEDULES_FILE: Path | None = None
@@ -35,6 +35,18 @@ def _cron(value: str) -> str:
 
 
 Cron = Annotated[StrictStr, AfterValidator(_cron)]
+# Dagster's freshness policies take no window under a minute.
+FreshnessHours = Annotated[float, Strict(), Field(ge=1 / 60)]
+
+
+def _known_resources(hours: dict[str, float]) -> dict[str, float]:
+    unknown = sorted(set(hours) - set(ASSET_RESOURCES))
+    if unknown:
+        raise ValueError(
+            f"{', '.join(shown(u, 'resource') for u in unknown)} is not a synced resource"
+            f" ({', '.join(ASSET_RESOURCES)})"
+        )
+    return hours
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -45,12 +57,22 @@ class DagsterSettings:
     reconcile_cron: Cron = "30 4 * * *"
     timezone: TimeZoneName = "Europe/Helsinki"
     max_runtime_s: PositiveInt = 4 * 3600
-    freshness_hours: PositiveFloat = 26.0
+    # Each resource's freshness target: the `fresh` check fails, and the asset's Dagster
+    # freshness policy turns red in the UI, when its last sync is older. Per resource
+    # `freshness_hours_by_resource` overrides the default.
+    freshness_hours: FreshnessHours = 26.0
+    freshness_hours_by_resource: Annotated[
+        dict[StrictStr, FreshnessHours], AfterValidator(_known_resources)
+    ] = Field(default_factory=dict)
     # The webhook inbox sensor: how often it looks (Dagster's daemon loops every 5 s, so
     # 1 means every loop) and how old an event must be before it is refreshed. The frugal
     # profile batches about hourly: interval 3540, window 60.
     webhook_interval_s: PositiveInt = 1
     webhook_window_s: NonNegativeFloat = 0.0
+
+    def freshness_hours_for(self, resource: str) -> float:
+        """The resource's freshness target in hours."""
+        return self.freshness_hours_by_resource.get(resource, self.freshness_hours)
 
 
 class _SchedulesFile(BaseModel):

@@ -15,12 +15,20 @@ account, and reports what it wrote and what it cost. How a report maps onto Dags
   `not_licensed`): a materialisation saying so, and the checks pass with that explanation.
 - failed / deferred: `dg.Failure` carrying the same metadata, raised after `run_sync`
   wrote the run's row to `ops.sync_runs`; downstream assets of the run are not started.
+
+Each asset carries a Dagster freshness policy from its freshness target
+(config/schedules.yaml), and syncs holding a slot of the account's concurrency pool
+(`account_pool`).
 """
+
+from datetime import timedelta
 
 import dagster as dg
 
+from pipelines.assets.account_pool import account_pools
 from pipelines.assets.metadata import sync_metadata
 from pipelines.assets.month_usage import month_usage
+from pipelines.assets.settings import DagsterSettings, load_dagster_settings
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sync.scans import ASSET_RESOURCES
 from pipelines.tampuuri.errors import object_refusal_sentence
@@ -55,12 +63,17 @@ class SyncConfig(dg.Config):
     full: bool = False  # a full scan re-reads everything and also finds deletions
 
 
-def tampuuri_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """One asset per synced resource, partitioned by account."""
-    return [_sync_asset(resource, partitions) for resource in ASSET_RESOURCES]
+def tampuuri_assets(
+    partitions: dg.PartitionsDefinition, settings: DagsterSettings | None = None
+) -> list[dg.AssetsDefinition]:
+    """One asset per synced resource, partitioned by account (settings: schedules.yaml's)."""
+    settings = settings or load_dagster_settings()
+    return [_sync_asset(resource, partitions, settings) for resource in ASSET_RESOURCES]
 
 
-def _sync_asset(resource: str, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _sync_asset(
+    resource: str, partitions: dg.PartitionsDefinition, settings: DagsterSettings
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=resource,
         group_name=GROUP,
@@ -68,6 +81,9 @@ def _sync_asset(resource: str, partitions: dg.PartitionsDefinition) -> dg.Assets
         deps=list(UPSTREAM[resource]),
         description=DESCRIPTIONS[resource],
         kinds={"postgres"},
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=settings.freshness_hours_for(resource))
+        ),
     )
     def sync_asset(
         context: dg.AssetExecutionContext,
@@ -90,14 +106,15 @@ def materialise(
     """Sync one resource of the partition's account and report it."""
     account = tampuuri.account(context.partition_key)
     trigger = context.run.tags.get(TRIGGER_TAG, "manual")
-    report = tampuuri.sync(
-        warehouse.engine,
-        account,
-        resource,
-        full=config.full,
-        trigger=trigger,
-        run_id=context.run_id,
-    )
+    with account_pools(context, [account.name]):
+        report = tampuuri.sync(
+            warehouse.engine,
+            account,
+            resource,
+            full=config.full,
+            trigger=trigger,
+            run_id=context.run_id,
+        )
     if report.deferred_reason is not None:
         raise dg.Failure(description=f"deferred: {report.deferred_reason}", allow_retries=False)
     resource_report = report.resource(resource)
