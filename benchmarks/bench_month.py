@@ -42,7 +42,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from month.notes import METHOD, PROPOSALS
+from month import floor_report
+from month.notes import FLOOR_NOTES, METHOD, PROPOSALS
 from month.profiles import PROFILES
 from month.report import HEADING, phases, row, table, workload_line
 from month.runner import StrategyResult, Workload, run_strategy
@@ -73,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-json", type=Path, default=None, help="re-render a saved run, run nothing"
     )
+    parser.add_argument(
+        "--floor-report",
+        action="store_true",
+        help="render results/month_floor_*.json against the floor (issue 19.3), run nothing",
+    )
     args = parser.parse_args(argv)
+    if args.floor_report:
+        _render_floor(args)
+        return 0
     if args.from_json is not None:
         saved = json.loads(args.from_json.read_text(encoding="utf-8"))
         workload = Workload(**saved["workload"])
@@ -151,6 +160,28 @@ def _render(
         _save(RESULTS_DIR / f"{args.out}.json", workload, results, wall)
     if args.write_results:
         write_section(HEADING, text + "\n\n" + METHOD + "\n" + PROPOSALS, HERE / "RESULTS.md")
+
+
+def _render_floor(args: argparse.Namespace) -> None:
+    """Calls against the floor: table, chart, and the RESULTS.md section."""
+    rows = floor_report.load_rows(RESULTS_DIR)
+    if not rows:
+        raise SystemExit(f"no {RESULTS_DIR}/month_floor_*.json to render")
+    chart = RESULTS_DIR / "month_floor.png"
+    floor_report.chart(rows, chart)
+    text = "\n".join(
+        [
+            floor_report.table(rows),
+            "",
+            floor_report.verdict(rows),
+            "",
+            f"![calls per month against the floor](results/{chart.name})",
+        ]
+    )
+    print(text)
+    (RESULTS_DIR / "month_floor.txt").write_text(text + "\n", encoding="utf-8")
+    if args.write_results:
+        write_section(floor_report.HEADING, FLOOR_NOTES + "\n" + text, HERE / "RESULTS.md")
 
 
 def _save(path: Path, workload: Workload, results: list[StrategyResult], wall: float) -> None:

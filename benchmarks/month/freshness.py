@@ -60,6 +60,11 @@ class FreshnessTracker:
         self.changes.append(change)
         self._open.append(change)
 
+    @property
+    def open_changes(self) -> int:
+        """Changes the warehouse does not reflect yet."""
+        return len(self._open)
+
     def check(self, now: datetime) -> None:
         """Mark every outstanding change the warehouse now reflects as fresh at `now`."""
         if not self._open:

@@ -107,3 +107,10 @@ changes a day of the simulator's mix: default 7,646, frugal 5,404, frugal-monthl
    portfolio's 3,000 new notices a month, scan stamps in simulated time, and the sweep
    starting in its steady state.
 """
+
+FLOOR_NOTES = """\
+Issue 19.3: for three profiles (freshness target + reconciliation cadence) on two
+portfolios, the product's calls over the simulated days against the floor: the fewest
+calls any strategy could make over the same days and still meet both targets
+(`benchmarks/month/floor.py`, whose docstring is the definition). TODO
+"""

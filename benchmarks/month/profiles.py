@@ -30,6 +30,13 @@ class Profile:
             per this many days.
         on_drift: the sweep's `budget.on_drift`: "locate" searches a drifted list the
             same night, "wait" leaves it to the periodic read.
+        target_s: a freshness target (issue 19.3): webhook events are released the way
+            the product's per-account window does it (`profiles/windows.py`): all of an
+            account's waiting events together, once the oldest is `target_s` old
+            (`window_s` and `tick_s` then do not apply). None: the tick/window rule.
+        cadence_days: the reconciliation cadence (issue 19.3): the profile's
+            `reconcile_every_days` for every account-wide list (probes and change-since
+            incrementals on one night in this many). None: every night.
     """
 
     name: str
@@ -41,6 +48,8 @@ class Profile:
     reconcile_period_days: int = 0
     list_rescan_period_days: int = 7
     on_drift: str = "locate"
+    target_s: float | None = None
+    cadence_days: int | None = None
 
 
 NAIVE = Profile("naive", "nightly full pull of all four resources, no webhooks", nightly_full=True)
@@ -103,6 +112,26 @@ BATCHED_15MIN = Profile(
     tick_s=900.0,
     reconcile_period_days=7,
 )
+# Issue 19.3: freshness target + reconciliation cadence, measured against the floor
+# (month/floor.py). Every list, every cost centre's objects and the link list once per
+# cadence; drift left to the periodic read.
+FLOOR_PROFILES = tuple(
+    Profile(
+        name,
+        f"webhooks within {label}, everything reconciled {cadence}",
+        webhooks=True,
+        target_s=target,
+        reconcile_period_days=days,
+        list_rescan_period_days=days,
+        on_drift="wait",
+        cadence_days=days,
+    )
+    for name, label, target, cadence, days in (
+        ("1min-daily", "1 min", 60.0, "daily", 1),
+        ("15min-weekly", "15 min", 900.0, "weekly", 7),
+        ("1h-monthly", "1 h", 3600.0, "monthly", 30),
+    )
+)
 PROFILES = {
     p.name: p
     for p in (
@@ -114,5 +143,6 @@ PROFILES = {
         BATCHED_15MIN,
         FRUGAL,
         FRUGAL_MONTHLY,
+        *FLOOR_PROFILES,
     )
 }

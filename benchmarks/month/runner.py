@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from month.floor import Delivery, month_floor, portfolio_pages
 from month.freshness import Change, FreshnessTracker, summarize
 from month.profiles import ALL_RESOURCES, Profile
 from month.world import (
@@ -117,6 +118,12 @@ class StrategyResult:
     freshness: dict[str, Any] = field(default_factory=dict)
     portfolio: dict[str, int] = field(default_factory=dict)
     reconcile_runs: list[dict[str, Any]] = field(default_factory=list)
+    floor: dict[str, Any] = field(default_factory=dict)
+    # The floor's inputs, so a report can recompute it: delivered notifications as
+    # [seconds after the month's start, Action, ReferenceId, ReferenceSecondaryId], and
+    # the pages of the portfolio's lists.
+    trace: list[list[Any]] = field(default_factory=list)
+    floor_portfolio: dict[str, Any] = field(default_factory=dict)
     wall_s: float = 0.0
 
     @property
@@ -139,6 +146,8 @@ class _Run:
             profile.reconcile_period_days,
             profile.list_rescan_period_days,
             profile.on_drift,
+            profile.cadence_days,
+            profile.target_s,
         )
         self.catalogue = load_catalogue()
         self.settings = load_sync_settings()
@@ -150,6 +159,8 @@ class _Run:
         self.reconcile_log: list[dict[str, Any]] = []
         self.phase_calls: Counter[str] = Counter()
         self.miss_rng = random.Random(f"{workload.seed}:missed-webhooks")
+        self.trace: list[Delivery] = []  # delivered notifications (the floor's input)
+        self.group_due: datetime | None = None  # target_s: when the waiting events go
 
     # ---- the timeline ------------------------------------------------------------------
     def run(self) -> StrategyResult:
@@ -171,10 +182,27 @@ class _Run:
             status = "" if r["status"] == 200 else f" [{r['status']}]"
             by_route[f"{r['method']} {r['route']}{status}"] += r["count"]
         self.result.calls_by_route = dict(sorted(by_route.items()))
-        # Settle: one more night (not counted) so the last day's changes get their chance.
-        self._advance_to(end + NIGHTLY_AT)
-        self._nightly(self.workload.days)
-        settled_at = end + NIGHTLY_AT + timedelta(seconds=1)
+        if self.profile.target_s is not None:
+            self.result.trace = [d.row(MONTH_START) for d in self.trace]
+            self.result.floor_portfolio = self.floor_portfolio
+        self.result.floor = month_floor(
+            self.trace,
+            self.mapping,
+            self.floor_portfolio,
+            start=MONTH_START,
+            target_s=self.profile.target_s,
+            cadence_days=self.profile.cadence_days,
+            days=self.workload.days,
+        )
+        # Settle (not counted): one more night so the last day's changes get their chance;
+        # with a cadence, up to a cadence of nights, until nothing is stale.
+        nights = self.profile.cadence_days or 1
+        for night in range(nights):
+            self._advance_to(end + timedelta(days=night) + NIGHTLY_AT)
+            self._nightly(self.workload.days + night)
+            if not self.tracker.open_changes:
+                break
+        settled_at = self.clock.now + timedelta(seconds=1)
         self._advance_to(settled_at)
         self.result.freshness = summarize(self.tracker.changes, settled_at)
         self.result.changes = len(self.tracker.changes)
@@ -195,7 +223,11 @@ class _Run:
             1 for o in self.sim.items(ACCOUNT, "kohteet") if o["Metaname"] == "huoneisto"
         )
         self._sync("initial", ALL_RESOURCES, full=True)
+        self.floor_portfolio = portfolio_pages(self.sim.store(ACCOUNT), self.catalogue)
         day = 86_400
+        # With a cadence the link list's last full read is a whole period ago, so that
+        # its periodic read falls on the first night the list is looked at (steady state).
+        list_age = 1.0 if self.profile.cadence_days else 0.5
         with self.engine.begin() as conn:
             conn.execute(
                 SPREAD_OBJECT_SCANS,
@@ -206,7 +238,10 @@ class _Run:
             )
             conn.execute(
                 AGE_LIST_SCANS,
-                {"start": MONTH_START, "age_s": self.profile.list_rescan_period_days * day / 2},
+                {
+                    "start": MONTH_START,
+                    "age_s": self.profile.list_rescan_period_days * day * list_age,
+                },
             )
         self.result.initial_load_calls = self.sim.counter.total(ACCOUNT)
         self.sim.counter.reset()
@@ -251,6 +286,7 @@ class _Run:
             self.result.notifications_missed += len(result.notifications) - len(delivered)
             self.tracker.add(Change(result.resource, result.op, result.id, at, bool(delivered)))
             if self.profile.webhooks and delivered:
+                self.trace.extend(Delivery.of(at, n) for n in delivered)
                 self._receive(at, delivered)
         self.tracker.check(at)  # a change that changes nothing the warehouse holds is fresh
 
@@ -259,7 +295,16 @@ class _Run:
         with self.engine.begin() as conn:
             ids = conn.execute(STAMP_ARRIVAL, {"at": at, "after": self.last_event_id}).scalars()
             self.last_event_id = max([self.last_event_id, *ids])
-        heapq.heappush(self.due, self._tick_after(at + timedelta(seconds=self.profile.window_s)))
+        target = self.profile.target_s
+        if target is None:
+            heapq.heappush(
+                self.due, self._tick_after(at + timedelta(seconds=self.profile.window_s))
+            )
+        elif self.group_due is None:
+            # The per-account window: nothing waits yet, so these events open a group that
+            # goes, with everything that arrives meanwhile, when they are `target` old.
+            self.group_due = at + timedelta(seconds=target)
+            heapq.heappush(self.due, self.group_due)
 
     def _tick_after(self, when: datetime) -> datetime:
         """The first sensor tick at or after `when` (ticks are multiples of tick_s)."""
@@ -278,7 +323,8 @@ class _Run:
                 transport=self.transport,
                 environ=self.environ,
                 now=now,
-                window_s=self.profile.window_s,
+                # target_s: the tick is the group's due time; every waiting event goes.
+                window_s=self.profile.window_s if self.profile.target_s is None else 0.0,
                 mapping=self.mapping,
                 settings=self.settings,
                 # The guard reads the wall-clock billing cycle; the benchmark counts instead.
@@ -288,6 +334,7 @@ class _Run:
                 break
             self.result.webhook_batches += 1
             self.result.refresh_failures += outcome.failed + outcome.dead
+        self.group_due = None
         self.phase_calls["webhooks"] += self.sim.counter.total(ACCOUNT) - before
 
     # ---- nightly jobs --------------------------------------------------------------------

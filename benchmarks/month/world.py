@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from pipelines.settings import AccountConfig
+from pipelines.settings.profiles import PROBED_LISTS
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.warehouse.engine import make_engine, to_libpq_url
 from pipelines.warehouse.migrations import upgrade
@@ -65,13 +66,20 @@ def make_simulator(seed: int, scale: int, clock: SimClock) -> Simulator:
 
 
 def account_for(
-    sim: Simulator, period_days: int = 0, list_rescan_days: int = 7, on_drift: str = "locate"
+    sim: Simulator,
+    period_days: int = 0,
+    list_rescan_days: int = 7,
+    on_drift: str = "locate",
+    cadence_days: int | None = None,
+    window_s: float | None = None,
 ) -> tuple[AccountConfig, dict[str, str]]:
     """An AccountConfig for the simulator account and the environment holding its secrets.
 
     `period_days` (> 0) is the budget's `full_scan_period_days`: the reconciliation sweep
     re-scans every cost centre's objects within that many nights. `list_rescan_days` is
-    its `list_rescan_period_days`, `on_drift` its `on_drift`.
+    its `list_rescan_period_days`, `on_drift` its `on_drift`. `cadence_days` and
+    `window_s`, when given, override the profile's `reconcile_every_days` (every
+    account-wide list) and `webhook_window_s` (`profile_overrides`).
 
     The secrets only live in this in-memory mapping handed to `run_sync(environ=...)`.
     """
@@ -81,6 +89,12 @@ def account_for(
         for key in ("api_key", "customer_name", "account_name", "username", "password")
     }
     environ = {variables[key]: getattr(creds, key) for key in variables}
+    overrides: dict[str, object] = {}
+    if cadence_days is not None:
+        overrides["reconcile_every_days"] = dict.fromkeys(PROBED_LISTS, cadence_days)
+    if window_s is not None:
+        overrides["webhook_window_s"] = window_s
+        overrides["adaptive"] = {"max_webhook_window_s": window_s}
     account = AccountConfig.model_validate(
         {
             "name": ACCOUNT,
@@ -95,6 +109,7 @@ def account_for(
                 "list_rescan_period_days": list_rescan_days,
                 "on_drift": on_drift,
             },
+            **({"profile_overrides": overrides} if overrides else {}),
         }
     )
     return account, environ
