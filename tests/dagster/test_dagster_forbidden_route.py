@@ -24,8 +24,6 @@ SYNC_ASSETS = ("kustannuspaikat", "kohteet", "osapuolet", "ilmoitukset")
 REFUSED = (
     "account 'demo-a': the API user's role lacks the Hae right (read) on GET ilmoitukset/selaa"
 )
-# The simulator sends fields the typed columns lack on these (WARN checks, kept in `data`).
-NEW_FIELDS_WARNED = {("kustannuspaikat", "no_new_fields"), ("kohteet", "no_new_fields")}
 
 
 @pytest.fixture
@@ -95,7 +93,7 @@ def test_a_refused_route_fails_the_assets_check(sim, resources, tmp_path, monkey
     assert readable.description.count(". ") == 0 and readable.description.endswith(".")
     failed = {k for k, e in evaluations.items() if not e.passed}
     # Never read, the notices have no full scan and no success either.
-    assert failed == NEW_FIELDS_WARNED | {
+    assert failed == {
         ("ilmoitukset", "routes_readable"),
         ("ilmoitukset", "row_count_matches_api_total"),
         ("ilmoitukset", "fresh"),
@@ -116,7 +114,7 @@ def test_a_route_not_licensed_passes_the_checks_with_the_explanation(
 
     assert _status(result)["ilmoitukset"] == "not_licensed"
     evaluations = _evaluations(result)
-    assert {k for k, e in evaluations.items() if not e.passed} == NEW_FIELDS_WARNED
+    assert {k for k, e in evaluations.items() if not e.passed} == set()
     explained = (
         "account 'demo-a': ilmoitukset is not licensed (not_licensed in the account's config),"
         " and GET ilmoitukset/selaa answered 403 as expected."
