@@ -162,8 +162,8 @@ class TampuuriClient:
             else transport
         )
         self._timeout = timeout
-        # With a ledger, its transport keeps max_concurrency requests in flight and as many
-        # admitted behind them (admission overlaps the calls); this bounds the two together.
+        # With a ledger, its transport keeps max_concurrency requests in flight and up to
+        # half as many admitted behind them (admission overlaps the calls); this bounds both.
         self._semaphore = asyncio.Semaphore(max_concurrency * (2 if ledger else 1))
         self._gate = FirstAnswerGate()  # one call at a time until the credentials pass
         self.retry = retry or RetryPolicy()

@@ -16,14 +16,14 @@ answer.
 Admission is batched so that a call costs about one database round trip of waiting, not
 one write of its own: one writer thread writes, in one statement, every record that queued
 while its previous write was in flight. With the client's cap (`max_in_flight`) that wait
-overlaps the calls in flight: up to the cap are admitted (or admitting) while up to the
-cap are sent and unanswered, so a slow database holds no sending slot and the admitted but
-unsent stay within the cap. The event loop never waits on the database; it awaits a
-future that the writer resolves. A request cancelled while waiting is not sent:
-its record is dropped when not yet written, else retracted by the writer's next write (a
-kill before that leaves it counted, within the bound above). When admission fails (the
-database is unreachable) the request fails unsent with `LedgerUnavailable`: a call the
-ledger could not record is a call not made.
+overlaps the calls in flight: while up to the cap are sent and unanswered, up to half the
+cap more are admitted (or admitting) behind them, so a slow database holds no sending slot
+and the admitted but unsent stay within the bound above. The event loop never waits on
+the database; it awaits a future that the writer resolves. A request cancelled while
+waiting is not sent: its record is dropped when not yet written, else retracted by the
+writer's next write (a kill before that leaves it counted, within the bound above). When
+admission fails (the database is unreachable) the request fails unsent with
+`LedgerUnavailable`: a call the ledger could not record is a call not made.
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ class LedgerTransport(httpx.AsyncBaseTransport):
         trigger: What started the work (nightly, manual, webhook, ...).
         run_id: The sync run, if any.
         max_in_flight: The client's cap: at most this many requests sent and unanswered,
-            while at most this many more are admitted or admitting (module docstring).
+            while at most half as many more are admitted or admitting (module docstring).
             None: the caller bounds concurrency (admission then holds its slot).
     """
 
@@ -310,7 +310,10 @@ class LedgerTransport(httpx.AsyncBaseTransport):
         self._account = account
         self._trigger = trigger
         self._run_id = run_id
-        self._admitting = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        # Half the cap ahead hides an admission up to half a call's time; more would only
+        # leave more admitted calls unsent after a kill.
+        ahead = max(1, (max_in_flight or 0) // 2)
+        self._admitting = asyncio.Semaphore(ahead) if max_in_flight else None
         self._sending = asyncio.Semaphore(max_in_flight) if max_in_flight else None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
