@@ -1,8 +1,9 @@
 """The account's settings that shape how it spends calls, as a budget owner reads them.
 
-Per-account profiles (issue 19.1) are not built yet: what adjusts an account's spending
-today is its `budget` block and `webhooks` switch in the accounts file, so the report
-shows those, named as they are written there.
+The account's profile (config/profiles.yaml, `profile:` and `profile_overrides:` in the
+accounts file) fills its `budget` block; the report shows the profile, its webhook window
+as written, the `webhooks` switch and the budget keys as they apply. How far the product
+has loosened the profile this cycle is `pipelines/profiles/describe.py`'s table.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pipelines.budget.guard import webhook_reserve
 from pipelines.budget.packages import Package
 from pipelines.settings import AccountConfig
 
-HEADING = "Settings that shape spending (accounts file; per-account profiles not built yet)"
+HEADING = "Settings that shape spending (accounts file and its profile)"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,14 @@ def spending_settings(account: AccountConfig, package: Package) -> tuple[Spendin
     budget = account.budget
     reserve = webhook_reserve(budget, package)
     ceiling, ceiling_meaning = _ceiling(account)
+    window = account.effective_profile.webhook_window_s
     return (
+        SpendingSetting("profile", account.profile, "config/profiles.yaml, with the overrides"),
+        SpendingSetting(
+            "profile.webhook_window_s",
+            window,
+            f"webhook changes batched within {window:,.0f} s (wider while over the package)",
+        ),
         SpendingSetting(
             "webhooks",
             account.webhooks,

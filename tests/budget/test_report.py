@@ -114,6 +114,8 @@ def test_spending_settings_name_the_accounts_file_keys(engine):
     )
     report = usage_report(engine, account, now=NOW)
     assert {s.name: s.value for s in report.settings} == {
+        "profile": "default",
+        "profile.webhook_window_s": 0.0,
         "webhooks": False,
         "budget.reserve_for_webhooks": 0.25,
         "budget.ceiling": "package",

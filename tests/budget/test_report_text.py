@@ -99,9 +99,11 @@ def test_headline_figures(tables):
 
 def test_settings_that_shape_spending(tables):
     (title,) = [t for t in tables if t.startswith("Settings that shape spending")]
-    assert "per-account profiles not built yet" in title
+    assert title.endswith("(accounts file and its profile)")
     settings = {row[0]: row[1] for row in _rows(tables[title])}
     assert settings == {
+        "profile": "default",
+        "profile.webhook_window_s": "0.0",
         "webhooks": "False",
         "budget.reserve_for_webhooks": "0.1",
         "budget.ceiling": "package",
