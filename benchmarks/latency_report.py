@@ -166,9 +166,106 @@ def _load_range(entry: dict[str, Any]) -> str:
     return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "?"
 
 
-def render(results: dict[str, Any]) -> str:
-    """Markdown: per label, its conditions, the summary, the per-tool table and the sweep."""
+def _met(value: float | None, goal: float, *, at_least: bool) -> str:
+    if value is None:
+        return ""
+    met = value >= goal if at_least else value <= goal
+    return f"{value:.2f} {'yes' if met else 'no'}"
+
+
+def _comparison(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The product's cells of both labels side by side, with the goals met or not."""
+    lines = [
+        "The product's cells of both labels (concurrency: before"
+        f" {_concurrency(before)}, after {_concurrency(after)}; x dlt fastest: against the"
+        " dlt runs of the same label, interleaved with the product's):",
+        "",
+        "| rows | latency | before s | after s | after / before | before x dlt fastest"
+        " | after x dlt fastest (>= 5) | after bound s | after / bound (<= 1.15) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    old, new = before.get("matrix", {}), after.get("matrix", {})
+    for scale in sorted(set(old) & set(new), key=int):
+        for latency in sorted(set(old[scale]) & set(new[scale]), key=float):
+            was, now = old[scale][latency], new[scale][latency]
+            if not (ok(was.get("product")) and ok(now.get("product"))):
+                continue
+            seconds = (was["product"]["seconds"], now["product"]["seconds"])
+            verdict = now.get("verdict") or {}
+            b = verdict.get("bound") or {}
+            lines.append(
+                f"| {int(scale):,} | {latency} ms | {seconds[0]:.2f} | {seconds[1]:.2f}"
+                f" | {seconds[1] / seconds[0]:.2f}"
+                f" | {_num((was.get('verdict') or {}).get('x_dlt_fastest'))}"
+                f" | {_met(verdict.get('x_dlt_fastest'), 5, at_least=True)}"
+                f" | {_num(b.get('seconds'))}"
+                f" | {_met(b.get('x_bound'), 1.15, at_least=False)} |"
+            )
+    lines += ["", *_sweep_comparison(before, after)]
+    return lines
+
+
+def _scope_of(sweep: dict[str, Any]) -> Any:
+    """The scope_concurrency a sweep's runs had (given, else the product's own)."""
+    runs = list(sweep["points"].values())
+    return sweep.get("scope_concurrency") or (runs[0].get("detail") or {}).get(
+        "scope_concurrency", "?"
+    )
+
+
+def _concurrency(entry: dict[str, Any]) -> str:
+    """The page/scope concurrency the label's product runs had, e.g. "page 16 / scope 4"."""
+    for by_latency in entry.get("matrix", {}).values():
+        for cell in by_latency.values():
+            detail = (cell.get("product") or {}).get("detail") or {}
+            if detail.get("page_concurrency"):
+                return f"page {detail['page_concurrency']} / scope {detail['scope_concurrency']}"
+    return "?"
+
+
+def _sweep_comparison(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Seconds per page_concurrency: the after label's default sweeps beside every sweep
+    of the before label at the same rows and latency (each with its scope_concurrency)."""
     out: list[str] = []
+    for new in after.get("sweeps", {}).values():
+        if new.get("scope_concurrency"):
+            continue
+        olds = [
+            old
+            for old in before.get("sweeps", {}).values()
+            if (old["scale"], old["latency_ms"]) == (new["scale"], new["latency_ms"])
+        ]
+        if not olds:
+            continue
+        sweeps = [*(("before", old) for old in olds), ("after", new)]
+        heads = [f"{label} (scope {_scope_of(sweep)})" for label, sweep in sweeps]
+        out += [
+            f"Page-concurrency sweep, {new['scale']:,} rows at {new['latency_ms']} ms, seconds"
+            f" and / bound (default page_concurrency: before {olds[0]['default']}, after"
+            f" {new['default']}; scope: the run's scope_concurrency):",
+            "",
+            "| page_concurrency | " + " | ".join(f"{h} s | / bound" for h in heads) + " |",
+            "|---:|" + "---:|---:|" * len(sweeps),
+        ]
+        values = {value for _, sweep in sweeps for value in sweep["points"]}
+        for value in sorted(values, key=int):
+            cells = []
+            for _, sweep in sweeps:
+                run = sweep["points"].get(value)
+                b = (run or {}).get("bound") or {}
+                cells += [_num(run["seconds"]) if run else "", _num(b.get("x_bound"))]
+            out.append(f"| {value} | {' | '.join(cells)} |")
+        out.append("")
+    return out
+
+
+def render(results: dict[str, Any]) -> str:
+    """Markdown: before and after side by side (when both are there), then per label its
+    conditions, the summary, the per-tool table and the sweeps."""
+    out: list[str] = []
+    labels = results["labels"]
+    if "before" in labels and "after" in labels:
+        out += ["### before and after", "", *_comparison(labels["before"], labels["after"])]
     for label, entry in results["labels"].items():
         out += [f"### {label}", ""]
         out.append(
