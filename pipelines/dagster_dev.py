@@ -35,6 +35,11 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     dequeue_interval_seconds: 1  # webhook refreshes wait in the queue at most ~1 s
+concurrency:
+  pools:  # the per-account API pools, as in production (config/dagster.yaml)
+    granularity: op
+    default_limit: 2
+  runs:
     max_concurrent_runs: 4
     tag_concurrency_limits:
       - key: tampuuri/account

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipelines.assets.account_pool import account_pools
 from pipelines.assets.partitions import AccountPartitions, per_account_requests
 from pipelines.assets.settings import DagsterSettings
 from pipelines.assets.tampuuri import ACCOUNT_TAG, TRIGGER_TAG
@@ -43,13 +44,14 @@ def reconcile(
     [applied] = adapt_accounts(
         warehouse.engine, [account], now=datetime.now(UTC), log=context.log.info
     ).values()
-    report = reconcile_account(
-        warehouse.engine,
-        loosened_account(account, applied.loosening),
-        transport=tampuuri.transport,
-        allowance=config.object_allowance,
-        run_id=context.run_id,
-    )
+    with account_pools(context, [account.name]):
+        report = reconcile_account(
+            warehouse.engine,
+            loosened_account(account, applied.loosening),
+            transport=tampuuri.transport,
+            allowance=config.object_allowance,
+            run_id=context.run_id,
+        )
     metadata: dict[str, dg.MetadataValue] = {
         **{k: dg.MetadataValue.text(v) for k, v in profile_metadata(applied).items()},
         "calls": dg.MetadataValue.int(report.calls),

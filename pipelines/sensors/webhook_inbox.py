@@ -17,7 +17,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
+from pydantic import Field
 
+from pipelines.assets.account_pool import account_pools
 from pipelines.profiles.adapt import adapt_accounts
 from pipelines.profiles.windows import due_events
 from pipelines.resources import TampuuriResource, WarehouseResource
@@ -55,6 +57,8 @@ class WebhookBatchConfig(dg.Config):
 
     event_ids: list[int]
     batch_key: str = ""
+    # The accounts the batch calls: the run holds a slot of each one's pool (empty: all).
+    accounts: list[str] = Field(default_factory=list)
 
 
 @dg.op(name=OP_NAME, description="Refresh the rows a batch of webhook events names.")
@@ -65,13 +69,15 @@ def webhook_refresh(
     tampuuri: TampuuriResource,
 ) -> dg.Output[int]:
     """Run the shared inbox processing for exactly the batch's events."""
-    result = process_inbox_once(
-        warehouse.engine,
-        accounts=tampuuri.configured_accounts(),
-        transport=tampuuri.transport,
-        event_ids=config.event_ids,
-        run_id=context.run_id,
-    )
+    accounts = tampuuri.configured_accounts()
+    with account_pools(context, config.accounts or [a.name for a in accounts]):
+        result = process_inbox_once(
+            warehouse.engine,
+            accounts=accounts,
+            transport=tampuuri.transport,
+            event_ids=config.event_ids,
+            run_id=context.run_id,
+        )
     for name, reason in result.deferred_reasons.items():
         context.log.warning(f"{name}: webhook refresh deferred: {reason}")
     for error in result.errors:
@@ -109,7 +115,9 @@ def run_request_for(batch: RefreshBatch, run_key: str) -> dg.RunRequest:
         run_config=dg.RunConfig(
             ops={
                 OP_NAME: WebhookBatchConfig(
-                    event_ids=list(batch_event_ids(batch)), batch_key=run_key
+                    event_ids=list(batch_event_ids(batch)),
+                    batch_key=run_key,
+                    accounts=sorted({key[0] for key in [*batch.targets, *batch.scopes]}),
                 )
             }
         ),

@@ -186,7 +186,7 @@ def test_production_instance_config_is_valid(tmp_path: Path) -> None:
     )
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
     assert {(lim["key"], lim["limit"]) for lim in limits} == {
         ("tampuuri/account", 1),
         ("dagster/partition", 1),

@@ -1,0 +1,125 @@
+"""One concurrency pool per account, with its limit from config/dagster.yaml: a sync of
+an account whose pool `tampuuri-<account>` is full waits without calling the API, while
+another account's sync goes through; freed, the waiting sync runs and gives its slot
+back. Runs on a real Dagster instance (SQLite storage, as `make ui`), the simulator over
+HTTP and a real PostgreSQL warehouse."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import httpx
+import pytest
+import yaml
+
+from pipelines import definitions
+from pipelines.assets.account_pool import pool_name
+from pipelines.dagster_dev import LOCAL_INSTANCE
+from pipelines.resources import TampuuriResource, WarehouseResource
+from pipelines.settings import PROJECT_ROOT
+from pipelines.simulator import Simulator, SimulatorConfig
+from pipelines.webhooks.coalesce import RefreshBatch
+from tests.dagster.sim_accounts import ACCOUNTS, write_accounts
+
+PRODUCTION = PROJECT_ROOT / "config" / "dagster.yaml"
+WAIT_S = 120
+
+
+def _pools_config() -> dict[str, Any]:
+    """The `concurrency:` pools of the production instance (its run limits need a queue)."""
+    concurrency = yaml.safe_load(PRODUCTION.read_text(encoding="utf-8"))["concurrency"]
+    return {"pools": concurrency["pools"]}
+
+
+def test_the_pool_limit_is_read_from_config(tmp_path: Path) -> None:
+    from dagster._core.instance.config import dagster_instance_config
+
+    (tmp_path / "dagster.yaml").write_text(PRODUCTION.read_text(encoding="utf-8"))
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert config["concurrency"]["pools"] == {"granularity": "op", "default_limit": 2}
+    # `make ui`'s local instance holds the same pools.
+    assert yaml.safe_load(LOCAL_INSTANCE)["concurrency"]["pools"] == _pools_config()["pools"]
+    with dg.instance_for_test(overrides={"concurrency": _pools_config()}) as instance:
+        assert instance.event_log_storage.get_pool_config().default_pool_limit == 2
+
+
+def test_a_webhook_batch_names_the_accounts_whose_pools_it_holds() -> None:
+    from pipelines.sensors.webhook_inbox import run_request_for
+
+    batch = RefreshBatch(
+        batch_key="k",
+        event_ids=(1, 2),
+        targets={
+            ("demo-b", "kohteet", "refresh"): (5,),
+            ("demo-a", "ilmoitukset", "refresh"): (7,),
+        },
+        cursor_event_id=2,
+    )
+    request = run_request_for(batch, "k")
+    assert request.run_config["ops"]["webhook_refresh"]["config"]["accounts"] == [
+        "demo-a",
+        "demo-b",
+    ]
+
+
+@pytest.fixture
+def simulator() -> Simulator:
+    return Simulator(SimulatorConfig(seed=7, scale=60, accounts=ACCOUNTS))
+
+
+def test_a_full_pool_holds_that_accounts_sync_only(
+    simulator: Simulator, warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_accounts(simulator, "http://sim/v10/api/", tmp_path, monkeypatch)
+    defs = definitions.defs()
+    resources = {
+        "warehouse": WarehouseResource(database_url=warehouse_url, pool_size=2),
+        "tampuuri": TampuuriResource(transport=httpx.ASGITransport(app=simulator.app)),
+    }
+    held, free = ACCOUNTS
+    with dg.instance_for_test(overrides={"concurrency": _pools_config()}) as instance:
+        storage = instance.event_log_storage
+        pool = pool_name(held)
+        storage.initialize_concurrency_limit_to_default(pool)
+        limit = _pools_config()["pools"]["default_limit"]
+        for slot in range(limit):
+            assert storage.claim_concurrency_slot(pool, "another-run", f"step-{slot}").is_claimed
+
+        def sync(account: str) -> dg.ExecuteInProcessResult:
+            return dg.materialize(
+                list(defs.assets or []),
+                selection="kustannuspaikat",
+                partition_key=account,
+                resources=resources,
+                instance=instance,
+            )
+
+        results: list[dg.ExecuteInProcessResult] = []
+        waiting = threading.Thread(target=lambda: results.append(sync(held)))
+        waiting.start()
+        deadline = time.monotonic() + WAIT_S
+        while storage.get_concurrency_info(pool).pending_step_count == 0:
+            assert time.monotonic() < deadline, "the sync never asked for a slot"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert simulator.transactions(held) == []  # waiting: no call made
+        assert waiting.is_alive()
+
+        other = sync(free)  # another account's pool has room
+        assert other.success
+        assert simulator.transactions(free)
+        assert waiting.is_alive() and simulator.transactions(held) == []
+
+        for slot in range(limit):
+            storage.free_concurrency_slot_for_step("another-run", f"step-{slot}")
+        waiting.join(WAIT_S)
+        assert not waiting.is_alive()
+        assert results[0].success
+        assert simulator.transactions(held)
+        info = storage.get_concurrency_info(pool)
+        assert (info.slot_count, info.active_slot_count, info.pending_step_count) == (limit, 0, 0)
+        assert storage.get_concurrency_info(pool_name(free)).slot_count == limit
