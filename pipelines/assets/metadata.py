@@ -43,4 +43,9 @@ def sync_metadata(report: ResourceReport, usage: MonthUsage | None) -> dict[str,
         metadata["warning"] = dg.MetadataValue.text(
             "partial: some scopes failed and kept their previous rows; the next run retries them"
         )
+    elif report.status == "incomplete":
+        metadata["warning"] = dg.MetadataValue.text(
+            "incomplete: a list changed faster than its repair reads could prove the scan"
+            " whole; its rows were loaded, none deleted; the next full scan tries again"
+        )
     return metadata

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from pipelines.assets.metadata import sync_metadata
 from pipelines.settings import SyncSettings, load_sync_settings
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.sync.engine import SyncRequest, run_sync
@@ -251,3 +252,5 @@ def test_a_drift_it_cannot_repair_marks_the_resource_incomplete(engine, style):
     # Nothing is deleted on an unproven scan: the rows gone before it stay live for now.
     assert set(gone) <= set(warehouse_rows(engine, ACCOUNT, style.table))
     assert not warehouse_rows(engine, ACCOUNT, style.table, active=False)
+    # In Dagster the materialisation says so.
+    assert sync_metadata(scan, None)["warning"].text.startswith("incomplete: a list changed")
