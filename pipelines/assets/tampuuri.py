@@ -21,7 +21,7 @@ Each asset carries a Dagster freshness policy from its freshness target
 (`account_pool`).
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -29,6 +29,8 @@ from pipelines.assets.account_pool import account_pools
 from pipelines.assets.metadata import sync_metadata
 from pipelines.assets.month_usage import month_usage
 from pipelines.assets.settings import DagsterSettings, load_dagster_settings
+from pipelines.profiles.adapt import current_profiles
+from pipelines.profiles.describe import profile_metadata
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sync.scans import ASSET_RESOURCES
 from pipelines.tampuuri.errors import object_refusal_sentence
@@ -120,7 +122,8 @@ def materialise(
     resource_report = report.resource(resource)
     with warehouse.engine.connect() as conn:
         usage = month_usage(conn, account)
-    metadata = sync_metadata(resource_report, usage)
+        [applied] = current_profiles(conn, [account], now=datetime.now(UTC)).values()
+    metadata = {**sync_metadata(resource_report, usage), **profile_metadata(applied)}
     if resource_report.status in ("failed", "deferred"):
         raise dg.Failure(
             description=f"{account.name} {resource} {resource_report.status}: "

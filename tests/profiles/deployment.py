@@ -3,6 +3,8 @@ profile, with the webhook sensor and the refresh job wired as Dagster runs them.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dagster as dg
 import httpx
 import yaml
@@ -13,10 +15,12 @@ from pipelines.sensors.webhook_inbox import OP_NAME, build_webhook_inbox_sensor,
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.webhooks.inbox import store_bundle
+from tests.budget.helpers import put_calls
 from tests.refresh.conftest import FAST
 from tests.sync.helpers import account_for
 
 REALTIME, FRUGAL = "prof-a", "prof-b"
+OVER = 2_001  # one call over the Standard package's 2,000, spent already: forecast over
 
 
 class Deployment:
@@ -77,6 +81,11 @@ class Deployment:
                 ),
                 {"a": account, "s": seconds},
             )
+
+    def spend(self, account: str, calls: int, at: datetime) -> None:
+        """`calls` recorded in the ledger for `account` at `at` (as if spent)."""
+        with self.engine.begin() as conn:
+            put_calls(conn, account, [(at, "GET", "ilmoitukset/{id}", 200, "webhook", calls)])
 
     def sensor(self) -> dg.SensorDefinition:
         return build_webhook_inbox_sensor(accounts=lambda: list(self.accounts.values()))

@@ -24,16 +24,8 @@ from pipelines.profiles.state import latest_adjustments
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.sensors.reconcile import reconcile_job
 from pipelines.sync.reconcile import PROBED
-from tests.budget.helpers import put_calls
 
-from .deployment import FRUGAL, REALTIME, Deployment, event_ids
-
-OVER = 2_001  # one call over the Standard package's 2,000, spent already: forecast over
-
-
-def _spend(deployment: Deployment, calls: int, at: datetime) -> None:
-    with deployment.engine.begin() as conn:
-        put_calls(conn, REALTIME, [(at, "GET", "ilmoitukset/{id}", 200, "webhook", calls)])
+from .deployment import FRUGAL, OVER, REALTIME, Deployment, event_ids
 
 
 def _history(deployment: Deployment) -> list[tuple]:
@@ -51,7 +43,7 @@ def test_a_forecast_over_the_package_widens_the_window_until_the_limit_then_tigh
     deployment: Deployment, capfd, tmp_path, monkeypatch
 ):
     now = datetime.now(UTC)
-    _spend(deployment, OVER, now - timedelta(minutes=1))
+    deployment.spend(REALTIME, OVER, now - timedelta(minutes=1))
     account = deployment.accounts[REALTIME]
     with deployment.engine.connect() as conn:
         forecast = month_usage(conn, account, now).forecast
@@ -158,7 +150,7 @@ def test_budget_shows_each_accounts_profile_and_its_adjustment(
 ):
     deployment.write_accounts(tmp_path, monkeypatch)
     now = datetime.now(UTC)
-    _spend(deployment, OVER, now - timedelta(minutes=1))
+    deployment.spend(REALTIME, OVER, now - timedelta(minutes=1))
     [applied] = adapt_accounts(deployment.engine, [deployment.accounts[REALTIME]], now=now).values()
     app = typer.Typer()
     app.command()(budget_command)
