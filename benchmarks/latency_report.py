@@ -13,8 +13,8 @@ from results_md import write_section
 SECTION = "## Sync under latency vs dlt"
 INTRO = """`benchmarks/bench_latency.py`: full syncs of one account into a fresh database, the
 simulator (its own process) answering every API call after `latency_ms`. Seconds: the run
-itself, inside the syncing process (imports excluded); at 10k the median of 3 runs, the
-tools taking turns, else one run. Calls: the simulator's counter. Peak RSS: the syncing
+itself, inside the syncing process (imports excluded): the median of the runs listed
+under "runs s", the tools taking turns. Calls: the simulator's counter. Peak RSS: the syncing
 process. dlt: `rest_api` with its defaults (pages one after another); dlt parallel: the
 same with `parallelized` on the source and the dependent resource (dlt's thread pool).
 Bound: latency x the product's calls / calls in flight (the client's cap, the larger of
