@@ -3,9 +3,10 @@
 Users edit Tampuuri during a nightly scan. A drift happens as a list page past the first
 arrives, before it is served, so it falls between that call and the one before:
 
-- `delete_read`: a row before the page's Offset (one a sequential scan has read) is
-  deleted: every later row moves one place earlier, so the row at the page boundary slips
-  back past it;
+- `delete_read`: a row before the page's Offset and on the list's first page (which every
+  scan reads before any other, so the row has been read whatever order concurrent pages
+  arrive in) is deleted: every later row moves one place earlier, so the row at the page
+  boundary slips back past it;
 - `insert_after_cursor`: a row is added with a higher id than any: it lands at the list's
   end, after the scan's cursor;
 - `delete_and_insert`: both between the same two calls, so `Total` stays where it was.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+from pipelines.simulator.paging import MAX_LIMIT
 from pipelines.simulator.store import AccountStore
 
 if TYPE_CHECKING:
@@ -72,8 +74,9 @@ def listed_ids(store: AccountStore, resource: str, cc: int | None) -> list[int]:
 def _read_row(
     store: AccountStore, resource: str, cc: int | None, offset: int, rng: random.Random
 ) -> int | None:
-    """A row before `offset` that can be deleted on its own (an object without children)."""
-    passed = listed_ids(store, resource, cc)[:offset]
+    """A row before `offset` on the first page (so a scan has read it) that can be deleted
+    on its own (an object without children)."""
+    passed = listed_ids(store, resource, cc)[: min(offset, MAX_LIMIT)]
     if resource == "kohteet":
         meta = store.tables["kohteet"].meta
         parents = {meta[i].parent for i in listed_ids(store, resource, cc)}
