@@ -9,7 +9,7 @@ its reconciliation (`loosened_account`, used by the sweep).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
@@ -95,16 +95,8 @@ def _evaluate(
         reason=change.reason,
         changed_at=now,
     )
-    after = AccountProfile(
-        account=account.name,
-        profile=account.profile,
-        effective=profile,
-        loosening=change.after,
-        forecast=usage.forecast,
-        package_calls=usage.included,
-        reason=change.reason,
-        changed_at=now,
-        changed_now=True,
+    after = replace(
+        current, loosening=change.after, reason=change.reason, changed_at=now, changed_now=True
     )
     return after, record
 

@@ -3,7 +3,8 @@
 Tampuuri gives a webhook bundle up after 5 failed deliveries, and some changes fire no
 webhook at all (a deleted notice, a changed link), so a periodic sweep must find drift:
 
-1. one `Limit=1` probe per account-wide list (cost centres, links, notices): the API's
+1. one `Limit=1` probe per account-wide list (cost centres, links, notices) due tonight
+   by the account's profile (`profiles/cadence.py`; every night by default): the API's
    `Total` against the warehouse's active rows; a difference means rows were added or
    deleted unseen;
 2. the change-since incremental of the lists that declare one: it catches updates (which
