@@ -6,10 +6,15 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
-from pipelines.console import console, print_errors, progress_for, summary_table
+from pipelines.console import (
+    console,
+    print_config_error,
+    print_errors,
+    progress_for,
+    summary_table,
+)
 from pipelines.local_extra import mount_simulator, require_local_extra
 from pipelines.settings import ConfigError, find_account, load_accounts
 from pipelines.settings.preflight import check_sync_settings
@@ -91,7 +96,7 @@ def sync(
         selected = [find_account(accounts, account)] if account else accounts
         check_sync_settings(selected)  # every setting a run reads: before any call
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {escape(str(exc))}[/red]", soft_wrap=True)
+        print_config_error(exc)
         raise typer.Exit(2) from None
     url = database_url()
     reports: list[SyncReport] = []
@@ -108,7 +113,7 @@ def sync(
                     )
                 )
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {escape(str(exc))}[/red]", soft_wrap=True)
+        print_config_error(exc)
         raise typer.Exit(2) from None
     except DBAPIError as exc:
         # Scopes already committed stay; the failed scope rolled back. Rerun to converge.
@@ -149,5 +154,5 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:  # e.g. no TAMPUURI_DATABASE_URL: before any call or connection
-        console.print(f"[red]configuration error: {escape(str(exc))}[/red]", soft_wrap=True)
+        print_config_error(exc)
         raise SystemExit(2) from None

@@ -147,6 +147,12 @@ def _status(report: ResourceReport) -> str:
     return f"[{colour}]{report.status}[/{colour}]"
 
 
+def print_config_error(exc: Exception) -> None:
+    """A configuration error as one line however long (no wrap: it is grepped and pasted);
+    the caller exits with code 2."""
+    console.print(f"[red]configuration error: {escape(str(exc))}[/red]", soft_wrap=True)
+
+
 def print_errors(reports: Sequence[SyncReport]) -> None:
     for report in reports:
         if report.deferred_reason:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -25,10 +24,10 @@ from pipelines.budget.packages import BillingCycle, load_packages, package_for
 from pipelines.budget.plan import plan_sync
 from pipelines.budget.report import usage_report
 from pipelines.budget.routes import ASSET_RESOURCES
+from pipelines.console import console, print_config_error
 from pipelines.settings import AccountConfig, ConfigError, find_account, load_accounts
 from pipelines.tampuuri.paging import PAGING_RULE
 
-console = Console(highlight=False)
 plan_app = typer.Typer(help="Estimate the API calls a sync will make.")
 budget_app = typer.Typer(help="Calls this billing cycle against the package.")
 _WRITTEN = {"html": "HTML report", "png": "PNG chart"}
@@ -39,7 +38,7 @@ def _accounts(name: str | None) -> list[AccountConfig]:
         accounts = load_accounts()
         return [find_account(accounts, name)] if name else accounts
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {exc}[/red]")
+        print_config_error(exc)
         raise typer.Exit(2) from None
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.console import console
+from pipelines.console import console, print_config_error
 from pipelines.doctor.plan import DEFAULT_MAX_CALLS
 from pipelines.doctor.report import findings_table, plan_table, run_dict
 from pipelines.doctor.run import run_doctor
@@ -42,7 +42,7 @@ def doctor_command(
         accounts = load_accounts()
         chosen = find_account(accounts, account) if account else accounts[0]
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {exc}[/red]")
+        print_config_error(exc)
         raise typer.Exit(2) from None
     engine = make_engine(database_url())
     upgrade(engine)
@@ -58,7 +58,7 @@ def doctor_command(
             return
         run = run_doctor(engine, chosen, spend=True, max_calls=max_calls, routes_file=routes)
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {exc}[/red]")
+        print_config_error(exc)
         raise typer.Exit(2) from None
     if json:
         print(jsonlib.dumps(run_dict(run), ensure_ascii=False, indent=2))

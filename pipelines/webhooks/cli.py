@@ -7,9 +7,9 @@ from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from pipelines.console import console, print_config_error
 from pipelines.settings import ConfigError, describe_validation_error
 from pipelines.webhooks.process import DEFAULT_MAX_BATCH
 from pipelines.webhooks.settings import ReceiverSettings
@@ -19,7 +19,6 @@ webhooks_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals hold the webhook secret
 )
-console = Console(highlight=False)
 
 
 @webhooks_app.command("serve")
@@ -102,7 +101,7 @@ def process(
     try:
         accounts = load_accounts()
     except ConfigError as exc:
-        console.print(f"[red]configuration error: {exc}[/red]")
+        print_config_error(exc)
         raise typer.Exit(2) from None
     engine = make_engine(database_url())
     upgrade(engine)
@@ -132,5 +131,5 @@ def process(
 
 
 def _fail(exc: Exception) -> NoReturn:
-    console.print(f"[red]configuration error: {exc}[/red]")
+    print_config_error(exc)
     raise typer.Exit(2)
