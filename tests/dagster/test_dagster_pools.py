@@ -71,23 +71,51 @@ def simulator() -> Simulator:
     return Simulator(SimulatorConfig(seed=7, scale=60, accounts=ACCOUNTS))
 
 
-def test_a_full_pool_holds_that_accounts_sync_only(
+@pytest.fixture
+def location(
     simulator: Simulator, warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[dg.Definitions, dict[str, object]]:
     write_accounts(simulator, "http://sim/v10/api/", tmp_path, monkeypatch)
-    defs = definitions.defs()
     resources = {
         "warehouse": WarehouseResource(database_url=warehouse_url, pool_size=2),
         "tampuuri": TampuuriResource(transport=httpx.ASGITransport(app=simulator.app)),
     }
+    return definitions.defs(), resources
+
+
+def _fill(instance: dg.DagsterInstance, pool: str) -> int:
+    """Take every slot of the pool for another run; the limit."""
+    storage = instance.event_log_storage
+    storage.initialize_concurrency_limit_to_default(pool)
+    limit = _pools_config()["pools"]["default_limit"]
+    for slot in range(limit):
+        assert storage.claim_concurrency_slot(pool, "another-run", f"step-{slot}").is_claimed
+    return limit
+
+
+def _free(instance: dg.DagsterInstance, limit: int) -> None:
+    for slot in range(limit):
+        instance.event_log_storage.free_concurrency_slot_for_step("another-run", f"step-{slot}")
+
+
+def _start_waiting(instance: dg.DagsterInstance, pool: str, run) -> tuple[threading.Thread, list]:
+    """Start `run` in a thread and return once it waits for a slot of the pool."""
+    results: list = []
+    waiting = threading.Thread(target=lambda: results.append(run()))
+    waiting.start()
+    deadline = time.monotonic() + WAIT_S
+    while instance.event_log_storage.get_concurrency_info(pool).pending_step_count == 0:
+        assert time.monotonic() < deadline, "the step never asked for a slot"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    assert waiting.is_alive()
+    return waiting, results
+
+
+def test_a_full_pool_holds_that_accounts_sync_only(location, simulator: Simulator) -> None:
+    defs, resources = location
     held, free = ACCOUNTS
     with dg.instance_for_test(overrides={"concurrency": _pools_config()}) as instance:
-        storage = instance.event_log_storage
-        pool = pool_name(held)
-        storage.initialize_concurrency_limit_to_default(pool)
-        limit = _pools_config()["pools"]["default_limit"]
-        for slot in range(limit):
-            assert storage.claim_concurrency_slot(pool, "another-run", f"step-{slot}").is_claimed
 
         def sync(account: str) -> dg.ExecuteInProcessResult:
             return dg.materialize(
@@ -98,28 +126,48 @@ def test_a_full_pool_holds_that_accounts_sync_only(
                 instance=instance,
             )
 
-        results: list[dg.ExecuteInProcessResult] = []
-        waiting = threading.Thread(target=lambda: results.append(sync(held)))
-        waiting.start()
-        deadline = time.monotonic() + WAIT_S
-        while storage.get_concurrency_info(pool).pending_step_count == 0:
-            assert time.monotonic() < deadline, "the sync never asked for a slot"
-            time.sleep(0.1)
-        time.sleep(1.0)
+        pool = pool_name(held)
+        limit = _fill(instance, pool)
+        waiting, results = _start_waiting(instance, pool, lambda: sync(held))
         assert simulator.transactions(held) == []  # waiting: no call made
-        assert waiting.is_alive()
 
         other = sync(free)  # another account's pool has room
         assert other.success
         assert simulator.transactions(free)
         assert waiting.is_alive() and simulator.transactions(held) == []
 
-        for slot in range(limit):
-            storage.free_concurrency_slot_for_step("another-run", f"step-{slot}")
+        _free(instance, limit)
         waiting.join(WAIT_S)
         assert not waiting.is_alive()
         assert results[0].success
         assert simulator.transactions(held)
-        info = storage.get_concurrency_info(pool)
+        info = instance.event_log_storage.get_concurrency_info(pool)
         assert (info.slot_count, info.active_slot_count, info.pending_step_count) == (limit, 0, 0)
-        assert storage.get_concurrency_info(pool_name(free)).slot_count == limit
+        assert instance.event_log_storage.get_concurrency_info(pool_name(free)).slot_count == limit
+
+
+def test_the_sweep_waits_for_its_accounts_pool(location, simulator: Simulator) -> None:
+    defs, resources = location
+    account = ACCOUNTS[0]
+    with dg.instance_for_test(overrides={"concurrency": _pools_config()}) as instance:
+        assert dg.materialize(
+            list(defs.assets or []), partition_key=account, resources=resources, instance=instance
+        ).success
+        synced = simulator.counter.total(account)
+        pool = pool_name(account)
+        limit = _fill(instance, pool)
+        sweep = defs.get_job_def("reconcile_sweep")
+        waiting, results = _start_waiting(
+            instance,
+            pool,
+            lambda: sweep.execute_in_process(
+                run_config={"ops": {"reconcile": {"config": {"account": account}}}},
+                resources=resources,
+                instance=instance,
+            ),
+        )
+        assert simulator.counter.total(account) == synced  # no call while waiting
+        _free(instance, limit)
+        waiting.join(WAIT_S)
+        assert results[0].success
+        assert simulator.counter.total(account) > synced
