@@ -50,6 +50,7 @@ concurrency:
         limit: 1
 run_monitoring:
   enabled: true
+  free_slots_after_run_end_seconds: 60  # a dead worker's pool slots
 telemetry:
   enabled: false
 """

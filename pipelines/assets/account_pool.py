@@ -11,7 +11,8 @@ Why the slot is claimed inside the step rather than with `pool=` on the definiti
 pool named on an asset or op is one static name for every partition and run config
 (Dagster builds a step's pool from `node.definition.pool`), while these steps are
 partitioned by account or take it from run config. The claim goes through the same
-instance storage the executor uses, so Dagster frees the slots of a run that ends.
+instance storage the executor uses; a step frees its slots when it ends, and run
+monitoring frees those of a run whose worker died (`free_slots_after_run_end_seconds`).
 """
 
 from __future__ import annotations

@@ -41,8 +41,12 @@ def test_the_pool_limit_is_read_from_config(tmp_path: Path) -> None:
     (tmp_path / "dagster.yaml").write_text(PRODUCTION.read_text(encoding="utf-8"))
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["concurrency"]["pools"] == {"granularity": "op", "default_limit": 2}
+    # A dead worker's slots are given back after its run ended.
+    assert config["run_monitoring"]["free_slots_after_run_end_seconds"] == 60
     # `make ui`'s local instance holds the same pools.
-    assert yaml.safe_load(LOCAL_INSTANCE)["concurrency"]["pools"] == _pools_config()["pools"]
+    local = yaml.safe_load(LOCAL_INSTANCE)
+    assert local["concurrency"]["pools"] == _pools_config()["pools"]
+    assert local["run_monitoring"]["free_slots_after_run_end_seconds"] == 60
     with dg.instance_for_test(overrides={"concurrency": _pools_config()}) as instance:
         assert instance.event_log_storage.get_pool_config().default_pool_limit == 2
 
