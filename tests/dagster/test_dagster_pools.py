@@ -47,6 +47,12 @@ def test_the_pool_limit_is_read_from_config(tmp_path: Path) -> None:
     local = yaml.safe_load(LOCAL_INSTANCE)
     assert local["concurrency"]["pools"] == _pools_config()["pools"]
     assert local["run_monitoring"]["free_slots_after_run_end_seconds"] == 60
+    home = tmp_path / "local"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE)
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # as `make ui` loads it
+        assert instance.event_log_storage.get_pool_config().default_pool_limit == 2
+        assert instance.event_log_storage.supports_global_concurrency_limits
     with dg.instance_for_test(overrides={"concurrency": _pools_config()}) as instance:
         assert instance.event_log_storage.get_pool_config().default_pool_limit == 2
 
