@@ -119,7 +119,8 @@ def sync(
         # Scopes already committed stay; the failed scope rolled back. Rerun to converge.
         console.print(f"[red]warehouse {redacted(url)}: database error: {exc.orig}[/red]")
         raise typer.Exit(3) from None
-    console.print(summary_table(reports))
+    if not all(r.credentials_refused for r in reports):  # else the table is all "failed"
+        console.print(summary_table(reports))
     print_errors(reports)
     if not all(r.ok for r in reports):
         raise typer.Exit(1)

@@ -155,6 +155,14 @@ def print_config_error(exc: Exception) -> None:
 
 def print_errors(reports: Sequence[SyncReport]) -> None:
     for report in reports:
+        refused = report.credentials_refused
+        if refused is not None:  # one line: the other resources only repeat it
+            console.print(
+                f"[red]{escape(refused)}: check the values of the variables the account's"
+                " credentials name (accounts file); nothing was synced[/red]",
+                soft_wrap=True,
+            )
+            continue
         if report.deferred_reason:
             console.print(f"[yellow]{report.account}: deferred: {report.deferred_reason}[/yellow]")
         for r in report.resources:
@@ -163,7 +171,9 @@ def print_errors(reports: Sequence[SyncReport]) -> None:
             elif r.error and r.status == "forbidden":  # the sentence names the account
                 console.print(f"[red]{escape(r.error)}[/red]", soft_wrap=True)
             elif r.error:
-                console.print(f"[red]{report.account} {r.resource}: {r.error}[/red]")
+                console.print(
+                    f"[red]{report.account} {r.resource}: {escape(r.error)}[/red]", soft_wrap=True
+                )
             for item in r.skipped[:10]:
                 sentence = object_refusal_sentence(report.account, item)
                 console.print(f"[yellow]{escape(sentence)}[/yellow]", soft_wrap=True)

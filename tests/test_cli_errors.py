@@ -1,19 +1,25 @@
 """A newcomer's mistakes get one line each: every command run without accounts or without
 TAMPUURI_DATABASE_URL exits 2 with `configuration error: ...` on a single line, however
-long, at the console's piped width (no COLUMNS), and no traceback."""
+long, at the console's piped width (no COLUMNS), and no traceback; wrong credentials cost
+one call and print one line naming the call the API refused (no table of failed rows)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.settings import PROJECT_ROOT
+from pipelines.simulator import Simulator, SimulatorConfig
+from pipelines.simulator.server import serve_in_thread
 
 NO_DATABASE = "TAMPUURI_DATABASE_URL is not set"
+CREDENTIAL_KEYS = ("api_key", "customer_name", "account_name", "username", "password")
 
 
 def _run(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -79,3 +85,51 @@ def test_no_database_url_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> N
     lines = done.stdout.strip().splitlines()
     assert lines == [lines[0]] and lines[0].startswith("configuration error: "), output
     assert NO_DATABASE in lines[0], output
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[tuple[Simulator, str]]:
+    sim = Simulator(SimulatorConfig(seed=5, scale=60, accounts=("demo-a",)))
+    with serve_in_thread(sim) as base_url:
+        yield sim, base_url + "/v10/api/"
+
+
+def test_wrong_credentials_are_one_line_after_one_call(
+    simulator: tuple[Simulator, str], tmp_path: Path, warehouse_url: str
+) -> None:
+    sim, base_url = simulator
+    sim.counter.reset()
+    creds = sim.credentials("demo-a")
+    env = _bare_environment(tmp_path)
+    names = {key: f"Q_{key.upper()}" for key in CREDENTIAL_KEYS}
+    env.update({names[key]: getattr(creds, key) for key in CREDENTIAL_KEYS})
+    env["Q_PASSWORD"] = "not-the-password-123"
+    env["TAMPUURI_DATABASE_URL"] = warehouse_url
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text(
+        yaml.safe_dump(
+            {
+                "accounts": [
+                    {
+                        "name": "demo-a",
+                        "base_url": base_url,
+                        "package": "normal",
+                        "credentials": names,
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    env["TAMPUURI_ACCOUNTS_FILE"] = str(accounts)
+
+    done = _run(("sync",), env)
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output and "not-the-password-123" not in output
+    assert "Sync summary" not in output  # a table of four failed rows says nothing more
+    (line,) = [line for line in done.stdout.splitlines() if "401" in line]
+    assert line.startswith("account 'demo-a': ") and line.endswith("nothing was synced"), output
+    assert "not sent" not in line  # the call the API answered
+    assert sum(row["count"] for row in sim.transactions()) == 1

@@ -64,6 +64,8 @@ class ResourceReport:
     new_fields: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    # The API answered 401 (wrong credentials): the run stopped, `error` says where.
+    credentials_refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -87,6 +89,13 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return self.deferred_reason is None and all(r.ok for r in self.resources)
+
+    @property
+    def credentials_refused(self) -> str | None:
+        """The 401 that stopped the run (the call the API answered, not those left unsent)."""
+        refused = [r.error for r in self.resources if r.credentials_refused and r.error]
+        answered = [e for e in refused if "not sent" not in e]
+        return next(iter(answered or refused), None)
 
     def resource(self, name: str) -> ResourceReport:
         for report in self.resources:

@@ -172,6 +172,7 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     elif errors:
         report.error = "; ".join(sorted(set(errors))[:5])
         report.status = "partial" if report.scopes_done else "failed"
+        report.credentials_refused = any(isinstance(e, TampuuriAuthError) for e in stop)
     elif report.scopes_incomplete:  # never success: a scan that could not be proven whole
         report.status = "incomplete"
         report.error = (
