@@ -37,7 +37,7 @@ def adjustment(applied: AccountProfile) -> str:
     return f"{state} since {applied.changed_at:%Y-%m-%d %H:%M %Z}: {applied.reason}"
 
 
-def profile_metadata(applied: AccountProfile) -> dict[str, Any]:
+def profile_metadata(applied: AccountProfile) -> dict[str, str]:
     """Asset metadata: the profile in force, its adjustment, and the cycle's forecast."""
     return {
         "profile": in_force(applied),

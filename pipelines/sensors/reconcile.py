@@ -77,7 +77,7 @@ def reconcile(
             {k: list(v) for k, v in report.totals.items()}
         ),
     }
-    _log_materializations(context, report)
+    _log_materializations(context, report, profile_metadata(applied))
     if not report.ok:
         errors = [r.error for s in report.reports for r in s.resources if r.error]
         deferred = [report.deferred_reason] if report.deferred_reason else []
@@ -90,10 +90,12 @@ def reconcile(
     return dg.Output(report.calls, metadata=metadata)
 
 
-def _log_materializations(context: dg.OpExecutionContext, report: ReconcileReport) -> None:
+def _log_materializations(
+    context: dg.OpExecutionContext, report: ReconcileReport, profile: dict[str, str]
+) -> None:
     """Record what the sweep wrote as materialisations of the account's asset partitions:
     an account kept fresh by webhooks and the sweep has no nightly asset run, and the
-    asset view should still show when its tables last changed."""
+    asset view should still show when its tables last changed, and its profile."""
     for sync in report.reports:
         for resource in sync.resources:
             if resource.ok:
@@ -107,6 +109,7 @@ def _log_materializations(context: dg.OpExecutionContext, report: ReconcileRepor
                             "updated": resource.counts.updated,
                             "deleted": resource.counts.deleted,
                             "calls": resource.calls,
+                            **profile,
                         },
                     )
                 )
@@ -121,6 +124,7 @@ def _log_materializations(context: dg.OpExecutionContext, report: ReconcileRepor
                         "inserted": len(found.new_items),
                         "deleted": len(found.deleted),
                         "calls": found.calls,
+                        **profile,
                     },
                 )
             )

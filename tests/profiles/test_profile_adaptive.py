@@ -98,6 +98,12 @@ def test_a_forecast_over_the_package_widens_the_window_until_the_limit_then_tigh
     # The forecast at the sweep's own time (a moment later, its own calls counted).
     shown, of = metadata["forecast_this_cycle"].split(" of ")
     assert int(shown.replace(",", "")) > 2_000 and of == "2,000 calls"
+    # What the sweep wrote shows on the account's asset partitions, with the profile.
+    written = result.asset_materializations_for_node("reconcile")
+    assert written
+    for materialization in written:
+        assert materialization.partition == REALTIME
+        assert materialization.metadata["profile"].value == metadata["profile"]
 
     # One step an hour while the forecast stays over, up to the limit, then it holds.
     hour = timedelta(hours=1, seconds=1)
