@@ -158,8 +158,8 @@ def print_errors(reports: Sequence[SyncReport]) -> None:
         refused = report.credentials_refused
         if refused is not None:  # one line: the other resources only repeat it
             console.print(
-                f"[red]{escape(refused)}: check the values of the variables the account's"
-                " credentials name (accounts file); nothing was synced[/red]",
+                f"[red]{escape(refused.rstrip('.'))}; check the values of the variables the"
+                " account's credentials name (accounts file); nothing was synced[/red]",
                 soft_wrap=True,
             )
             continue

@@ -132,4 +132,5 @@ def test_wrong_credentials_are_one_line_after_one_call(
     (line,) = [line for line in done.stdout.splitlines() if "401" in line]
     assert line.startswith("account 'demo-a': ") and line.endswith("nothing was synced"), output
     assert "not sent" not in line  # the call the API answered
+    assert ".;" not in line and ".:" not in line
     assert sum(row["count"] for row in sim.transactions()) == 1
