@@ -14,7 +14,8 @@ Pages are laid out to overlap by one row (page k at Offset k x (Limit - 1)), so 
 that does not change chains by construction. A deletion before a page boundary between two
 reads shifts the later page one row on: the chain breaks there (a *gap*), and `GapRepair`
 says where to read again so that the new page starts at or before the covered end: where
-the latest read page that reaches it put it, moved back by the rows the list lost since;
+the latest read page that holds it put it, moved back by the rows the list lost since and
+by a few rows of slack (deletions paired with inserts move it back unseen by `Total`);
 a read that lands past it shows, by where one of its rows sat before, how far to go back.
 """
 
@@ -158,7 +159,10 @@ class GapRepair:
         if gap.beyond is not None:  # it sat before the page past the gap
             beyond = gap.beyond.offset - 1 + min(0, latest.total - gap.beyond.total)
             estimate = min(estimate, beyond)
-        return max(0, min(estimate, latest.total - 1))
+        # A few rows earlier still: deletions that no Total shows (each came with an
+        # insert) moved the covered end back; the page still reaches the one past the gap.
+        slack = min(16, self.step // 8)
+        return max(0, min(estimate, latest.total - 1) - slack)
 
     def _moved(self, span: Span, offset: int) -> int:
         """How many places the read's first row moved back since a page that held it."""
