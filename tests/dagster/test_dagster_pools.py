@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import httpx
+import psycopg
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from pipelines import definitions
 from pipelines.assets.account_pool import pool_name
@@ -22,6 +26,7 @@ from pipelines.dagster_dev import LOCAL_INSTANCE
 from pipelines.resources import TampuuriResource, WarehouseResource
 from pipelines.settings import PROJECT_ROOT
 from pipelines.simulator import Simulator, SimulatorConfig
+from pipelines.warehouse.engine import to_libpq_url
 from pipelines.webhooks.coalesce import RefreshBatch
 from tests.dagster.sim_accounts import ACCOUNTS, write_accounts
 
@@ -181,3 +186,47 @@ def test_the_sweep_waits_for_its_accounts_pool(location, simulator: Simulator) -
         waiting.join(WAIT_S)
         assert results[0].success
         assert simulator.counter.total(account) > synced
+
+
+@pytest.fixture
+def dagster_storage(pg_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A PostgreSQL database for Dagster's own storage, named by the DAGSTER_PG_* variables
+    the production dagster.yaml reads."""
+    url = make_url(pg_server_url)
+    if not url.host or url.port not in (None, 5432):
+        pytest.skip("the production dagster.yaml connects to port 5432 by host name")
+    name = f"dagster_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(to_libpq_url(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    for variable, value in {
+        "DAGSTER_PG_HOST": url.host,
+        "DAGSTER_PG_DB": name,
+        "DAGSTER_PG_USER": url.username or "postgres",
+        "DAGSTER_PG_PASSWORD": url.password or "",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    yield
+    with psycopg.connect(to_libpq_url(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def test_the_production_instance_stores_runs_and_pools_in_postgresql(
+    dagster_storage: None, location, simulator: Simulator, tmp_path: Path
+) -> None:
+    defs, resources = location
+    home = tmp_path / "production"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(PRODUCTION.read_text(encoding="utf-8"))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize(
+            list(defs.assets or []),
+            selection="kustannuspaikat",
+            partition_key=ACCOUNTS[0],
+            resources=resources,
+            instance=instance,
+        )
+        assert result.success
+        stored = instance.all_logs(result.run_id)
+        assert any(e.dagster_event and e.dagster_event.is_step_success for e in stored)
+        info = instance.event_log_storage.get_concurrency_info(pool_name(ACCOUNTS[0]))
+        assert (info.slot_count, info.active_slot_count) == (2, 0)
