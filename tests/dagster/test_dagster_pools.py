@@ -58,8 +58,19 @@ def test_the_pool_limit_is_read_from_config(tmp_path: Path) -> None:
     with dg.DagsterInstance.from_config(str(home)) as instance:  # as `make ui` loads it
         assert instance.event_log_storage.get_pool_config().default_pool_limit == 2
         assert instance.event_log_storage.supports_global_concurrency_limits
+        _assert_one_run_per_account(instance)
     with dg.instance_for_test(overrides={"concurrency": _pools_config()}) as instance:
         assert instance.event_log_storage.get_pool_config().default_pool_limit == 2
+
+
+def _assert_one_run_per_account(instance: dg.DagsterInstance) -> None:
+    """The run queue the daemon uses holds the per-account limits (from `concurrency: runs`)."""
+    queue = instance.get_concurrency_config().run_queue_config
+    assert queue is not None
+    assert {(lim["key"], lim["limit"]) for lim in queue.tag_concurrency_limits} == {
+        ("tampuuri/account", 1),
+        ("dagster/partition", 1),
+    }
 
 
 def test_a_webhook_batch_names_the_accounts_whose_pools_it_holds() -> None:
@@ -230,3 +241,4 @@ def test_the_production_instance_stores_runs_and_pools_in_postgresql(
         assert any(e.dagster_event and e.dagster_event.is_step_success for e in stored)
         info = instance.event_log_storage.get_concurrency_info(pool_name(ACCOUNTS[0]))
         assert (info.slot_count, info.active_slot_count) == (2, 0)
+        _assert_one_run_per_account(instance)
