@@ -1,7 +1,9 @@
 """Per-account spending profiles at run time: each account's webhook window, and how far
 the product has loosened its profile while the cycle's forecast is over its package.
 
-- `windows.py`: which accounts' waiting webhook events are due (pure)
+- `windows.py`: which accounts' waiting webhook events are due (pure); `inbox_windows.py`:
+  the same for `tampuuri-sync webhooks process`
+- `cadence.py`: which lists the reconciliation sweep probes tonight (pure)
 - `adaptive.py`: the step up or down the forecast calls for (pure)
 - `state.py`: the adjustments stored in ops.profile_adjustments
 - `adapt.py`: one evaluation of every account (forecast, step, store, log)

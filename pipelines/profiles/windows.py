@@ -37,25 +37,31 @@ def due_events(
     *,
     now: datetime,
     default_window_s: float = 0.0,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[list[InboxEvent], list[Waiting]]:
     """The events whose account's window has elapsed, and the accounts still waiting.
 
     Args:
         events: the free pending events (not held by a run in flight).
-        windows: account -> window in seconds.
+        windows: account label -> window in seconds.
         now: the tick time.
         default_window_s: the window of an account not in `windows`.
+        labels: an event's account name -> the account's label, where they differ (a
+            webhook may name the Tampuuri account: `webhooks/event_account.py`).
     """
+    named = labels or {}
     oldest: dict[str, datetime] = {}
     counts: dict[str, int] = {}
     for event in events:
-        if event.account not in oldest or event.received_at < oldest[event.account]:
-            oldest[event.account] = event.received_at
-        counts[event.account] = counts.get(event.account, 0) + 1
+        label = named.get(event.account, event.account)
+        if label not in oldest or event.received_at < oldest[label]:
+            oldest[label] = event.received_at
+        counts[label] = counts.get(label, 0) + 1
     waiting: dict[str, Waiting] = {}
     for account, first in sorted(oldest.items()):
         window = windows.get(account, default_window_s)
         due_in = window - (now - first).total_seconds()
         if due_in > 0:
             waiting[account] = Waiting(account, counts[account], window, due_in)
-    return [e for e in events if e.account not in waiting], list(waiting.values())
+    due = [e for e in events if named.get(e.account, e.account) not in waiting]
+    return due, list(waiting.values())

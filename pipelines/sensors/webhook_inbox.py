@@ -35,6 +35,7 @@ from pipelines.webhooks.dispatch import (
     plan_tick,
     settle,
 )
+from pipelines.webhooks.event_account import event_labels
 from pipelines.webhooks.events import EventMapping, load_event_mapping
 from pipelines.webhooks.process import DEFAULT_MAX_BATCH, process_inbox_once
 
@@ -181,7 +182,8 @@ def build_webhook_inbox_sensor(
         with warehouse.engine.connect() as conn:
             events = inbox.pending_events(conn, limit=READ_LIMIT, now=now, exclude=cursor.held)
         windows = {name: p.loosening.webhook_window_s for name, p in profiles.items()}
-        events, waiting = due_events(events, windows, now=now)
+        labels = event_labels(listed, {e.account for e in events}, None) if listed else {}
+        events, waiting = due_events(events, windows, now=now, labels=labels)
         tick = plan_tick(
             events,
             mapping or load_event_mapping(),

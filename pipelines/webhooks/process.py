@@ -24,12 +24,14 @@ import httpx
 from sqlalchemy import Engine
 
 from pipelines import event_loop
-from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
+from pipelines.profiles.inbox_windows import held_by_profiles
+from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
 from pipelines.webhooks import inbox
 from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
+from pipelines.webhooks.event_account import find_event_account
 from pipelines.webhooks.events import EventMapping, load_event_mapping
 from pipelines.webhooks.inbox import Backoff, InboxEvent
 from pipelines.webhooks.process_record import (
@@ -141,6 +143,10 @@ async def _process(
         events = await asyncio.to_thread(
             read, engine, inbox.pending_events, limit=READ_LIMIT, now=now
         )
+        # Each account's events wait for its profile's window (as the sensor's do).
+        events = await asyncio.to_thread(
+            read, engine, held_by_profiles, events, accounts, now=now, environ=environ
+        )
     batch = plan_refresh(events, rules, now=now, window_s=window_s, max_batch=max_batch)
     if batch is None:
         return result
@@ -191,7 +197,7 @@ async def _refresh_batch(
         by_account.setdefault(event.account, []).append(event)
     for event_account, account_events in sorted(by_account.items()):
         ids = [e.event_id for e in account_events]
-        account = _find_account(accounts, event_account, environ)
+        account = find_event_account(accounts, event_account, environ)
         if account is None:
             await asyncio.to_thread(
                 fail, engine, ids, f"account {event_account!r} is not configured",
@@ -288,19 +294,3 @@ def budget_hook(
     """Ask the budget guard (priority "webhook") whether `calls` fit; the reason if not."""
     del catalogue  # the estimate is already made from it
     return admit_calls(engine, account, calls, priority="webhook", label="webhook_refresh", now=now)
-
-
-def _find_account(
-    accounts: Sequence[AccountConfig], name: str, environ: Mapping[str, str] | None
-) -> AccountConfig | None:
-    """The account an event belongs to: by label, else by its Tampuuri account name."""
-    for account in accounts:
-        if account.name == name:
-            return account
-    for account in accounts:
-        try:
-            if account.resolve_credentials(environ).account_name == name:
-                return account
-        except ConfigError:
-            continue
-    return None

@@ -10,7 +10,11 @@ import re
 
 import dagster as dg
 
+from pipelines.sensors.webhook_inbox import build_webhook_inbox_sensor
+from pipelines.settings import AccountConfig
 from pipelines.webhooks.dispatch import DispatchCursor
+from pipelines.webhooks.process import process_inbox_once
+from tests.refresh.conftest import FAST
 
 from .deployment import FRUGAL, REALTIME, Deployment, event_ids
 
@@ -74,3 +78,46 @@ def test_events_arriving_inside_an_open_window_join_its_batch(deployment: Deploy
     deployment.age_events(FRUGAL, 30 * 60)  # the first is an hour old, the second half
     [request] = deployment.tick(sensor, instance, held.cursor).run_requests
     assert event_ids(request) == both  # one batch, one window's worth
+
+
+def test_an_event_naming_the_tampuuri_account_waits_on_that_accounts_window(
+    deployment: Deployment, monkeypatch
+):
+    # The frugal account known by another label: its webhooks name its Tampuuri account.
+    frugal = deployment.accounts[FRUGAL]
+    document = frugal.model_dump(mode="json", exclude={"budget"})
+    relabelled = AccountConfig.model_validate({**document, "name": "tili-b"})
+    for variable, value in deployment.environ.items():
+        monkeypatch.setenv(variable, value)
+    assert relabelled.resolve_credentials().account_name == FRUGAL
+    deployment.notice_changed(FRUGAL)
+    sensor = build_webhook_inbox_sensor(accounts=lambda: [relabelled])
+    held = deployment.tick(sensor, dg.DagsterInstance.ephemeral())
+    assert held.run_requests == []
+    assert held.skip_reason.skip_message.startswith(
+        "tili-b: 1 event(s) held for its 3,600 s window"
+    )
+
+
+def test_webhooks_process_holds_each_account_on_its_window(deployment: Deployment):
+    fast = deployment.notice_changed(REALTIME)
+    slow = deployment.notice_changed(FRUGAL)
+
+    def drain():
+        return process_inbox_once(
+            deployment.engine,
+            accounts=list(deployment.accounts.values()),
+            transport=deployment.transport,
+            environ=deployment.environ,
+            settings=FAST,
+            window_s=0.0,  # the command's default
+        )
+
+    first = drain()
+    assert (first.events, first.done, first.calls) == (1, 1, 1)
+    assert deployment.event_ids(REALTIME, "done") == fast
+    assert drain().batch_key is None  # the frugal account's event waits for its hour
+    deployment.age_events(FRUGAL, 3601)
+    late = drain()
+    assert (late.events, late.done, late.calls) == (1, 1, 1)
+    assert deployment.event_ids(FRUGAL, "done") == slow
