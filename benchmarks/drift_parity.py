@@ -221,14 +221,16 @@ def render(results: list[dict[str, Any]], header: str) -> str:
         header,
         "",
         "```",
-        "pattern                          drifted  ok    calls  minimum  +pages  +confirm"
-        "  parity  read+deleted live  inserted unread  exact  clean rerun",
+        "pattern                          drifted  ok    calls  minimum  +pages  per drift"
+        "  +confirm  parity  read+deleted live  inserted unread  exact  clean rerun",
     ]
     for r in results:
         pages = r["list_calls"] - r["minimum"]
+        # Re-reads per drifted page call: +pages less the one-object link re-scans.
+        per_drift = (pages - DELETED_BEFORE) / max(1, r["drifted_calls"])
         lines.append(
             f"{r['pattern']:<32} {r['drifted_calls']:>7}  {r['ok']!s:<5} {r['calls']:>5}"
-            f"  {r['minimum']:>7}  {pages:>+6}  {r['confirmation_calls']:>+8}"
+            f"  {r['minimum']:>7}  {pages:>+6}  {per_drift:>9.2f}  {r['confirmation_calls']:>+8}"
             f"  {'yes' if r['parity'] else 'NO':<6}"
             f"  {r['deleted_mid_scan_live']:>17}  {r['inserted_unread']:>15}"
             f"  {'yes' if r['exact'] else 'no':<5}  {'exact' if r['exact_after_clean'] else 'NOT'}"
@@ -254,13 +256,13 @@ def render(results: list[dict[str, Any]], header: str) -> str:
 # the covered end, not the one holding it), kept so the section shows what changed.
 BEFORE_REPAIR_FIX = (
     "Before c820db2 (a re-read after a repaired gap started from the previous re-read, so"
-    " it walked every page up to the next gap), the same run: delete_read 16 drifted,"
-    " +32 pages; delete_and_insert 14, +28; repeated 30, +33; mixed 11, +27; parity held"
-    " then too. Repair reads per drifted page (+pages less the 3 link re-scans): 1.8, 1.8,"
-    " 1.0, 2.2 then; 1.4, 1.6, 1.1, 1.5 in the first run after it, 2026-12-03 18:22 UTC"
-    " (which pages drift varies run to"
-    " run; `tests/tampuuri/test_paging.py` has the exact case: two gaps far apart, 19 calls"
-    " then, 13 now)."
+    " it walked every page up to the next gap) and 0df7a4e (re-reads start 16 rows before"
+    " the estimate, so deletions paired with inserts do not make the first try miss), the"
+    " same run (2026-12-03 18:00 UTC): delete_read 16 drifted, +32 pages, 1.81 per drift;"
+    " delete_and_insert 14, +28, 1.79; repeated 30, +33, 1.00; mixed 11, +27, 2.18; parity"
+    " held then too. `tests/tampuuri/test_paging.py` has the exact cases: two gaps far"
+    " apart, 13 calls (19 before c820db2); four gaps under delete-and-insert, 9 calls (10"
+    " before 0df7a4e)."
 )
 
 
