@@ -38,7 +38,8 @@ CYCLE_CALLS = text(
 )
 _LABELS = {
     "webhook": "webhook refresh",
-    "incremental": "incremental sync",
+    # A sync without --full: incremental where a change-since filter exists, else a scan.
+    "incremental": "sync",
     "reconcile": "reconciliation",
     "full": "full sync",
 }

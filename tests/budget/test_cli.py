@@ -66,6 +66,8 @@ def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
     assert title.strip() == "acme: the calls `tampuuri-sync sync` will make"
     (row,) = [line for line in table.output.splitlines() if line.startswith("│ kohteet")]
     assert row.split("│")[2].strip() == "full"
+    assert "incremental sync" not in table.output  # nor does the guard's line
+    assert "run: sync needs " in " ".join(table.output.split())
     table = runner.invoke(_app(plan_command), ["--account", "acme", "--full"])
     assert "acme: the calls `tampuuri-sync sync --full` will make" in table.output
     bad = runner.invoke(_app(plan_command), ["--resource", "nope"])

@@ -93,7 +93,7 @@ def test_reason_names_the_numbers(plans):
     decision = _decide(plans["incremental"], "incremental", 1820)
     assert decision.action == "defer"
     assert decision.reason == (
-        "incremental sync needs 46 calls, 0 left of 2,000 this cycle after the 200-call"
+        "sync needs 46 calls, 0 left of 2,000 this cycle after the 200-call"
         " webhook reserve (1,820 used): deferred; the cycle resets on 2025-07-01"
     )
     full = _decide(plans["full"], "reconcile", 1000)
