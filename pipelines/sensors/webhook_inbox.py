@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
-from pydantic import Field
 
 from pipelines.assets.account_pool import account_pools
 from pipelines.profiles.adapt import adapt_accounts
@@ -58,8 +57,9 @@ class WebhookBatchConfig(dg.Config):
 
     event_ids: list[int]
     batch_key: str = ""
-    # The accounts the batch calls: the run holds a slot of each one's pool (empty: all).
-    accounts: list[str] = Field(default_factory=list)
+    # The accounts the batch calls: the run holds a slot of each one's pool (None, as in a
+    # launch from the UI that leaves it out: every configured account's).
+    accounts: list[str] | None = None
 
 
 @dg.op(name=OP_NAME, description="Refresh the rows a batch of webhook events names.")
@@ -71,7 +71,8 @@ def webhook_refresh(
 ) -> dg.Output[int]:
     """Run the shared inbox processing for exactly the batch's events."""
     accounts = tampuuri.configured_accounts()
-    with account_pools(context, config.accounts or [a.name for a in accounts]):
+    named = config.accounts if config.accounts is not None else [a.name for a in accounts]
+    with account_pools(context, named):
         result = process_inbox_once(
             warehouse.engine,
             accounts=accounts,

@@ -90,6 +90,14 @@ def test_a_webhook_batch_names_the_accounts_whose_pools_it_holds() -> None:
         "demo-a",
         "demo-b",
     ]
+    # Events that call nothing (types mapped to `ignore`) hold no account's pool.
+    ignored = RefreshBatch(
+        batch_key="i", event_ids=(3,), targets={}, cursor_event_id=3, ignored_event_ids=(3,)
+    )
+    assert (
+        run_request_for(ignored, "i").run_config["ops"]["webhook_refresh"]["config"]["accounts"]
+        == []
+    )
 
 
 @pytest.fixture
