@@ -8,14 +8,15 @@ Layering, from the caller down:
             -> httpx.AsyncClient (the six X- headers, explicit timeouts, no redirects)
             -> LedgerTransport (one CallRecord per attempt, admitted before it is sent;
                at most max_concurrency sent and unanswered)
-            -> httpx.AsyncHTTPTransport (proxy, TLS trust, client certificate, HTTP/2:
-               network_options.py; a keep-alive pool sized by the concurrency)
+            -> PoolShards (pool_shards.py) of httpx.AsyncHTTPTransport (proxy, TLS trust,
+               client certificate, HTTP/2: network_options.py): keep-alive pools of up to
+               4 connections side by side, as many connections as the concurrency
 
 The ledger sits below the retry loop so each attempt is recorded: Tampuuri bills them all.
 The JSON body is parsed inside the retry loop, so a truncated 2xx body is retried.
 The AsyncClient reads no proxy settings of its own (`trust_env=False`): the proxy is
-resolved for the API's origin in network_options.py and set on the one transport the
-ledger wraps, so no call can go around the ledger.
+resolved for the API's origin in network_options.py and set on each pool of the one
+transport the ledger wraps, so no call can go around the ledger.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from pipelines.tampuuri.network_options import (
     proxy_secrets,
     transport_options,
 )
+from pipelines.tampuuri.pool_shards import PoolShards, shard_sizes
 from pipelines.tampuuri.retry import (
     InvalidJSONBody,
     RetryBudget,
@@ -142,10 +144,16 @@ class TampuuriClient:
             options = transport_options(
                 network or NetworkOptions(), self.base_url, account=account_name
             )
-            limits = httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            transport = PoolShards(
+                [
+                    httpx.AsyncHTTPTransport(
+                        **options,
+                        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                        retries=0,
+                    )
+                    for size in shard_sizes(max_concurrency)
+                ]
             )
-            transport = httpx.AsyncHTTPTransport(**options, limits=limits, retries=0)
             self.secrets = (*credentials.secrets(), *proxy_secrets(options))
         else:
             self.secrets = credentials.secrets()

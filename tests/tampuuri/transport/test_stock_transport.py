@@ -1,9 +1,9 @@
 """The client's default transport (httpx's own AsyncHTTPTransport) over real sockets,
 against small servers the tests run (tiny_servers.py): calls share one kept-alive
 connection, gzipped and chunked answers arrive whole, a connection the server closed while
-idle is replaced without a failed call, the pool holds as many connections as the client
-has calls in flight, and a silent server is a ReadTimeout retried until attempts run out
-(each attempt ledgered)."""
+idle is replaced without a failed call, the pools hold as many connections as the client
+has calls in flight (pools of up to 4 side by side, each connection kept alive), and a
+silent server is a ReadTimeout retried until attempts run out (each attempt ledgered)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,29 @@ async def test_the_pool_holds_as_many_connections_as_calls_in_flight(
         await asyncio.gather(*(client.call(DETAIL, path_params={"kohde_id": n}) for n in range(6)))
     assert accepted == [1, 2]
     assert client.calls == 7
+
+
+async def test_pools_side_by_side_reuse_their_connections(client_for: ClientFor) -> None:
+    """8 calls in flight: two pools of 4 (pool_shards.py), 8 connections kept alive."""
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            await asyncio.sleep(0.05)
+            writer.write(response(BODY))
+            await writer.drain()
+
+    async with (
+        server(slow) as (address, accepted),
+        client_for(api(address), max_concurrency=8) as client,
+    ):
+        await client.call(DETAIL, path_params={"kohde_id": 0})  # goes alone (first answer)
+        for _ in range(3):
+            await asyncio.gather(
+                *(client.call(DETAIL, path_params={"kohde_id": n}) for n in range(8))
+            )
+    assert accepted == list(range(1, 9))
+    assert client.calls == 25
 
 
 async def test_a_silent_server_is_a_read_timeout_retried_until_attempts_run_out(

@@ -1,0 +1,82 @@
+"""The client's connections in small pools side by side (httpx's own transport in each).
+
+httpcore 1.0's pool scans all its connections on every request it queues or releases,
+and for each idle one counts them all again (encode/httpcore#1035, open), so its
+bookkeeping per request grows with the square of its size: at 16 connections it was the
+largest CPU cost of a sync's event loop after parsing and encoding pages. `PoolShards`
+spreads the requests over pools of at most `SHARD_SIZE` connections (each request to the
+pool with the fewest requests open), which keeps every pass over a pool short. The
+connection limit, proxy, TLS and HTTP/2 options are those of each pool alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import httpx
+
+SHARD_SIZE = 4
+
+
+def shard_sizes(max_connections: int) -> list[int]:
+    """`max_connections` split into pools of at most SHARD_SIZE, as even as can be."""
+    count = -(-max(1, max_connections) // SHARD_SIZE)
+    base, extra = divmod(max(1, max_connections), count)
+    return [base + (i < extra) for i in range(count)]
+
+
+class _Released(httpx.AsyncByteStream):
+    """A response body that tells its pool's count when it is closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._stream:
+            yield part
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
+
+
+class PoolShards(httpx.AsyncBaseTransport):
+    """Sends each request through the pool with the fewest requests open (body included)."""
+
+    def __init__(self, shards: Sequence[httpx.AsyncBaseTransport]) -> None:
+        if not shards:
+            raise ValueError("PoolShards needs at least one transport")
+        self._shards = list(shards)
+        self._open = [0] * len(self._shards)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = min(range(len(self._shards)), key=self._open.__getitem__)
+        self._open[index] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._open[index] -= 1
+
+        try:
+            response = await self._shards[index].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        if response.is_closed:  # its body was read already (e.g. a test's MockTransport)
+            release()
+        else:
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            response.stream = _Released(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        for shard in self._shards:
+            await shard.aclose()
