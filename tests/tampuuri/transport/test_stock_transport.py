@@ -98,16 +98,18 @@ async def test_an_idle_connection_the_server_closed_is_replaced_without_a_failed
     assert (client.calls, client.retries, ledger.counts_by_status()) == (2, 0, {200: 2})
 
 
+async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers each request of its connection after 50 ms."""
+    while True:
+        await read_request(reader)
+        await asyncio.sleep(0.05)
+        writer.write(response(BODY))
+        await writer.drain()
+
+
 async def test_the_pool_holds_as_many_connections_as_calls_in_flight(
     client_for: ClientFor,
 ) -> None:
-    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            await read_request(reader)
-            await asyncio.sleep(0.05)
-            writer.write(response(BODY))
-            await writer.drain()
-
     async with (
         server(slow) as (address, accepted),
         client_for(api(address), max_concurrency=2) as client,
@@ -120,14 +122,6 @@ async def test_the_pool_holds_as_many_connections_as_calls_in_flight(
 
 async def test_pools_side_by_side_reuse_their_connections(client_for: ClientFor) -> None:
     """8 calls in flight: two pools of 4 (pool_shards.py), 8 connections kept alive."""
-
-    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            await read_request(reader)
-            await asyncio.sleep(0.05)
-            writer.write(response(BODY))
-            await writer.drain()
-
     async with (
         server(slow) as (address, accepted),
         client_for(api(address), max_concurrency=8) as client,
