@@ -221,7 +221,11 @@ def usage_report(
     by_day["cumulative"] = by_day["calls"].cumsum()
 
     ledger["status_label"] = [_status_label(s) for s in ledger["status"]]
-    is_failed = ledger["status"].isna() | (ledger["status"].fillna(0).astype(int) >= 400)
+    status = ledger["status"].fillna(0).astype(int)
+    # A 404 from a detail route is how a sync proves a row deleted: billed, not a failure
+    # (as the demo counts it).
+    proof = (status == 404) & ledger["route"].str.contains("{", regex=False)
+    is_failed = ledger["status"].isna() | ((status >= 400) & ~proof)
     ledger["failed"] = ledger["calls"].where(is_failed, 0)
     by_route = (
         ledger.groupby(["method", "route"], as_index=False)[["calls", "failed"]]

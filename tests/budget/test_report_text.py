@@ -111,3 +111,16 @@ def test_settings_that_shape_spending(tables):
         "budget.list_rescan_period_days": "7",
         "budget.on_drift": "locate",
     }
+
+
+def test_a_404_proving_a_deletion_is_billed_but_not_failed(engine):
+    # The detail route's 404 is how a sync proves a row deleted (the demo counts it apart).
+    with engine.begin() as conn:
+        put_calls(conn, "acme", [(_at(1), "GET", "ilmoitukset/{id}", 404, "nightly", 2)])
+        put_calls(conn, "acme", [(_at(1), "GET", "ilmoitukset/selaa", 404, "nightly", 1)])
+    report = usage_report(engine, make_account(), now=NOW)
+    assert report.used == 3
+    assert report.failed_calls == 1  # the list route's 404 is a failure
+    tables = {t.title.split(": ", 1)[1]: t for t in report_tables(report)}
+    assert ["GET", "ilmoitukset/{id}", "2", "0"] in _rows(tables["calls by route"])
+    assert ["404", "3"] in _rows(tables["calls by status"])
