@@ -110,6 +110,8 @@ def adapt_accounts(
 ) -> dict[str, AccountProfile]:
     """Evaluate each account, store and log each step taken; the profiles as they now apply."""
     out: dict[str, AccountProfile] = {}
+    if not accounts:
+        return out
     with engine.begin() as conn:
         lock_adjustments(conn)
         stored = latest_adjustments(conn, [a.name for a in accounts])
