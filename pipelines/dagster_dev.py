@@ -56,6 +56,22 @@ telemetry:
 """
 
 
+# Two warnings `dagster dev` prints on every start that a user can do nothing about: Dagster
+# 1.13 calls its own CLI superseded by `dg dev`, and its sensor decorator passes a beta
+# parameter to itself. Only these two messages are silenced (PYTHONWARNINGS reaches the
+# webserver, daemon and code server, which Dagster starts as subprocesses).
+QUIET_WARNINGS = (
+    "ignore:Function `dev_command` is superseded:Warning",
+    "ignore:Parameter `owners` of initializer `SensorDefinition.__init__`:Warning",
+)
+
+
+def with_quiet_warnings(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with the two known Dagster warnings silenced (other filters are kept)."""
+    filters = [f for f in env.get("PYTHONWARNINGS", "").split(",") if f]
+    return {**env, "PYTHONWARNINGS": ",".join([*filters, *QUIET_WARNINGS])}
+
+
 def ensure_database(server_url: str, name: str) -> str:
     """Create database `name` on the server if it is missing (kept otherwise); its URL."""
     with psycopg.connect(to_libpq_url(server_url), autocommit=True) as conn:
@@ -136,7 +152,7 @@ def run_dagster_dev(port: int = 3000, sim_port: int = 8765) -> int:
         # even when started from a shell that ignores SIGINT in background jobs.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
-        process = subprocess.Popen(command, env=env)
+        process = subprocess.Popen(command, env=with_quiet_warnings(env))
         try:
             return process.wait()
         except KeyboardInterrupt:
