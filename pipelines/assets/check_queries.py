@@ -54,8 +54,15 @@ def _sql(name: str, table: str | None = None) -> TextClause:
 
 
 def row_count_matches_api_total(conn: Connection, account: str, asset: str) -> CheckOutcome:
-    """Rows as of each scope's last full scan equal the Total that scan saw."""
+    """Rows as of each scope's last full scan equal the Total that scan saw; fails while
+    the asset's last finished run is `incomplete` (a scan it could not prove complete)."""
     table, resource = COUNTED[asset]
+    last = conn.execute(
+        _sql("last_finished_run.sql"), {"account": account, "resource": asset}
+    ).one_or_none()
+    if last is not None and last.status == "incomplete":
+        sentence = last.error or f"{account}: the last scan of {asset} was not proven complete"
+        return CheckOutcome(False, sentence, {"status": "incomplete", "run_id": last.run_id})
     if asset == "kohteet":
         rows = conn.execute(_sql("row_count_per_cost_centre.sql"), {"account": account}).all()
     else:

@@ -10,7 +10,8 @@ with per-account metadata.
 
 Five checks per asset (the SQL is in `check_queries` and `sql/checks/`):
 
-- `row_count_matches_api_total`: rows as of the last full scan equal the API's Total;
+- `row_count_matches_api_total`: rows as of the last full scan equal the API's Total; it
+  fails while the last run is `incomplete` (a scan that could not be proven complete);
 - `no_duplicate_ids` (blocking): at most one open history version per id; when it fails,
   the assets that depend on the table are not run in the same run (a doubled history
   would be read into them) and the run fails naming the ids;

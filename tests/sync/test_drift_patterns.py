@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from pipelines.assets import check_queries
 from pipelines.assets.metadata import sync_metadata
 from pipelines.settings import SyncSettings, load_sync_settings
 from pipelines.simulator import Simulator, SimulatorConfig
@@ -254,3 +255,8 @@ def test_a_drift_it_cannot_repair_marks_the_resource_incomplete(engine, style):
     assert not warehouse_rows(engine, ACCOUNT, style.table, active=False)
     # In Dagster the materialisation says so.
     assert sync_metadata(scan, None)["warning"].text.startswith("incomplete: a list changed")
+    # ... and the asset's row-count check fails with the run's sentence.
+    with engine.connect() as conn:
+        outcome = check_queries.row_count_matches_api_total(conn, ACCOUNT, resource)
+    assert not outcome.passed and outcome.metadata["status"] == "incomplete"
+    assert outcome.description == scan.error
