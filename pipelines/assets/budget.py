@@ -46,12 +46,18 @@ def budget_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         tampuuri: TampuuriResource,
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
         from pipelines.budget.report import usage_report
+        from pipelines.profiles.adapt import current_profiles
+        from pipelines.profiles.describe import profile_metadata
 
         account = tampuuri.account(context.partition_key, credentials=False)
-        report = usage_report(warehouse.engine, account, now=datetime.now(UTC))
-        return dg.MaterializeResult(
-            metadata=budget_metadata(report), check_results=[within_package(report)]
-        )
+        now = datetime.now(UTC)
+        report = usage_report(warehouse.engine, account, now=now)
+        with warehouse.engine.connect() as conn:  # the profile in force and its adjustment
+            [applied] = current_profiles(conn, [account], now=now).values()
+        metadata = budget_metadata(report)
+        for key, value in profile_metadata(applied).items():
+            metadata[key] = dg.MetadataValue.text(value)
+        return dg.MaterializeResult(metadata=metadata, check_results=[within_package(report)])
 
     return call_budget
 

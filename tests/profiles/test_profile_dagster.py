@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from pipelines.assets.budget import budget_asset
 from pipelines.assets.tampuuri import tampuuri_assets
 from pipelines.profiles.adapt import adapt_accounts
 from pipelines.resources import TampuuriResource, WarehouseResource
@@ -54,3 +55,22 @@ def test_each_accounts_asset_shows_its_profile_adjustment_and_forecast(
     )
     assert frugal["profile_adjustment"].startswith("as written (forecast ")
     assert frugal["calls_this_month"].endswith(" this cycle")  # budget's own line stays
+
+
+def test_the_call_budget_asset_shows_the_profile_beside_the_forecast(
+    deployment: Deployment, tmp_path, monkeypatch
+):
+    deployment.write_accounts(tmp_path, monkeypatch)
+    partitions = dg.StaticPartitionsDefinition([REALTIME, FRUGAL])
+    result = dg.materialize(
+        [budget_asset(partitions)],
+        partition_key=FRUGAL,
+        resources={
+            "warehouse": WarehouseResource(database_url=deployment.warehouse_url),
+            "tampuuri": TampuuriResource(transport=deployment.transport),
+        },
+    )
+    assert result.success
+    [event] = result.asset_materializations_for_node("call_budget")
+    assert event.metadata["profile"].value.startswith("frugal: webhook changes within 3,600 s;")
+    assert event.metadata["profile_adjustment"].value.startswith("as written (forecast ")
