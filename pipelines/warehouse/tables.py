@@ -198,7 +198,8 @@ KOHTEET = TableSpec(
     changed_column="muokattu",
     known_fields=frozenset(
         {"Id", "ParentId", "KustannuspaikkaId", "Metaname", "Nimi", "Tunnus", "Huoneistoala"}
-        | {"HuoneistotyyppiId", "Lisätiedot", "Muokattu"}
+        # TypeId names the type as Metaname does (Help pages): kept in data, not new.
+        | {"HuoneistotyyppiId", "Lisätiedot", "Muokattu", "TypeId"}
     ),
 )
 

@@ -56,6 +56,8 @@ def test_fields_the_simulator_adds_pass_with_their_names(defs, resources) -> Non
     checks = _new_fields_checks(result)
     assert set(checks) == set(SYNC_ASSETS)
     assert all(c.passed for c in checks.values())
+    # TypeId is a documented field of objects (Help pages), so only the undocumented one.
+    assert checks["kohteet"].metadata["new_fields"].value == ["Lisäkenttä"]
     added = checks["kustannuspaikat"]
     assert added.metadata["new_fields"].value == ["Rakennusvuosi"]
     assert added.metadata["first_seen"].value == ["Rakennusvuosi"]
