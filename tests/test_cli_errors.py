@@ -17,6 +17,7 @@ import yaml
 from pipelines.settings import PROJECT_ROOT
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
+from pipelines.warehouse.engine import redacted
 
 NO_DATABASE = "TAMPUURI_DATABASE_URL is not set"
 CREDENTIAL_KEYS = ("api_key", "customer_name", "account_name", "username", "password")
@@ -134,3 +135,10 @@ def test_wrong_credentials_are_one_line_after_one_call(
     assert "not sent" not in line  # the call the API answered
     assert ".;" not in line and ".:" not in line
     assert sum(row["count"] for row in sim.transactions()) == 1
+
+
+def test_a_shown_url_hides_a_password_and_invents_none() -> None:
+    assert redacted("postgresql://app:s3cret@db:5432/w") == "postgresql+psycopg://app:***@db:5432/w"
+    assert redacted("postgresql://postgres:@/w?host=/tmp/x") == (
+        "postgresql+psycopg://postgres@/w?host=%2Ftmp%2Fx"
+    )

@@ -117,5 +117,9 @@ def pool_capacity(engine: Engine) -> int | None:
 
 
 def redacted(url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    return make_url(to_sqlalchemy_url(url)).render_as_string(hide_password=True)
+    """The URL with its password hidden, for messages and logs (an empty password, as the
+    embedded server's, is left out rather than shown as *** as if there were one)."""
+    parsed = make_url(to_sqlalchemy_url(url))
+    if not parsed.password:
+        parsed = parsed._replace(password=None)
+    return parsed.render_as_string(hide_password=True)
