@@ -6,6 +6,7 @@ import logging
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
 from pipelines.console import (
@@ -157,3 +158,10 @@ def main() -> None:
     except ConfigError as exc:  # e.g. no TAMPUURI_DATABASE_URL: before any call or connection
         print_config_error(exc)
         raise SystemExit(2) from None
+    except DBAPIError as exc:  # e.g. the warehouse is down or the URL names no server
+        reason = " ".join(str(exc.orig).split())  # psycopg's message, on one line
+        console.print(
+            f"[red]warehouse {escape(redacted(database_url()))}: {escape(reason)}[/red]",
+            soft_wrap=True,
+        )
+        raise SystemExit(3) from None

@@ -142,3 +142,37 @@ def test_a_shown_url_hides_a_password_and_invents_none() -> None:
     assert redacted("postgresql://postgres:@/w?host=/tmp/x") == (
         "postgresql+psycopg://postgres@/w?host=%2Ftmp%2Fx"
     )
+
+
+@pytest.mark.parametrize("args", [("budget",), ("plan",), ("db", "upgrade")])
+def test_an_unreachable_warehouse_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    env = _bare_environment(tmp_path)
+    accounts = tmp_path / "accounts.yaml"
+    names = {key: f"Q_{key.upper()}" for key in CREDENTIAL_KEYS}
+    env.update(dict.fromkeys(names.values(), "x"))
+    accounts.write_text(
+        yaml.safe_dump(
+            {
+                "accounts": [
+                    {
+                        "name": "a",
+                        "base_url": "http://127.0.0.1:9/v10/api/",
+                        "package": "normal",
+                        "credentials": names,
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    env["TAMPUURI_ACCOUNTS_FILE"] = str(accounts)
+    env["TAMPUURI_DATABASE_URL"] = "postgresql://someone:pw-123@127.0.0.1:9/warehouse"
+
+    done = _run(args, env)
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    assert "Traceback" not in output and "pw-123" not in output
+    (line,) = done.stdout.strip().splitlines()
+    assert line.startswith("warehouse postgresql+psycopg://someone:***@127.0.0.1:9/warehouse: ")
+    assert "Connection refused" in line, output
