@@ -45,12 +45,12 @@ def _bare_environment(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("sync",), "missing.yaml: file not found"),
-        (("plan",), "missing.yaml: file not found"),
-        (("budget",), "missing.yaml: file not found"),
-        (("doctor",), "missing.yaml: file not found"),
+        (("sync",), "missing.yaml: file not found (named by TAMPUURI_ACCOUNTS_FILE)"),
+        (("plan",), "missing.yaml: file not found (named by TAMPUURI_ACCOUNTS_FILE)"),
+        (("budget",), "missing.yaml: file not found (named by TAMPUURI_ACCOUNTS_FILE)"),
+        (("doctor",), "missing.yaml: file not found (named by TAMPUURI_ACCOUNTS_FILE)"),
         (("db", "upgrade"), NO_DATABASE),
-        (("webhooks", "process"), "missing.yaml: file not found"),
+        (("webhooks", "process"), "missing.yaml: file not found (named by TAMPUURI_ACCOUNTS_FILE)"),
     ],
 )
 def test_a_missing_setting_is_one_line(

@@ -235,6 +235,8 @@ def load_accounts(environ: Mapping[str, str] | None = None) -> list[AccountConfi
     path = accounts_file(env)
     if path is None:
         return [single_account_from_env(env)]
+    if not path.exists():  # only an explicit TAMPUURI_ACCOUNTS_FILE can name a missing file
+        raise ConfigError(f"{path}: file not found (named by TAMPUURI_ACCOUNTS_FILE)")
     raw = read_yaml(path)
     return validate_document(_AccountsFile, raw, path, context=_validation_context()).accounts
 
