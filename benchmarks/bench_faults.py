@@ -62,6 +62,7 @@ from pipelines.settings import AccountConfig, load_sync_settings
 from pipelines.simulator import FaultConfig, Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
 from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.tampuuri.ledger import outstanding_limit
 from pipelines.warehouse.engine import EMBEDDED, database_url, make_engine, to_libpq_url
 from pipelines.warehouse.migrations import upgrade
 
@@ -294,7 +295,8 @@ def killed_phase(args, server_url: str, deadline: float) -> dict[str, Any]:
     rng = random.Random(args.seed)
     kills: list[dict[str, Any]] = []
     sync = load_sync_settings()
-    in_flight = max(sync.page_concurrency, sync.scope_concurrency)  # one admission batch
+    # The client's cap on requests in flight, plus those admitted ahead of them.
+    in_flight = outstanding_limit(max(sync.page_concurrency, sync.scope_concurrency))
     try:
         with serve_in_thread(sim) as base:
             creds = sim.credentials(ACCOUNT)
@@ -433,8 +435,8 @@ all kills: server 246, ledger 162 (84 billed calls, 34 %, missing)
 ```
 
 Now a killed run's rows are committed before their requests leave, so the ledger is never
-below the server; the few above it (0-2 per kill, bound 4) were admitted but not yet sent
-when the process died. "unanswered" rows (duration_ms NULL, status NULL) are calls whose
+below the server; the few above it were outstanding when the process died (admitted but
+not yet sent, or cut on the wire before the server finished them). "unanswered" rows (duration_ms NULL, status NULL) are calls whose
 answer was not yet written (answers go in batches of 200 or after 1 s): counted, shown as
 status "none" in the transaction report and as failed in `bi.api_calls_*`.
 `tests/warehouse/test_ledger_write_ahead.py` asserts the same bound after 3 SIGKILLs of a
@@ -454,7 +456,9 @@ def render_ledger(summary: dict[str, Any]) -> str:
         " simulator answered what was still in flight, the run's rows in ops.api_calls"
         " against the run's calls in the simulator's transaction counter"
         " (`GET /_sim/transactions`). The bound: ledger >= server and ledger - server <="
-        f" {bound} (the client's requests in flight: one admission batch).",
+        f" {bound} (the client's outstanding requests: its cap in flight plus half the cap"
+        " admitted ahead; a request the kill cut on the wire may never be counted by the"
+        " server, while the ledger counts it).",
         "",
         "```",
         "kill  killed  server  ledger  ledger-server  unanswered  (cumulative server/ledger)",

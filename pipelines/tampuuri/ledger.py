@@ -9,9 +9,11 @@ The ledger is written ahead. A request is released to the network only once its 
 is durable (`WriteAheadSink.admit`: a record without an answer); the answer (status,
 duration) follows in batches (`settle`). So a process killed at any moment (SIGKILL, OOM)
 leaves no sent call out of the ledger: the count is never below what Tampuuri bills. It
-can be above by the records admitted but not yet released when the process died, at most
-the client's requests in flight (one admission batch); they stay as calls without an
-answer.
+can be above by the requests outstanding when the process died: the records admitted but
+not yet released, and requests on the wire that the server never finished (a kill cuts
+them; whether Tampuuri bills such a request is not known, so the ledger counts it). That is
+at most `outstanding_limit(cap)`: the cap in flight plus half the cap admitted ahead. They
+stay as calls without an answer.
 
 Admission is batched so that a call costs about one database round trip of waiting, not
 one write of its own: one writer thread writes, in one statement, every record that queued
@@ -281,6 +283,17 @@ class CallLedger:
                 self._errors.append(exc)
 
 
+def admission_ahead(max_in_flight: int) -> int:
+    """How many requests may be admitted (or admitting) behind the `max_in_flight` sent."""
+    return max(1, max_in_flight // 2)
+
+
+def outstanding_limit(max_in_flight: int) -> int:
+    """The most calls a killed process can leave in the ledger beyond the server's count:
+    the requests on the wire plus those admitted ahead of them."""
+    return max_in_flight + admission_ahead(max_in_flight)
+
+
 class LedgerTransport(httpx.AsyncBaseTransport):
     """An httpx transport that admits every request to the ledger before sending it.
 
@@ -312,7 +325,7 @@ class LedgerTransport(httpx.AsyncBaseTransport):
         self._run_id = run_id
         # Half the cap ahead hides an admission up to half a call's time; more would only
         # leave more admitted calls unsent after a kill.
-        ahead = max(1, (max_in_flight or 0) // 2)
+        ahead = admission_ahead(max_in_flight or 0)
         self._admitting = asyncio.Semaphore(ahead) if max_in_flight else None
         self._sending = asyncio.Semaphore(max_in_flight) if max_in_flight else None
 

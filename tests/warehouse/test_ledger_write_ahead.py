@@ -3,9 +3,10 @@
 A real `tampuuri-sync sync --full` subprocess against the simulator over a socket and a
 real PostgreSQL is SIGKILLed at seeded points of its run, several times. After each kill,
 once the simulator has answered what was still in flight, the run's rows in
-`ops.api_calls` are at least the calls the simulator counted for it and at most one
-admission batch (the client's requests in flight, its concurrency) above: the extra ones
-are calls admitted but not yet sent, left without an answer. A clean run afterwards is
+`ops.api_calls` are at least the calls the simulator counted for it and at most the
+client's outstanding requests above (`outstanding_limit`: its cap in flight plus those
+admitted ahead): the extra ones are calls admitted but not sent, or cut on the wire, left
+without an answer. A clean run afterwards is
 counted exactly, every call answered.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, text
 from pipelines.settings import load_sync_settings
 from pipelines.simulator import FaultConfig, Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
+from pipelines.tampuuri.ledger import outstanding_limit
 from tests.faults.helpers import cli_env, run_cli, sim_calls, start_cli, wait_for_calls
 
 ACCOUNT = "demo-a"
@@ -56,7 +58,7 @@ def settled_calls(sim: Simulator, *, quiet_s: float = 0.3, timeout_s: float = 10
 
 def test_sigkilled_runs_never_undercount_and_overcount_at_most_one_batch(engine, warehouse_url):
     settings = load_sync_settings()
-    batch = max(settings.page_concurrency, settings.scope_concurrency)
+    batch = outstanding_limit(max(settings.page_concurrency, settings.scope_concurrency))
     sim = Simulator(
         SimulatorConfig(
             seed=5,
