@@ -133,8 +133,8 @@ def table(rows: list[FloorRow]) -> str:
     lines = [
         "| profile | portfolio | days | calls | floor | calls ÷ floor | webhooks: calls / floor"
         " | reconciliation: calls / floor | calls/month | fits Standard"
-        f" ({standard:,}) | freshness met (max) | cadence met (max) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        f" ({standard:,}) | freshness met (max) | cadence met (max) | shareable ≤ |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|",
     ]
     for r in rows:
         month, _ = r.per_month
@@ -144,7 +144,7 @@ def table(rows: list[FloorRow]) -> str:
             f" | {r.reconcile_calls:,} / {r.reconcile_floor:,.0f} | {month:,}"
             f" | {_yes(month <= standard)} | {_yes(r.freshness_met)} ({_span(r.covered_max_s)})"
             f" | {_yes(r.cadence_met)} ({_span(r.all_max_s)}"
-            f"{f', {r.unsettled} unsettled' if r.unsettled else ''}) |"
+            f"{f', {r.unsettled} unsettled' if r.unsettled else ''}) | {r.shareable:,.0f} |"
         )
     return "\n".join(lines)
 
@@ -168,6 +168,7 @@ def chart(rows: list[FloorRow], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     portfolios = [p for p in PORTFOLIOS if any(r.portfolio == p for r in rows)]
+    standard = load_packages()["standard"].included_calls
     fig, axes = plt.subplots(1, len(portfolios), figsize=(6 * len(portfolios), 4.6))
     for ax, portfolio in zip(axes if len(portfolios) > 1 else [axes], portfolios, strict=True):
         mine = [r for r in rows if r.portfolio == portfolio]
@@ -178,14 +179,16 @@ def chart(rows: list[FloorRow], path: Path) -> None:
         ax.bar([x + 0.2 for x in xs], floor, 0.4, label="floor", color="#bbbbbb")
         for x, r, top in zip(xs, mine, product, strict=True):
             ax.annotate(f"×{r.ratio:.2f}", (x, top), ha="center", va="bottom", fontsize=9,
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
                         xytext=(0, 3), textcoords="offset points")  # fmt: skip
         ax.set_xticks(list(xs), [r.profile for r in mine])
+        ax.axhline(standard, color="#d62728", linestyle="--", linewidth=1, label="Standard package")
         ax.set_yscale("log")
+        ax.set_ylim(100, max([*product, standard]) * 1.6)
         ax.set_ylabel("calls per month (log scale)")
         ax.set_title(PORTFOLIOS[portfolio])
-        ax.margins(y=0.15)
     handles, labels = (axes[0] if len(portfolios) > 1 else axes).get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=2, frameon=False)
+    fig.legend(handles, labels, loc="upper center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -109,8 +109,68 @@ changes a day of the simulator's mix: default 7,646, frugal 5,404, frugal-monthl
 """
 
 FLOOR_NOTES = """\
-Issue 19.3: for three profiles (freshness target + reconciliation cadence) on two
-portfolios, the product's calls over the simulated days against the floor: the fewest
-calls any strategy could make over the same days and still meet both targets
-(`benchmarks/month/floor.py`, whose docstring is the definition). TODO
+Issue 19.3: three profiles (a freshness target F for webhook-covered changes, a
+reconciliation cadence C for everything) on two portfolios: the product's calls over the
+simulated days against the floor, the fewest calls any strategy could make over the same
+days and still meet both targets. Made by `bench_month.py --profiles <profile> --days D
+--out month_floor_<portfolio>_<profile>` per row, rendered by `bench_month.py
+--floor-report`; the definition is the docstring of `benchmarks/month/floor.py`:
+
+- Webhooks: per route class (notices; cost centres; parties, batch route; new links, one
+  read of the ordered list's end; objects, per cost centre), the greedy schedule over the
+  delivered notifications' arrival times, a call at the first unserved arrival + F
+  serving everything that arrived until then (optimal for covering points by windows of
+  one length). Each call costs 1, or ceil(ids / 250) on the batch route, or for objects
+  min(objects, the cost centre's pages).
+- Reconciliation: a strategy cannot know which bundles were lost (2 %), so every row
+  that can change is read once per cadence by its cheapest route, D / C times over the
+  D days: every cost centre's object listing (its pages: 1 + ceil((T - 250) / 249) above
+  250 rows), the whole link list (with the parties nested in it; deleted links fire no
+  webhook), and for notices and cost centres one change-since read plus one `Limit=1`
+  `Total` probe (their deletions fire no webhook and a change-since read cannot return
+  a deleted row). A lost change needs nothing more: its row is in what is re-read.
+- Simplifications: the two parts are added, though a strategy could let a webhook call
+  double as a re-read (a cost centre's listing, a notice change-since read from the
+  last reconciliation); the table's "shareable ≤" bounds what that could save (re-reads
+  in a cadence period in which the same class had a webhook call). Page
+  counts are the portfolio's at the start. A new party no link names need not be held,
+  yet its event is charged a batch call. Processing takes no simulated time.
+
+How the profiles are set on the product (no code of the product changed): the account's
+`profile_overrides` set `webhook_window_s` = F and `reconcile_every_days` = C for the
+three account-wide lists (probes and change-since incrementals on one night in C,
+`profiles/cadence.py`), its `budget:` `full_scan_period_days` = `list_rescan_period_days`
+= C (each cost centre's objects and the link list re-read within C nights) and
+`on_drift: wait`. Webhook events are released as the product's sensor does it
+(`profiles/windows.py`): an account's waiting events all together once the oldest is F
+old; the runner ticks at that instant and runs `process_inbox_once` on them. Portfolios:
+the reference (simulator scale 51,700: 300 cost centres, 150 changes a day of which 100
+new notices) and a tenth of it (scale 5,170: 30 cost centres, 15 changes a day of which
+10 new notices), both with 2 % of notifications lost. Days: whole cadence periods where
+the machine allowed (30 days for monthly, 28 or 14 for weekly, 30 or 7 for daily; the
+daily sweep repeats every night alike); calls per month scale by 30 / days, the ratio
+needs no scaling. Targets: "freshness met" is the largest staleness of a webhook-covered
+change <= F; "cadence met" is every change (lost ones included) settled within C days,
+the run continuing uncounted nights (no new changes) until nothing is stale or C nights
+passed.
+
+Where the product spends above the floor (from the recorded runs below; nothing in the
+product was changed for them):
+
+1. One window per account, not per route: the sensor releases all of an account's
+   waiting events once the oldest is F old, and the batch calls every route its events
+   touch; the floor runs each route class on its own windows. Nothing at 1 min (931 vs
+   929 calls, reference); at 1 h, reference: 445 batches, 1,116 webhook calls against
+   1,069 (parties 164 batch calls against 135 windows of their own, new links about 133
+   tail reads against 120). Holding each (account, route class) on its own window
+   (`profiles/windows.py`, `webhooks/coalesce.py`) would close it.
+2. The cost centres' share a night is ceil(n / period) (`budget/shaping.nightly_share`):
+   30 cost centres weekly read 5 a night, 35 a week where the cadence needs 30 (140 vs
+   120 calls in 28 days, most of the 1.059); 300 weekly read 43 (301 a week, +0.3 %).
+   Reading each night the cost centres whose read would otherwise exceed the period
+   (at least floor(n / period)) would spend n / period on average.
+3. Small fixed costs of the sweep: the link list's `Limit=1` probe on a night its full
+   read is due anyway (1 call), a party existence check on the batch route after a full
+   link read (about 1 call), and an 80th page of the link list as it grows past 19,672
+   rows.
 """
