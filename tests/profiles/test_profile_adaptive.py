@@ -17,6 +17,9 @@ from typer.testing import CliRunner
 
 from pipelines.assets.month_usage import month_usage
 from pipelines.budget.cli import budget_command
+from pipelines.budget.guard import decide, used_calls
+from pipelines.budget.packages import BillingCycle, package_for
+from pipelines.budget.plan import plan_sync
 from pipelines.budget.report import usage_report
 from pipelines.profiles.adapt import adapt_accounts, loosened_account
 from pipelines.profiles.cadence import lists_due
@@ -174,3 +177,33 @@ def test_budget_shows_each_accounts_profile_and_its_adjustment(
     assert f"{REALTIME}: profile" in text_out
     assert "loosened, level 1 of 4 since" in text_out
     assert "webhook window widened 0 s -> 225 s" in text_out
+
+
+def test_the_profile_loosens_while_the_nightly_sync_still_runs_whole(deployment: Deployment):
+    """Issue 19 item 2's order: the forecast crossing the package widens the window and
+    stretches reconciliation while the budget guard still lets the nightly sync run untrimmed
+    (it trims only when the calls already spent leave too few)."""
+    now = datetime.now(UTC)
+    account = deployment.accounts[REALTIME]
+    deployment.spend(REALTIME, 300, now - timedelta(minutes=1))  # 15 % of the package spent
+    with deployment.engine.connect() as conn:
+        forecast = month_usage(conn, account, now).forecast
+        cycle = BillingCycle.for_account(account, now)
+        used = used_calls(conn, account, cycle)
+        nightly = plan_sync(conn, None, account, full=False)
+    assert forecast > 2_000 and 300 <= used < 2_000 - 200  # under the package and reserve
+
+    applied = adapt_accounts(deployment.engine, [account], now=now)
+
+    assert applied[REALTIME].loosening.level == 1 and applied[REALTIME].changed_now
+    assert _history(deployment) == [(REALTIME, "default", 1, 225.0, 1.75)]
+    decision = decide(
+        nightly,
+        priority="incremental",
+        used_calls=used,
+        package=package_for(account),
+        account_budget=account.budget,
+        now=now,
+        cycle=cycle,
+    )
+    assert (decision.action, decision.trimmed_plan) == ("run", None), decision.reason
