@@ -27,12 +27,14 @@ trigger "reconcile".
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, TextClause, text
@@ -243,10 +245,14 @@ class _Sweep:
                     # Its sync below reports it forbidden (or not_licensed) in one sentence.
                     self.refused.append(resource)
                     continue
-                with self.engine.connect() as conn:
-                    ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name})
-                    totals[resource] = (api, int(ours.scalar_one()))
+                ours = await asyncio.to_thread(self._active_rows, resource)
+                totals[resource] = (api, ours)
         return totals
+
+    def _active_rows(self, resource: str) -> int:
+        with self.engine.connect() as conn:
+            ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name})
+            return int(ours.scalar_one())
 
     def admit(self, calls: int, label: str, now: datetime) -> str | None:
         """The budget guard's reason when `calls` (priority reconcile) do not fit."""
@@ -256,15 +262,12 @@ class _Sweep:
 
     def still_drifted(self, resource: str) -> bool:
         """Whether the probe's Total still differs from the active rows (after a sync)."""
-        with self.engine.connect() as conn:
-            ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name}).scalar_one()
-        return int(ours) != self.report.totals[resource][0]
+        return self._active_rows(resource) != self.report.totals[resource][0]
 
     async def locate(self, resource: str) -> DriftLocation:
         """Search a drifted ordered list for its new and deleted rows; write what it found."""
         routes = self.catalogue.resources[resource]
-        with self.engine.connect() as conn:
-            rows = conn.execute(_active_rows_with_scope(routes), {"a": self.account.name}).all()
+        rows = await asyncio.to_thread(self._rows_with_scope, routes)
         known = [row_id for row_id, _ in rows]
         scope_values = {row_id: value for row_id, value in rows}
         async with self.session() as client:
@@ -272,17 +275,26 @@ class _Sweep:
                 client, routes, known, scope_values, page_size=self.catalogue.max_page_size
             )
         if located.settled:
-            with self.engine.begin() as conn:
-                load_rows(
-                    conn,
-                    routes,
-                    account=self.account.name,
-                    run_id=self.report.run_id,
-                    items=[*located.new_items, *located.alive],
-                    deleted_ids=located.deleted,
-                    suspect_ids=located.suspect,
-                )
+            await asyncio.to_thread(self._write_located, routes, located)
         return located
+
+    def _rows_with_scope(self, routes: ResourceRoutes) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(_active_rows_with_scope(routes), {"a": self.account.name}).all()
+            )
+
+    def _write_located(self, routes: ResourceRoutes, located: DriftLocation) -> None:
+        with self.engine.begin() as conn:
+            load_rows(
+                conn,
+                routes,
+                account=self.account.name,
+                run_id=self.report.run_id,
+                items=[*located.new_items, *located.alive],
+                deleted_ids=located.deleted,
+                suspect_ids=located.suspect,
+            )
 
     def sync(
         self, resources: tuple[str, ...], *, full: bool, cost_centres: tuple[int, ...] | None = None

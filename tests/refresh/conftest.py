@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 
 from pipelines.settings import load_sync_settings
 from pipelines.simulator import Simulator, SimulatorConfig
@@ -99,3 +100,19 @@ def make_world(engine, scale: int = 300) -> World:
 @pytest.fixture
 def world(engine) -> World:
     return make_world(engine)
+
+
+def statements_on_the_loop(engine: Engine) -> list[str]:
+    """From now on, the SQL statements `engine` executes on a thread that is running an
+    event loop (a blocking call on the loop); worker threads are not recorded."""
+    blocked: list[str] = []
+
+    def before_execute(conn, cursor, statement, parameters, context, executemany):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread: no loop here
+        blocked.append(" ".join(statement.split())[:80])
+
+    event.listen(engine, "before_cursor_execute", before_execute)
+    return blocked

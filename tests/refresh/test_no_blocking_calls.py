@@ -1,5 +1,6 @@
-"""No blocking warehouse call on the event loop in webhook processing: every SQL statement
-a pass over the inbox executes (reading the events, budget checks,
+"""No blocking warehouse call on the event loop in webhook processing, a full sync and the
+reconciliation sweep (tests/refresh/test_reconcile.py): every SQL statement a pass over
+the inbox executes (reading the events, budget checks,
 run records, the refresh's writes, marking events done or failed) runs in a worker thread,
 never on the thread that runs the loop. Checked on the real engine: a listener records the
 statements executed while an event loop is running in the executing thread.
@@ -7,32 +8,16 @@ statements executed while an event loop is running in the executing thread.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
-from sqlalchemy import event
-
 from pipelines.simulator import FaultConfig
+from pipelines.sync.engine import SyncRequest, run_sync
 
-from .conftest import ACCOUNT, World
-
-
-def _on_the_loop(world: World) -> list[str]:
-    blocked: list[str] = []
-
-    def before_execute(conn, cursor, statement, parameters, context, executemany):
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return  # a worker thread: no loop here
-        blocked.append(" ".join(statement.split())[:80])
-
-    event.listen(world.engine, "before_cursor_execute", before_execute)
-    return blocked
+from .conftest import ACCOUNT, FAST, World, statements_on_the_loop
 
 
 def test_a_pass_over_the_inbox_never_blocks_the_loop(world: World):
-    blocked = _on_the_loop(world)
+    blocked = statements_on_the_loop(world.engine)
     notices = [n["Id"] for n in world.sim.items(ACCOUNT, "ilmoitukset")[:3]]
     party = world.sim.items(ACCOUNT, "osapuolet")[0]["Id"]
     events = [e for n in notices for e in world.change("ilmoitukset", "update", id=n)]
@@ -46,4 +31,19 @@ def test_a_pass_over_the_inbox_never_blocks_the_loop(world: World):
     world.deliver(world.change("osapuolet", "update", id=party))
     failed = world.process()
     assert failed.failed == 1
+    assert blocked == []
+
+
+def test_a_full_sync_never_blocks_the_loop(world: World):
+    """run_sync's run records, scan state, loads and ledger writes all run off the loop."""
+    blocked = statements_on_the_loop(world.engine)
+    world.change("ilmoitukset", "delete", id=world.sim.items(ACCOUNT, "ilmoitukset")[0]["Id"])
+    report = run_sync(
+        world.engine,
+        SyncRequest(world.account, full=True),
+        transport=world.transport,
+        environ=world.environ,
+        settings=FAST,
+    )
+    assert report.ok and report.calls == world.calls()
     assert blocked == []

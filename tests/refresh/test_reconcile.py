@@ -26,7 +26,7 @@ from tests.sync.helpers import (
     sim_by_key,
 )
 
-from .conftest import ACCOUNT, FAST, make_world
+from .conftest import ACCOUNT, FAST, make_world, statements_on_the_loop
 
 
 def _sweep(world, days: float, **kwargs):
@@ -155,8 +155,10 @@ def test_deleted_links_are_found_by_bisection_not_a_full_rescan(engine):
     # A new link whose webhook was lost: the read of the list's end brings it.
     sim.apply_change(ACCOUNT, "osapuoli_yhteydet", "insert", fields={})
     sim.counter.reset()
+    blocked = statements_on_the_loop(world.engine)
     report = _sweep(world, 1, catalogue=_small_pages())
     assert report.ok
+    assert blocked == []  # the probes' and the search's SQL ran off the event loop
     located = report.located["osapuoli_yhteydet"]
     assert located.settled and sorted(located.deleted) == sorted(gone)
     assert len(located.new_items) == 1
