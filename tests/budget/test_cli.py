@@ -9,6 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from pipelines.budget.cli import budget_command, plan_command
+from pipelines.tampuuri.paging import PAGING_RULE
 
 from .helpers import put_calls, put_cost_centres, put_state
 
@@ -68,6 +69,9 @@ def test_plan_and_budget_json(engine, warehouse_url, tmp_path, monkeypatch):
     assert row.split("│")[2].strip() == "full"
     assert "incremental sync" not in table.output  # nor does the guard's line
     assert "run: sync needs " in " ".join(table.output.split())
+    # The caption states the paging rule the counts follow (600 rows: 1 + ceil(350/249) = 3).
+    assert f"calls: {PAGING_RULE}" in " ".join(table.output.split())
+    assert plan["paging_rule"] == PAGING_RULE
     table = runner.invoke(_app(plan_command), ["--account", "acme", "--full"])
     assert "acme: the calls `tampuuri-sync sync --full` will make" in table.output
     bad = runner.invoke(_app(plan_command), ["--resource", "nope"])
