@@ -8,6 +8,7 @@ any other value is the warehouse's URL.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -72,3 +73,48 @@ def test_sync_without_a_database_url_stops_before_its_first_call() -> None:
             assert "TAMPUURI_DATABASE_URL is not set" in done.stdout, (args, done.stdout)
             assert "Traceback" not in done.stdout + done.stderr
         assert sim.transactions() == []  # not one call reached the API
+
+
+def test_db_stop_stops_the_embedded_server_and_keeps_its_data() -> None:
+    """`tampuuri-sync db stop` (stop_embedded_database) on a server of its own."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from pipelines.warehouse.engine import (
+        embedded_database_url,
+        make_engine,
+        stop_embedded_database,
+    )
+
+    data_dir = PROJECT_ROOT / ".tampuuri" / f"test-stop-{uuid.uuid4().hex[:8]}"
+    data_dir.mkdir(parents=True)
+    engine = make_engine(embedded_database_url(data_dir), pool_size=1)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE kept (n int)"))
+        conn.execute(text("INSERT INTO kept VALUES (7)"))
+    engine.dispose()
+    assert (data_dir / "postmaster.pid").exists()
+
+    assert stop_embedded_database(data_dir) is True
+    assert not (data_dir / "postmaster.pid").exists()
+    assert stop_embedded_database(data_dir) is False  # nothing left to stop
+
+    # Started again (by another process: pgserver keeps one handle per process), the data
+    # is still there.
+    read_back = (
+        "import sys; from pathlib import Path; from sqlalchemy import text;"
+        " from pipelines.warehouse.engine import embedded_database_url, make_engine;"
+        " e = make_engine(embedded_database_url(Path(sys.argv[1])), pool_size=1);"
+        " print(e.connect().execute(text('SELECT n FROM kept')).scalar_one())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", read_back, str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+    )
+    assert done.stdout.strip() == "7", done.stderr
+    assert stop_embedded_database(data_dir) is True
+    shutil.rmtree(data_dir)
