@@ -66,7 +66,17 @@ def test_a_missing_setting_is_one_line(
     assert lines[0].startswith("configuration error: ") and expected in lines[0], output
 
 
-@pytest.mark.parametrize("args", [("budget",), ("plan",), ("webhooks", "serve")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("budget",),
+        ("plan",),
+        ("doctor",),
+        ("webhooks", "serve"),
+        ("webhooks", "process"),
+        ("webhooks", "inbox"),
+    ],
+)
 def test_no_database_url_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
     env = _bare_environment(tmp_path)
     accounts = tmp_path / "accounts.yaml"
