@@ -202,3 +202,26 @@ def test_a_cap_of_zero_spends_nothing_and_says_what_was_left_out(
     assert len(run.findings) == 13
     assert {f.evidence for f in run.findings} == {"left out: over --max-calls 0"}
     assert not overrides_path(routes_file).exists()
+
+
+def test_an_api_that_answers_only_errors_leaves_every_assumption_could_not_tell(
+    engine, sim, account, routes_file, synced, base_url
+):
+    """Every probe's call fails (503 after the retries the cap allows): each assumption is
+    "could not tell" with the failure as evidence, within the cap, and nothing is written
+    over the contract (an unsettled assumption keeps what an earlier run found)."""
+    faults = base_url.removesuffix("/v10/api/") + "/_sim/faults"
+    assert httpx.put(faults, json={"error_rate": 1.0, "error_statuses": [503]}).status_code == 200
+    sim.counter.reset()
+
+    run = doctor(engine, account, routes_file, spend=True)
+
+    verdicts = {f.topic: f.verdict for f in run.findings}
+    assert set(verdicts.values()) == {"could not tell"}, verdicts
+    assert len(verdicts) == 13
+    assert all("503" in f.evidence for f in run.findings if f.calls), [
+        (f.topic, f.evidence) for f in run.findings
+    ]
+    assert sum(f.calls > 0 for f in run.findings) >= 5  # probes really called and failed
+    assert run.calls <= 30 and sim_calls(sim) == run.calls == doctor_ledger(engine, run.run_id)
+    assert load_catalogue(routes_file) == contract_catalogue(routes_file)
