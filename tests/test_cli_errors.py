@@ -6,32 +6,19 @@ one call and print one line naming the call the API refused (no table of failed 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipelines.settings import PROJECT_ROOT
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
 from pipelines.warehouse.engine import redacted
+from tests.cli_process import run_cli_process
 
 NO_DATABASE = "TAMPUURI_DATABASE_URL is not set"
 CREDENTIAL_KEYS = ("api_key", "customer_name", "account_name", "username", "password")
-
-
-def _run(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from pipelines.cli import main; main()", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _bare_environment(tmp_path: Path) -> dict[str, str]:
@@ -56,7 +43,7 @@ def _bare_environment(tmp_path: Path) -> dict[str, str]:
 def test_a_missing_setting_is_one_line(
     tmp_path: Path, args: tuple[str, ...], expected: str
 ) -> None:
-    done = _run(args, _bare_environment(tmp_path))
+    done = run_cli_process(args, _bare_environment(tmp_path))
 
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
@@ -88,7 +75,7 @@ def test_no_database_url_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> N
     )
     env["TAMPUURI_ACCOUNTS_FILE"] = str(accounts)
 
-    done = _run(args, env)
+    done = run_cli_process(args, env)
 
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
@@ -134,7 +121,7 @@ def test_wrong_credentials_are_one_line_after_one_call(
     )
     env["TAMPUURI_ACCOUNTS_FILE"] = str(accounts)
 
-    done = _run(("sync",), env)
+    done = run_cli_process(("sync",), env)
 
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
@@ -178,7 +165,7 @@ def test_an_unreachable_warehouse_is_one_line(tmp_path: Path, args: tuple[str, .
     env["TAMPUURI_ACCOUNTS_FILE"] = str(accounts)
     env["TAMPUURI_DATABASE_URL"] = "postgresql://someone:pw-123@127.0.0.1:9/warehouse"
 
-    done = _run(args, env)
+    done = run_cli_process(args, env)
 
     output = done.stdout + done.stderr
     assert done.returncode == 3, output

@@ -18,6 +18,7 @@ from pipelines.settings import PROJECT_ROOT, ConfigError
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
 from pipelines.warehouse.engine import EMBEDDED, database_url
+from tests.cli_process import run_cli_process
 
 
 def test_unset_is_an_error_naming_the_variable_and_the_choice() -> None:
@@ -36,17 +37,6 @@ def test_a_url_is_taken_as_given_and_a_default_only_when_unset() -> None:
         "postgresql+psycopg://bi@warehouse.example:5432/dw"
     )
     assert database_url({"TAMPUURI_DATABASE_URL": url}, default=EMBEDDED).endswith("/dw")
-
-
-def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from pipelines.cli import main; main()", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_sync_without_a_database_url_stops_before_its_first_call() -> None:
@@ -68,7 +58,7 @@ def test_sync_without_a_database_url_stops_before_its_first_call() -> None:
             COLUMNS="200",
         )
         for args in (["sync"], ["db", "upgrade"], ["budget"], ["plan"]):
-            done = _cli(args, env)
+            done = run_cli_process(args, env)
             assert done.returncode == 2, (args, done.stdout, done.stderr)
             assert "TAMPUURI_DATABASE_URL is not set" in done.stdout, (args, done.stdout)
             assert "Traceback" not in done.stdout + done.stderr
