@@ -55,6 +55,30 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ChildSpec:
+    """A list inside each item that becomes its own table (an inspection's `Huomiot`).
+
+    The child table `tampuuri.<name>` holds one row per list element: (account,
+    parent_id, ordinal) is its key, `data` the element verbatim, `columns` typed from it.
+    A parent's children are rewritten whenever the parent's row changes, in the same
+    transaction; a soft-deleted parent keeps its children (BI views filter on the parent).
+
+    Attributes:
+        name: the child table (e.g. "asuntotarkastukset_huomiot").
+        field: the item's key holding the list (e.g. "Huomiot").
+        columns: typed columns extracted from each element.
+    """
+
+    name: str
+    field: str
+    columns: tuple[Column, ...]
+
+    def __post_init__(self) -> None:
+        if not _IDENTIFIER.match(self.name):
+            raise ValueError(f"child table name {self.name!r} is not a plain identifier")
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """One mirrored table of schema `tampuuri`.
 
@@ -64,12 +88,17 @@ class TableSpec:
         changed_column: the typed column holding the API's last-change time (`muokattu`),
             used by the freshness guard; None when the item carries none.
         known_fields: the item keys the project knows of; others are reported as new.
+        indexes: extra (account, ...) indexes, each a tuple of typed column names
+            (`db upgrade` creates them as `<table>_<columns>_idx`).
+        children: lists inside each item that become their own tables.
     """
 
     name: str
     columns: tuple[Column, ...]
     changed_column: str | None
     known_fields: frozenset[str]
+    indexes: tuple[tuple[str, ...], ...] = ()
+    children: tuple[ChildSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.match(self.name):
