@@ -111,6 +111,9 @@ class AccountConfig(BaseModel):
     # the whole route is then expected (status `not_licensed`, exit 0) rather than a
     # missing role right (status `forbidden`, exit non-zero).
     not_licensed: tuple[StrictStr, ...] = ()
+    # Opt-in resources (declared `opt_in: true` in config/resources/) this account syncs
+    # beside the others, e.g. [vuokrasopimukset, asuntotarkastukset].
+    resources: tuple[StrictStr, ...] = ()
     # The spending profile (config/profiles.yaml) and the account's changes to it; its
     # budget parts fill the `budget:` keys the account does not write (pipelines/profiles/).
     profile: StrictStr = DEFAULT_PROFILE
@@ -172,16 +175,29 @@ class AccountConfig(BaseModel):
             raise ValueError(f"{shown(value, 'package')} is not one of {', '.join(known)}")
         return value
 
-    @field_validator("not_licensed")
+    @field_validator("not_licensed", "resources")
     @classmethod
-    def _known_resources(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from pipelines.sync.scans import ASSET_RESOURCES  # lazily: sync imports settings
+    def _known_resources(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        from pipelines.declarations import load_declarations  # lazily: it reads settings
 
-        unknown = [name for name in value if name not in ASSET_RESOURCES]
+        assets = load_declarations().assets
+        known = (
+            list(assets)
+            if info.field_name == "not_licensed"
+            else [name for name, asset in assets.items() if asset.opt_in]
+        )
+        unknown = [name for name in value if name not in known]
         if unknown:
             names = ", ".join(shown(name, "resource") for name in unknown)
-            raise ValueError(f"{names}: not a resource; known: {', '.join(ASSET_RESOURCES)}")
+            what = "a resource" if info.field_name == "not_licensed" else "an opt-in resource"
+            raise ValueError(f"{names}: not {what}; known: {', '.join(known)}")
         return value
+
+    def synced_assets(self) -> tuple[str, ...]:
+        """The assets this account syncs: every declared one not opt-in, and its opt-ins."""
+        from pipelines.declarations import load_declarations
+
+        return load_declarations().synced_assets(self.resources)
 
     def resolve_credentials(self, environ: Mapping[str, str] | None = None) -> Credentials:
         """Read this account's secrets from the environment, naming any that is missing or

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import quote
 
-from pipelines.settings import config_file, read_yaml
+from pipelines.settings import ConfigError, config_file, read_yaml
 from pipelines.tampuuri import catalogue_schema
 from pipelines.tampuuri.catalogue_overrides import apply_overrides
 
@@ -108,17 +108,30 @@ class Catalogue:
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Load and validate the route catalogue.
+    """Load and validate the route catalogue: the API-wide facts of `routes.yaml` and each
+    resource's routes from its declaration (config/resources/, `pipelines.declarations`).
 
     Args:
-        path: The YAML file; default `config/routes.yaml`.
+        path: The YAML file; default `config/routes.yaml`. Declarations are read from the
+            `resources/` folder beside it, else from the config folder's.
 
     Raises:
         ConfigError: naming the file and key that is wrong.
     """
+    from pipelines.declarations import RESOURCES_DIR, load_declarations
+
     source = path or config_file("routes.yaml")
+    document = read_yaml(source)
+    if isinstance(document, dict) and "resources" in document:
+        raise ConfigError(
+            f"{source}: resources: each resource's routes are declared in"
+            " config/resources/<name>.yaml now (docs/adding-a-resource.md); move them there"
+        )
+    beside = source.parent / RESOURCES_DIR
+    declarations = load_declarations(beside if beside.is_dir() else None)
+    document = {**(document or {}), "resources": declarations.catalogue_resources()}
     # Corrections `tampuuri-sync doctor` measured on the live API, beside the file.
-    return parse_catalogue(apply_overrides(read_yaml(source), source), source=str(source))
+    return parse_catalogue(apply_overrides(document, source), source=str(source))
 
 
 def parse_catalogue(raw: Any, *, source: str = "routes.yaml") -> Catalogue:

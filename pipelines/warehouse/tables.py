@@ -1,5 +1,8 @@
 """The mirrored tables: which typed columns each has and how to extract them from an item.
 
+The tables themselves are declared in config/resources/ (`pipelines.declarations`);
+`TABLES` is their TableSpecs.
+
 Every table keeps the item verbatim in `data`; the typed columns are a convenience for BI
 users, extracted in SQL from `data` with the lenient `ops.to_*` casts of migration 0001 (a
 value in an unexpected shape becomes NULL, the item itself is kept). These specs are the
@@ -9,6 +12,7 @@ only source of identifiers the loader puts into SQL.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,12 +44,16 @@ class Column:
         sql_type: its declared type in migration 0001.
         field: the JSON key of the item the value comes from (e.g. "Lisätiedot").
         cast: how the item's text value becomes `sql_type`.
+        source: "item" (read from the item's `field`), or "fan_out": the id of the row a
+            fan-out list was called for (the cost centre of `POST huoltokirja/{id}/...`),
+            which the items themselves do not carry; `field` is then empty.
     """
 
     name: str
     sql_type: str
     field: str
     cast: Cast
+    source: Literal["item", "fan_out"] = "item"
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.match(self.name):
@@ -181,121 +189,23 @@ def freshness_expressions(spec: TableSpec) -> dict[str, sql.Composable]:
     }
 
 
-def _text(name: str, field: str) -> Column:
-    return Column(name, "text", field, "text")
+class _DeclaredTables(Mapping[str, TableSpec]):
+    """Table name -> TableSpec, from the resource declarations of the config folder
+    (config/resources/, `pipelines.declarations`), read again when a file changes."""
+
+    def _tables(self) -> Mapping[str, TableSpec]:
+        from pipelines.declarations import load_declarations
+
+        return load_declarations().tables
+
+    def __getitem__(self, name: str) -> TableSpec:
+        return self._tables()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables())
+
+    def __len__(self) -> int:
+        return len(self._tables())
 
 
-def _typed(name: str, field: str, cast: Cast) -> Column:
-    return Column(name, cast, field, cast)
-
-
-_ADDRESS = (
-    _text("katuosoite", "Katuosoite"),
-    _text("postinumero", "Postinumero"),
-    _text("postitoimipaikka", "Postitoimipaikka"),
-)
-
-KUSTANNUSPAIKAT = TableSpec(
-    name="kustannuspaikat",
-    columns=(
-        _text("nimi", "Nimi"),
-        _text("y_tunnus", "YTunnus"),
-        _text("tyyppi", "Tyyppi"),
-        *_ADDRESS,
-        _typed("muokattu", "Muokattu", "timestamptz"),
-    ),
-    changed_column="muokattu",
-    known_fields=frozenset(
-        {"Id", "Nimi", "YTunnus", "Tyyppi", "Katuosoite", "Postinumero", "Postitoimipaikka"}
-        | {"Muokattu"}
-    ),
-)
-
-KOHTEET = TableSpec(
-    name="kohteet",
-    columns=(
-        _typed("parent_id", "ParentId", "bigint"),
-        _typed("kustannuspaikka_id", "KustannuspaikkaId", "bigint"),
-        _text("metaname", "Metaname"),
-        _text("nimi", "Nimi"),
-        _text("tunnus", "Tunnus"),
-        _typed("huoneistoala", "Huoneistoala", "numeric"),
-        _typed("huoneistotyyppi_id", "HuoneistotyyppiId", "integer"),
-        _text("lisatiedot", "Lisätiedot"),
-        _typed("muokattu", "Muokattu", "timestamptz"),
-    ),
-    changed_column="muokattu",
-    known_fields=frozenset(
-        {"Id", "ParentId", "KustannuspaikkaId", "Metaname", "Nimi", "Tunnus", "Huoneistoala"}
-        # TypeId names the type as Metaname does (Help pages): kept in data, not new.
-        | {"HuoneistotyyppiId", "Lisätiedot", "Muokattu", "TypeId"}
-    ),
-)
-
-OSAPUOLET = TableSpec(
-    name="osapuolet",
-    columns=(
-        _typed("yritys_id", "YritysId", "bigint"),
-        _text("nimi", "Nimi"),
-        _text("osapuolityyppi", "Osapuolityyppi"),
-        _typed("turvakielto", "Turvakielto", "boolean"),
-        _text("sahkoposti", "Sahkoposti"),
-        _text("puhelin", "Puhelin"),
-        *_ADDRESS,
-    ),
-    # Parties arrive nested in links and from the batch route; neither is known to carry
-    # a reliable change time, so no freshness guard (the hash decides alone).
-    changed_column=None,
-    known_fields=frozenset(
-        {"Id", "Nimi", "Osapuolityyppi", "Turvakielto", "Sahkoposti", "Puhelin"}
-        | {"Katuosoite", "Postinumero", "Postitoimipaikka"}
-        | {"YritysId", "Tunnistautuminen", "Parametrit", "Muokattu"}
-    ),
-)
-
-OSAPUOLI_YHTEYDET = TableSpec(
-    name="osapuoli_yhteydet",
-    columns=(
-        _typed("osapuoli_id", "OsapuoliId", "bigint"),
-        _typed("kohde_id", "KohdeId", "bigint"),
-        _text("rooli", "Rooli"),
-        _typed("alkupvm", "Alkupvm", "date"),
-        _typed("loppupvm", "Loppupvm", "date"),
-    ),
-    changed_column=None,
-    # The nested `Osapuoli` stays in `data` as received; the party itself is also loaded
-    # into tampuuri.osapuolet by the sync.
-    known_fields=frozenset(
-        {"Id", "OsapuoliId", "KohdeId", "Rooli", "Alkupvm", "Loppupvm", "Osapuoli"}
-    ),
-)
-
-ILMOITUKSET = TableSpec(
-    name="ilmoitukset",
-    columns=(
-        _typed("kustannuspaikka_id", "KustannuspaikkaId", "bigint"),
-        _typed("tila_id", "TilaId", "integer"),
-        _typed("huone_id", "HuoneId", "bigint"),
-        _text("otsikko", "Otsikko"),
-        _text("tyotehtavan_kuvaus", "TyotehtavanKuvaus"),
-        _text("tila", "Tila"),
-        _text("kiireellisyys", "Kiireellisyys"),
-        _text("vikaluokka", "Vikaluokka"),
-        _typed("kustannusarvio", "Kustannusarvio", "numeric"),
-        _typed("tyonsuorittaja_id", "TyonsuorittajaId", "bigint"),
-        _typed("ilmoittaja_id", "IlmoittajaId", "bigint"),
-        _typed("luotu", "Luotu", "timestamptz"),
-        _typed("muokattu", "Muokattu", "timestamptz"),
-    ),
-    changed_column="muokattu",
-    known_fields=frozenset(
-        {"Id", "KustannuspaikkaId", "TilaId", "HuoneId", "Otsikko", "TyotehtavanKuvaus"}
-        | {"Tila", "Kiireellisyys", "Vikaluokka", "Kustannusarvio", "TyonsuorittajaId"}
-        | {"IlmoittajaId", "Luotu", "Muokattu"}
-    ),
-)
-
-TABLES: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (KUSTANNUSPAIKAT, KOHTEET, OSAPUOLET, OSAPUOLI_YHTEYDET, ILMOITUKSET)
-}
+TABLES: Mapping[str, TableSpec] = _DeclaredTables()
