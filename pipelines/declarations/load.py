@@ -15,7 +15,6 @@ from pathlib import Path
 from pipelines.declarations.model import Declarations, Declared
 from pipelines.declarations.schema import ResourcesFile
 from pipelines.settings import ConfigError, config_dir, read_yaml, validate_document
-from pipelines.tampuuri.catalogue_schema import ResourceSpec
 
 RESOURCES_DIR = "resources"
 
@@ -58,31 +57,10 @@ def _load(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> Declarat
                 other = declared[resource].source.name
                 raise ConfigError(f"{path.name}: {resource}: also declared in {other}")
             declared[resource] = Declared(name=resource, spec=spec, source=path)
-            # The catalogue's own rules (a list is paged, a batch carries ids...), named here.
-            validate_document(
-                ResourceSpec,
-                declared[resource].catalogue_entry(),
-                f"{path.name}: {resource}",
-                key=_declaration_key,
-            )
     ordered = dict(sorted(declared.items(), key=lambda item: (item[1].spec.priority, item[0])))
     declarations = Declarations(resources=ordered, directory=folder)
     _check_references(declarations)
     return declarations
-
-
-_TOP_LEVEL = {"id_field": "key", "changed_field": "changed_field", "nested": "nested"}
-
-
-def _declaration_key(loc: tuple[int | str, ...]) -> str:
-    from pipelines.settings.errors import key_path
-
-    if not loc:
-        return "routes"
-    head = str(loc[0])
-    if head in _TOP_LEVEL:
-        return key_path((_TOP_LEVEL[head], *loc[1:]))
-    return key_path(("routes", *loc))
 
 
 def _without_wrapper(loc: tuple[int | str, ...]) -> str:
@@ -154,7 +132,5 @@ def _check_events(declarations: Declarations) -> None:
                 raise ConfigError(f"{where}: event type already bound to {bound[folded]}")
             bound[folded] = declared.name
             routes = declared.spec.routes
-            if rule.action == "refresh_scope" and routes.scope_filter is None:
-                raise ConfigError(f"{where}.action: refresh_scope needs routes.scope_filter")
             if rule.action == "delete" and routes.detail is None and routes.batch is None:
                 raise ConfigError(f"{where}.action: delete needs a detail or batch route")

@@ -64,17 +64,8 @@ class Declared:
         )
 
     def catalogue_entry(self) -> dict[str, Any]:
-        """The resource as the route catalogue's raw document has it (routes.yaml's old
-        `resources.<name>`), so overrides and the catalogue's checks apply unchanged."""
-        spec = self.spec
-        entry: dict[str, Any] = {"id_field": spec.key}
-        routes = spec.routes.model_dump(exclude_none=True, exclude_defaults=True)
-        entry.update(routes)
-        if spec.changed_field is not None:
-            entry["changed_field"] = spec.changed_field
-        if spec.nested:
-            entry["nested"] = dict(spec.nested)
-        return entry
+        """The resource as the route catalogue's raw document has it."""
+        return self.spec.catalogue_entry()
 
 
 def _column(name: str, path: str | None, type_: str, source: str = "item") -> Column:

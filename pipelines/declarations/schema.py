@@ -11,12 +11,19 @@ freshness target, and its BI view. Unknown keys, wrong types and dangling refere
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from pipelines.settings.values import PositiveFloat, StrictBool, StrictInt, StrictStr
-from pipelines.tampuuri.catalogue_schema import RouteSpec
+from pipelines.tampuuri.catalogue_schema import ResourceSpec, RouteSpec
 
 _MODEL = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -226,7 +233,28 @@ class ResourceDeclaration(BaseModel):
                 raise ValueError(f"bi.mask: not typed columns: {missing}")
             if not set(self.bi.mask.columns) <= shown:
                 raise ValueError("bi.mask.columns: each masked column must be in bi.columns")
+        self._routes_fit_the_catalogue()
         return self
+
+    def catalogue_entry(self) -> dict[str, Any]:
+        """The resource as the route catalogue's raw document has it (routes.yaml's old
+        `resources.<name>`), so the doctor's overrides and the catalogue's checks apply."""
+        entry: dict[str, Any] = {"id_field": self.key}
+        entry.update(self.routes.model_dump(exclude_none=True, exclude_defaults=True))
+        if self.changed_field is not None:
+            entry["changed_field"] = self.changed_field
+        if self.nested:
+            entry["nested"] = dict(self.nested)
+        return entry
+
+    def _routes_fit_the_catalogue(self) -> None:
+        """The catalogue's own rules (a list is paged, a batch carries ids...), named
+        under `routes.` here; the routes' types were checked with the rest."""
+        try:
+            ResourceSpec.model_validate(self.catalogue_entry())
+        except ValidationError as exc:
+            problem = str(exc.errors(include_url=False)[0]["msg"])
+            raise ValueError("routes." + problem.removeprefix("Value error, ")) from None
 
 
 class ResourcesFile(BaseModel):

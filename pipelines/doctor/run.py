@@ -30,10 +30,9 @@ from pipelines.settings import (
     SyncSettings,
     config_file,
     load_sync_settings,
-    read_yaml,
 )
 from pipelines.sync.api_session import api_session
-from pipelines.tampuuri.catalogue import Catalogue, parse_catalogue
+from pipelines.tampuuri.catalogue import Catalogue, catalogue_document, parse_catalogue
 from pipelines.tampuuri.catalogue_overrides import overrides_path
 from pipelines.tampuuri.client import tally_calls
 
@@ -57,7 +56,7 @@ class DoctorRun:
 def contract_catalogue(routes_file: Path) -> Catalogue:
     """The catalogue as routes.yaml states it, without earlier corrections: the doctor
     measures the assumptions themselves, not what a previous run concluded."""
-    return parse_catalogue(read_yaml(routes_file), source=str(routes_file))
+    return parse_catalogue(catalogue_document(routes_file), source=str(routes_file))
 
 
 def plan_for(

@@ -108,19 +108,26 @@ class Catalogue:
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Load and validate the route catalogue: the API-wide facts of `routes.yaml` and each
-    resource's routes from its declaration (config/resources/, `pipelines.declarations`).
+    """Load and validate the route catalogue: the API-wide facts of `routes.yaml`, each
+    resource's routes from its declaration (`catalogue_document`), and the corrections
+    `tampuuri-sync doctor` measured on the live API (catalogue_overrides.yaml beside it).
 
     Args:
-        path: The YAML file; default `config/routes.yaml`. Declarations are read from the
-            `resources/` folder beside it, else from the config folder's.
+        path: The YAML file; default `config/routes.yaml`.
 
     Raises:
         ConfigError: naming the file and key that is wrong.
     """
+    source = path or config_file("routes.yaml")
+    return parse_catalogue(apply_overrides(catalogue_document(source), source), source=str(source))
+
+
+def catalogue_document(source: Path) -> dict[str, Any]:
+    """The catalogue as written, before any override: `source` (routes.yaml) with a
+    `resources` mapping built from the declarations in the `resources/` folder beside it,
+    else the config folder's (config/resources/, `pipelines.declarations`)."""
     from pipelines.declarations import RESOURCES_DIR, load_declarations
 
-    source = path or config_file("routes.yaml")
     document = read_yaml(source)
     if isinstance(document, dict) and "resources" in document:
         raise ConfigError(
@@ -129,9 +136,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         )
     beside = source.parent / RESOURCES_DIR
     declarations = load_declarations(beside if beside.is_dir() else None)
-    document = {**(document or {}), "resources": declarations.catalogue_resources()}
-    # Corrections `tampuuri-sync doctor` measured on the live API, beside the file.
-    return parse_catalogue(apply_overrides(document, source), source=str(source))
+    return {**(document or {}), "resources": declarations.catalogue_resources()}
 
 
 def parse_catalogue(raw: Any, *, source: str = "routes.yaml") -> Catalogue:

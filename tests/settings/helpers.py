@@ -46,10 +46,12 @@ def shipped(name: str) -> dict[str, Any]:
 
 
 def config_copy(folder: Path, name: str | None = None, document: Any = None) -> Path:
-    """The shipped config folder copied into `folder`, with `name` replaced by `document`."""
+    """The shipped config folder copied into `folder` (with its resources/), with `name`
+    (e.g. "sync.yaml" or "resources/kohteet.yaml") replaced by `document`."""
     folder.mkdir(parents=True, exist_ok=True)
     for source in CONFIG_DIR.glob("*.yaml"):
         shutil.copy(source, folder / source.name)
+    shutil.copytree(CONFIG_DIR / "resources", folder / "resources", dirs_exist_ok=True)
     if name is not None:
         write_yaml(folder / name, document)
     return folder

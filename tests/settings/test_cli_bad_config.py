@@ -63,10 +63,10 @@ def _sync_yaml(**changes: Any) -> tuple[str, dict[str, Any]]:
     return "sync.yaml", document
 
 
-def _routes_yaml() -> tuple[str, dict[str, Any]]:
-    document = shipped("routes.yaml")
-    document["resources"]["kohteet"]["list"]["paging"] = "header"
-    return "routes.yaml", document
+def _objects_declaration() -> tuple[str, dict[str, Any]]:
+    document = shipped("resources/kohteet.yaml")
+    document["kohteet"]["routes"]["list"]["paging"] = "header"
+    return "resources/kohteet.yaml", document
 
 
 # Each run carries several bad values at once: the message names every one of them.
@@ -104,10 +104,10 @@ CASES = [
         for run in _SYNC_RUNS
     ),
     pytest.param(
-        _routes_yaml(),
+        _objects_declaration(),
         [],
-        ["routes.yaml: resources.kohteet.list.paging: must be query or body"],
-        id="routes.yaml paging header",
+        ["kohteet.yaml: kohteet.routes.list.paging: must be query or body"],
+        id="resources/kohteet.yaml paging header",
     ),
     pytest.param(
         (None, None),
