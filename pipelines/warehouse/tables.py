@@ -157,20 +157,32 @@ _TYPED_SQL: dict[Cast, str] = {
 }
 
 
-def typed_expression(column: Column, source: str = "s") -> sql.Composable:
+def typed_expression(
+    column: Column, source: str = "s", *, fan_out_id: int | None = None
+) -> sql.Composable:
     """SQL extracting `column` from `<source>.data`: the one place typed values come from.
 
     Equal, value for value, to migration 0001's lenient cast of the field's text (a value
-    in an unexpected shape becomes NULL), only faster for the common JSON shapes.
+    in an unexpected shape becomes NULL), only faster for the common JSON shapes. A
+    `fan_out` column takes `fan_out_id`, the id its scan's list was called for (NULL
+    outside such a scan). A dotted field (`Osapuoli.Nimi`) reads a nested value.
     """
+    if column.source == "fan_out":
+        return sql.SQL("{}::{}").format(sql.Literal(fan_out_id), sql.SQL(column.cast))
     data = sql.Identifier(source)
-    field = sql.Literal(column.field)
-    raw = sql.SQL("{}.data->>{}").format(data, field)
+    parts = column.field.split(".")
+    if len(parts) == 1:
+        field = sql.Literal(column.field)
+        raw = sql.SQL("{}.data->>{}").format(data, field)
+        value = sql.SQL("{}.data->{}").format(data, field)
+    else:
+        path = sql.Literal(parts)
+        raw = sql.SQL("{}.data#>>{}").format(data, path)
+        value = sql.SQL("{}.data#>{}").format(data, path)
     function = CAST_FUNCTIONS[column.cast]
     if function is None:
         return raw
     lenient = sql.SQL("ops.{}({})").format(sql.Identifier(function), raw)
-    value = sql.SQL("{}.data->{}").format(data, field)
     return sql.SQL(_TYPED_SQL[column.cast]).format(j=value, lenient=lenient)
 
 
