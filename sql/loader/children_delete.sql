@@ -1,0 +1,8 @@
+-- A child table (tables.ChildSpec): drop the child rows of every parent written by this
+-- load (inserted, or its content changed), before children_insert.sql writes them again
+-- from the parent's list. {parents} is the load's written parents: rows (id, data).
+-- Parents not written (unchanged, stale, soft-deleted) keep their children.
+DELETE FROM {child} c
+USING {parents} s
+WHERE c.account = %(account)s
+  AND c.parent_id = s.id
