@@ -1,8 +1,10 @@
-"""Versioned schema migrations and re-applied views.
+"""Versioned schema migrations, the declared tables, and re-applied views.
 
 `sql/migrations/NNNN_verb_object.sql` files are applied once each, in order, and recorded
-in `ops.schema_migrations`. Every file in `sql/views/` (one `CREATE OR REPLACE VIEW` each)
-and `sql/roles/` is re-applied on every upgrade, so views follow the code.
+in `ops.schema_migrations`. Then the mirrored tables follow their declarations
+(`schema_sync.sync_tables` over `tables.TABLES`: new tables, columns, indexes, child
+tables). Every file in `sql/views/` (one `CREATE OR REPLACE VIEW` each) and `sql/roles/`
+is re-applied on every upgrade, so views follow the code. All in one transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from pipelines.settings import PROJECT_ROOT
+from pipelines.warehouse.schema_sync import sync_tables
+from pipelines.warehouse.tables import TABLES
 
 SQL_DIR = PROJECT_ROOT / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -26,7 +30,14 @@ def migration_files() -> list[Path]:
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Apply pending migrations, then re-apply views and roles. Returns applied names."""
+    """Apply pending migrations, sync the declared tables, then re-apply views and roles.
+
+    Returns the names of the migrations applied (the table changes are logged).
+
+    Raises:
+        schema_sync.SchemaError: a declaration contradicts a stored column's type; the
+            upgrade then changes nothing.
+    """
     applied_now: list[str] = []
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
@@ -47,6 +58,7 @@ def upgrade(engine: Engine) -> list[str]:
                 {"name": path.name},
             )
             applied_now.append(path.name)
+        sync_tables(conn, TABLES.values())
         for directory in (VIEWS_DIR, ROLES_DIR):
             for path in sorted(directory.glob("*.sql")):
                 _run_script(conn, path)

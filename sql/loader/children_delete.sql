@@ -1,6 +1,6 @@
 -- A child table (tables.ChildSpec): drop the child rows of every parent written by this
 -- load (inserted, or its content changed), before children_insert.sql writes them again
--- from the parent's list. {parents} is the load's written parents: rows (id, data).
+-- from the parent's list. The parents are the rows (id, data) this load wrote.
 -- Parents not written (unchanged, stale, soft-deleted) keep their children.
 DELETE FROM {child} c
 USING {parents} s
