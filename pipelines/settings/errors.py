@@ -7,17 +7,20 @@ the credential keys and does not look like a key or a password.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 # A key path holding one of these words holds secrets or what leads to them (a proxy URL
 # can carry a password): its values are never quoted.
 _SECRET_KEYS = ("credential", "password", "secret", "api_key", "apikey", "token", "proxy")
 _HIDDEN = "(value not shown)"
+_UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
 _INNER_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*): (.+)", re.S)
 _QUOTED_CHOICE = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
@@ -31,6 +34,7 @@ def describe_validation_error(
     exc: ValidationError,
     *,
     key: Callable[[tuple[int | str, ...]], str] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> ConfigError:
     """Turn pydantic's error into one message naming each bad key path.
 
@@ -40,12 +44,16 @@ def describe_validation_error(
         source: what was read (a file's path, "environment").
         exc: pydantic's error.
         key: how a location is named (default `key_path`; the environment names variables).
+        model: the model validated: an unknown key then says the known key it is closest
+            to (`page_concurency: unknown key (did you mean page_concurrency?)`).
     """
     name = key or key_path
     problems: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):
         location = name(error["loc"])
         text = _problem(error, location)
+        if model is not None and error["type"] in _UNKNOWN_KEY and error["loc"]:
+            text += did_you_mean(model, error["loc"])
         # A model's own check says which of its keys is wrong: "action: applies to ...".
         inner = _INNER_KEY.match(text) if error["type"] == "value_error" else None
         if inner:
@@ -138,7 +146,7 @@ def _problem(error: ErrorDetails, location: str) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     value = shown(error.get("input"), location)
-    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+    if kind in _UNKNOWN_KEY:
         return "unknown key"
     if kind in ("missing", "missing_keyword_argument", "missing_argument"):
         return "is required"
@@ -167,3 +175,60 @@ def _problem(error: ErrorDetails, location: str) -> str:
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     # pydantic's own wording; `msg` never carries the input (only str(exc) does).
     return error["msg"]
+
+
+def did_you_mean(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """ " (did you mean <key>?)" for an unknown key at `loc` close to a key the model
+    knows there, else "". Keys that look secret are never repeated."""
+    wrong = loc[-1]
+    if not isinstance(wrong, str) or looks_secret(wrong):
+        return ""
+    known = _keys_at(model, loc[:-1])
+    close = difflib.get_close_matches(wrong, known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _keys_at(model: type[Any], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the (sub)model at `loc` accepts (fields and their aliases)."""
+    current: Any = model
+    for part in loc:
+        found = _model_in(current)
+        if found is not None and isinstance(part, str) and part in _keys(found):
+            current = _field(found, part).annotation
+        else:  # a list index or a mapping's key: go into the container's items
+            current = _items_of(current)
+    found = _model_in(current)
+    return _keys(found) if found is not None else []
+
+
+def _keys(model: type[Any]) -> list[str]:
+    return [f.alias or name for name, f in model.__pydantic_fields__.items()]
+
+
+def _field(model: type[Any], key: str) -> Any:
+    fields = model.__pydantic_fields__.items()
+    return next(f for name, f in fields if (f.alias or name) == key)
+
+
+def _model_in(annotation: Any) -> type[Any] | None:
+    """The model (or pydantic dataclass) an annotation is, through Optional, unions and
+    Annotated, if any."""
+    if inspect.isclass(annotation) and hasattr(annotation, "__pydantic_fields__"):
+        return annotation
+    if get_origin(annotation) is Union or type(annotation).__name__ in (
+        "UnionType",
+        "_AnnotatedAlias",
+    ):
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _items_of(annotation: Any) -> Any:
+    """What a list, tuple or mapping annotation holds (its last type argument)."""
+    args = [a for a in get_args(annotation) if a is not type(None) and a is not Ellipsis]
+    if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType":
+        return next((_items_of(a) for a in args if get_args(a)), None)
+    return args[-1] if args else None

@@ -68,4 +68,4 @@ def validate_document(
     try:
         return model.model_validate(raw, context=dict(context or {}))
     except ValidationError as exc:
-        raise describe_validation_error(str(source), exc, key=key) from None
+        raise describe_validation_error(str(source), exc, key=key, model=model) from None

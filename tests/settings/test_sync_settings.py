@@ -50,9 +50,16 @@ def test_a_bad_value_is_refused_naming_file_and_key(
 def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, {"page_concurency": 4})
-    assert str(caught.value).endswith("sync.yaml: sync.page_concurency: unknown key")
-    with pytest.raises(ConfigError, match=r"sync\.yaml: synk: unknown key"):
+    # A typo is answered with the key it is closest to.
+    assert str(caught.value).endswith(
+        "sync.yaml: sync.page_concurency: unknown key (did you mean page_concurrency?)"
+    )
+    with pytest.raises(ConfigError, match=r"sync\.yaml: synk: unknown key \(did you mean sync\?\)"):
         load_sync_settings(write_yaml(tmp_path / "sync.yaml", {"synk": {}}))
+    # Nothing close: no guess; a key that may be a secret is never repeated.
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, {"colour": 4})
+    assert str(caught.value).endswith("sync.colour: unknown key")
 
 
 def test_every_bad_key_is_named_at_once(tmp_path: Path) -> None:
@@ -89,3 +96,33 @@ def test_a_changed_copy_is_validated_too() -> None:
     assert dataclasses.replace(settings, max_attempts=3).max_attempts == 3
     with pytest.raises(ValueError, match="greater than 0"):
         dataclasses.replace(settings, page_concurrency=0)
+
+
+def test_a_typo_deep_in_a_file_gets_the_close_key(tmp_path: Path) -> None:
+    """Through lists and mappings: accounts[0].credentials, a declaration's routes.list."""
+    from pipelines.settings.accounts import _AccountsFile
+    from pipelines.settings.files import validate_document
+
+    document = {
+        "accounts": [
+            {
+                "name": "a",
+                "base_url": "http://127.0.0.1:1/v10/api/",
+                "pakage": "normal",
+                "credentials": {
+                    "api_key": "A",
+                    "customer_name": "B",
+                    "account_name": "C",
+                    "username": "D",
+                    "pasword": "E",
+                    "kZ81mQ4xR7pT2w": "F",
+                },
+            }
+        ]
+    }
+    with pytest.raises(ConfigError) as caught:
+        validate_document(_AccountsFile, document, "accounts.yaml")
+    message = str(caught.value)
+    assert "accounts[0].pakage: unknown key (did you mean package?)" in message
+    assert "accounts[0].credentials.pasword: unknown key (did you mean password?)" in message
+    assert "kZ81mQ4xR7pT2w" not in message
