@@ -24,8 +24,8 @@ _STRICT = ConfigDict(extra="forbid", hide_input_in_errors=True)
 class SyncSettings:
     """Tunables of a sync run (config/sync.yaml)."""
 
-    page_concurrency: PositiveInt = Field(default=4, le=64)
-    scope_concurrency: PositiveInt = Field(default=2, le=64)
+    page_concurrency: PositiveInt = Field(default=24, le=64)
+    scope_concurrency: PositiveInt = Field(default=4, le=64)
     scopes_per_transaction: PositiveInt = Field(default=50, le=10_000)
     connect_timeout_s: PositiveFloat = Field(default=5.0, le=600)
     read_timeout_s: PositiveFloat = Field(default=30.0, le=3600)
