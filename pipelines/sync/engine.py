@@ -29,13 +29,8 @@ from pipelines.sync.admission import Admission, admit
 from pipelines.sync.api_session import api_session
 from pipelines.sync.load_sessions import all_settled
 from pipelines.sync.report import ProgressListener, ResourceReport, SilentProgress, SyncReport
-from pipelines.sync.resource_run import (
-    RunContext,
-    RunLabel,
-    SyncAborted,
-    record_not_run,
-    sync_resource,
-)
+from pipelines.sync.resource_run import RunContext, SyncAborted, not_run, sync_resource
+from pipelines.sync.run_finish import record_not_run
 from pipelines.sync.scans import ASSET_RESOURCES
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
 from pipelines.warehouse.engine import pool_capacity
@@ -108,7 +103,6 @@ async def _run(
 ) -> SyncReport:
     account = request.account
     run_id = request.run_id or f"run-{uuid.uuid4().hex[:12]}"
-    label = RunLabel(account, run_id, request.trigger)
     report = SyncReport(run_id=run_id, account=account.name, trigger=request.trigger)
     started = time.monotonic()
     account.resolve_credentials(environ)  # a missing secret fails before anything is written
@@ -121,7 +115,15 @@ async def _run(
         if not admission.run:
             report.deferred_reason = admission.reason
             report.resources = [
-                await record_not_run(engine, label, r, admission.reason, "deferred")
+                await record_not_run(
+                    engine,
+                    account=account.name,
+                    run_id=run_id,
+                    trigger=request.trigger,
+                    resource=r,
+                    reason=admission.reason,
+                    status="deferred",
+                )
                 for r in request.resources
             ]
             log.warning("account %s: sync deferred: %s", account.name, admission.reason)
@@ -155,7 +157,7 @@ async def _run(
             progress=progress,
             run_locks=RunLocks(engine),
         )
-        report.resources = await _sync_resources(ctx, label, prerequisites)
+        report.resources = await _sync_resources(ctx, prerequisites)
     report.calls = client.calls
     report.retries = client.retries
     report.seconds = time.monotonic() - started
@@ -270,7 +272,7 @@ def _prerequisites(
 
 
 async def _sync_resources(
-    ctx: RunContext, label: RunLabel, prerequisites: Mapping[str, Sequence[str]]
+    ctx: RunContext, prerequisites: Mapping[str, Sequence[str]]
 ) -> list[ResourceReport]:
     """Sync each resource once its prerequisites are done; reports in the given order.
 
@@ -292,7 +294,7 @@ async def _sync_resources(
                 return
             if aborted:
                 reason = aborted[0].report.error or "the run was aborted"
-                reports[resource] = await record_not_run(ctx.engine, label, resource, reason)
+                reports[resource] = await not_run(ctx, resource, reason)
                 return
             try:
                 reports[resource] = await sync_resource(ctx, resource)

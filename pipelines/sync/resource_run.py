@@ -19,13 +19,13 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 from sqlalchemy import Engine
 
 from pipelines.settings import AccountConfig, SyncSettings
 from pipelines.sync.refusals import mark_all_scopes_refused, mark_refused
 from pipelines.sync.report import ProgressListener, ResourceReport
+from pipelines.sync.run_finish import finish_runs, record_not_run, start_runs
 from pipelines.sync.scans import plan_scans
 from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_batch
 from pipelines.tampuuri.catalogue import Catalogue
@@ -38,7 +38,6 @@ from pipelines.tampuuri.errors import (
     TampuuriRouteForbidden,
     route_refusal,
 )
-from pipelines.warehouse import state
 from pipelines.warehouse.loader import LoadCounts
 from pipelines.warehouse.run_lock import ResourceBusy, RunLocks
 
@@ -80,7 +79,7 @@ async def sync_resource(ctx: RunContext, resource: str) -> ResourceReport:
     try:
         abandoned = await asyncio.to_thread(locks.acquire, account, resource)
     except ResourceBusy as exc:
-        return await record_not_run(ctx.engine, ctx, resource, str(exc), "skipped")
+        return await not_run(ctx, resource, str(exc), "skipped")
     try:
         if abandoned:
             log.warning(
@@ -98,7 +97,9 @@ async def _sync_locked(ctx: RunContext, resource: str) -> ResourceReport:
     with tally_calls() as tally:  # resources of one run may share the client side by side
         report, aborted = await _sync_scans(ctx, resource)
     report.calls, report.retries = tally.calls, tally.retries
-    await asyncio.to_thread(write_run_finish, ctx.engine, ctx, resource, report)
+    await asyncio.to_thread(
+        finish_runs, ctx.engine, account=ctx.account.name, run_id=ctx.run_id, reports=[report]
+    )
     ctx.progress.resource_finished(report)
     log.info(
         "account %s %s %s: %s inserted, %s updated, %s deleted, %s calls",
@@ -121,7 +122,15 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     scans = await asyncio.to_thread(_plan, ctx, resource)
     mode = "incremental" if scans and all(s.filters for s in scans) else "full"
     report = ResourceReport(resource=resource, mode=mode, scopes_total=len(scans))
-    await asyncio.to_thread(write_run_start, ctx.engine, ctx, resource, mode)
+    await asyncio.to_thread(
+        start_runs,
+        ctx.engine,
+        account=ctx.account.name,
+        run_id=ctx.run_id,
+        trigger=ctx.trigger,
+        mode=mode,
+        resources=(resource,),
+    )
     ctx.progress.resource_started(resource, len(scans))
     stop: list[BaseException] = []
     refused: list[TampuuriRouteForbidden] = []  # the route refused: start no more scopes
@@ -227,66 +236,16 @@ async def _scan_batch(
             ctx.progress.scope_finished(resource)
 
 
-class RunIdentity(Protocol):
-    """Whose ops.sync_runs row it is: a RunContext, or a `RunLabel` before any client."""
-
-    @property
-    def account(self) -> AccountConfig: ...
-
-    @property
-    def run_id(self) -> str: ...
-
-    @property
-    def trigger(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class RunLabel:
-    account: AccountConfig
-    run_id: str
-    trigger: str
-
-
-def write_run_start(engine: Engine, run: RunIdentity, resource: str, mode: str) -> None:
-    """The run's row, in a short transaction of its own (it survives a failed scan)."""
-    with engine.begin() as conn:
-        state.start_run(
-            conn,
-            run_id=run.run_id,
-            account=run.account.name,
-            resource=resource,
-            trigger=run.trigger,
-            mode=mode,
-        )
-
-
-def write_run_finish(
-    engine: Engine, run: RunIdentity, resource: str, report: ResourceReport
-) -> None:
-    with engine.begin() as conn:
-        state.finish_run(
-            conn,
-            run_id=run.run_id,
-            account=run.account.name,
-            resource=resource,
-            status=report.status,
-            counts=report.counts,
-            pages=report.pages,
-            calls=report.calls,
-            retries=report.retries,
-            skipped=report.skipped,
-            new_fields=report.new_fields,
-            error=report.error,
-        )
-
-
-async def record_not_run(
-    engine: Engine, run: RunIdentity, resource: str, reason: str, status: str = "failed"
+async def not_run(
+    ctx: RunContext, resource: str, reason: str, status: str = "failed"
 ) -> ResourceReport:
-    """A resource the run did not sync (deferred, busy, aborted), recorded as such."""
-    report = ResourceReport(
-        resource=resource, mode="none", status=status, error=f"not run: {reason}"
+    """`run_finish.record_not_run` for a resource of this run."""
+    return await record_not_run(
+        ctx.engine,
+        account=ctx.account.name,
+        run_id=ctx.run_id,
+        trigger=ctx.trigger,
+        resource=resource,
+        reason=reason,
+        status=status,
     )
-    await asyncio.to_thread(write_run_start, engine, run, resource, "none")
-    await asyncio.to_thread(write_run_finish, engine, run, resource, report)
-    return report
