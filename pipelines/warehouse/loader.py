@@ -154,10 +154,13 @@ class ScopeLoad:
             fan_out_id: as `encode`, for items (a page `encode` made carries its own).
 
         Raises:
-            ValueError: as `encode`; a bad item leaves staging untouched.
+            ValueError: as `encode` (a fan_out_id with an encoded page too); a bad item
+                leaves staging untouched.
         """
         self._check_open()
         if isinstance(items, EncodedPage):
+            if fan_out_id is not None:
+                raise ValueError(f"{self.spec.name}: give a page's fan_out_id to encode()")
             page = items
         else:
             page = self.encode(items, fan_out_id=fan_out_id)

@@ -183,8 +183,8 @@ def _conflicts(tables: Sequence[_Table], catalog: _Catalog) -> None:
     """Every stored column whose type is not the declared one: the upgrade stops."""
     problems: list[str] = []
     for table in tables:
-        stored = catalog.columns.get(table.name)
-        for column in table.columns if stored else ():
+        stored = catalog.columns.get(table.name, {})
+        for column in table.columns:
             if column.name not in stored:
                 continue
             stored_oid, stored_name = stored[column.name]

@@ -62,3 +62,7 @@ def test_a_fan_out_id_for_a_table_without_the_column_is_refused(engine):
         load = ScopeLoad(conn, "kohteet", account="acc-a", run_id="r1")
         with pytest.raises(ValueError, match="has no fan_out column"):
             load.stage([{"Id": 1}], fan_out_id=5)
+    with engine.begin() as conn:
+        load = ScopeLoad(conn, SPEC, account="acc-a", run_id="r1")
+        with pytest.raises(ValueError, match="give a page's fan_out_id to encode"):
+            load.stage(load.encode([task(1)]), fan_out_id=5)
