@@ -5,13 +5,15 @@ The arithmetic follows how the sync engine spends calls when no faults occur:
 - a list scan of `T` rows takes pages(T) = 1 call for T ≤ 250 (an empty list still
   answers one page), else 1 + ceil((T - 250) / 249): pages overlap by one row, which
   proves no row was skipped (`paging.expected_calls`; 100,000 rows: 402 calls);
-- `kustannuspaikat` and `ilmoitukset` (change-since in the catalogue): an incremental run
-  reads only rows changed since the cursor: pages(changed), where `changed` is
-  the Total of a `Limit=1` probe, or unknown (estimated 1 call); a first or full run
-  scans everything: pages(Total);
-- `kohteet` (fans out over cost centres, no change-since): one scan per active cost
-  centre, pages(T_cc) each; incremental is the same as full;
-- `osapuolet` scans the links route (`osapuoli_yhteydet` in sync_state): pages(T);
+- an account-wide list with a change-since filter (cost centres, notices, leases,
+  inspections): an incremental run reads only rows changed since the cursor:
+  pages(changed), where `changed` is the Total of a `Limit=1` probe, or unknown
+  (estimated 1 call); a first or full run scans everything: pages(Total);
+- a fan-out list (objects, maintenance tasks: `routes.fan_out`, no change-since): one scan
+  per active row of the parent (a cost centre), pages(T_cc) each; incremental is the
+  same as full;
+- an account-wide list without change-since (the links, for the asset `osapuolet`):
+  pages(T) every run;
 - deletion confirmations (a detail call answering 404, a party batch call) depend on what
   the run finds missing: the plan says so and counts 0 unless a probe shows a list shrank.
 
@@ -36,14 +38,10 @@ from pipelines.budget.model import (
     calls_for,
     resource_plan,
 )
-from pipelines.budget.routes import (
-    ASSET_RESOURCES,
-    ResourceFacts,
-    resource_facts,
-    state_resource,
-)
+from pipelines.budget.routes import ResourceFacts, resource_facts, state_resource
 from pipelines.budget.snapshot import ScopeState, WarehouseSnapshot, read_snapshot
 from pipelines.settings import AccountConfig
+from pipelines.sync.declared import sync_order
 
 
 def _deletion_note(facts: ResourceFacts, label: str) -> str | None:
@@ -149,7 +147,8 @@ def _fan_out(
 ) -> ResourcePlan:
     table = state_resource(resource)
     notes: list[str] = []
-    if not snapshot.cost_centres:
+    parent_rows = snapshot.parent_rows(facts.fan_out or "")
+    if not parent_rows:
         # First run: the cost centres arrive with this same sync. Each costs at least one
         # call; how many there are is known from the account's scope or the parent's Total.
         count = len(account.scope) if account.scope else parent_total
@@ -165,7 +164,7 @@ def _fan_out(
         _full_scope(
             str(cc), snapshot.state(table, str(cc)), probe.get((resource, str(cc))), facts.page_size
         )
-        for cc in snapshot.cost_centres
+        for cc in parent_rows
     )
     if note := _deletion_note(facts, resource):
         notes.append(note)
@@ -185,21 +184,23 @@ def compute_plan(
     facts: Mapping[str, ResourceFacts],
     account: AccountConfig,
     *,
-    resources: Sequence[str] = ASSET_RESOURCES,
+    resources: Sequence[str] | None = None,
     full: bool,
     probe_totals: ProbeTotals | None = None,
 ) -> SyncPlan:
     """The call plan from warehouse state and (optionally) probed totals. Pure.
 
+    Args:
+        resources: the assets to plan, default the account's synced ones (opt-ins too).
+
     Raises:
         ValueError: an unknown resource is asked for.
     """
-    unknown = [r for r in resources if r not in ASSET_RESOURCES]
-    if unknown:
-        raise ValueError(f"unknown resource(s) {unknown}; known: {list(ASSET_RESOURCES)}")
+    if resources is None:
+        resources = account.synced_assets()
     probe = probe_totals or {}
     plans: list[ResourcePlan] = []
-    for resource in (r for r in ASSET_RESOURCES if r in resources):
+    for resource in sync_order(resources):  # ValueError: an unknown asset
         resource_facts_ = facts[state_resource(resource)]
         if resource_facts_.fan_out:
             parent = resource_facts_.fan_out
@@ -247,7 +248,7 @@ def plan_sync(
     catalogue: Any,
     account: AccountConfig,
     *,
-    resources: Sequence[str] = ASSET_RESOURCES,
+    resources: Sequence[str] | None = None,
     full: bool,
     probe_totals: ProbeTotals | None = None,
 ) -> SyncPlan:
@@ -256,12 +257,16 @@ def plan_sync(
     Args:
         conn: A warehouse connection (read only).
         catalogue: The route catalogue (`Catalogue`, its raw YAML mapping, or None for
-            `config/routes.yaml`).
+            `load_catalogue()`: routes.yaml and the declarations).
         account: The account to plan for.
-        resources: Asset resources to plan (default all four).
+        resources: Assets to plan (default the account's synced ones, opt-ins included).
         full: Plan a full run (no change-since) instead of an incremental one.
         probe_totals: Totals seen by `Limit=1` probes, by (resource, scope).
     """
+    if catalogue is None:
+        from pipelines.tampuuri.catalogue import load_catalogue
+
+        catalogue = load_catalogue()
     return compute_plan(
         read_snapshot(conn, account),
         resource_facts(catalogue),

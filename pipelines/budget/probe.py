@@ -19,14 +19,12 @@ from sqlalchemy import Connection
 
 from pipelines.budget.model import SyncPlan
 from pipelines.budget.plan import compute_plan
-from pipelines.budget.routes import (
-    ASSET_RESOURCES,
-    ResourceFacts,
-    resource_facts,
-    state_resource,
-)
+from pipelines.budget.routes import ResourceFacts, resource_facts, state_resource
 from pipelines.budget.snapshot import WarehouseSnapshot, read_snapshot
+from pipelines.declarations import load_declarations
 from pipelines.settings import AccountConfig, load_sync_settings
+from pipelines.sync.declared import sync_order
+from pipelines.tampuuri.catalogue import Route
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 # probe(client, route, *, path_params, filters) -> Total; `tampuuri.paging.probe_total`.
@@ -51,24 +49,26 @@ def probe_targets(
     resources: Sequence[str],
     full: bool,
     overlap: timedelta,
-    fan_out_param: str = "kohde_id",
+    fan_out_param: str | None = None,
     probe_fan_out: bool = False,
 ) -> list[ProbeTarget]:
-    """The probes an exact plan needs. Pure.
+    """The probes an exact plan needs. Pure (but for reading the declarations).
 
     A change-since resource planned incrementally is probed with the same filter the sync
     will send (cursor minus the overlap window, Helsinki time), so the probe's Total is the
-    number of rows the incremental scan will read.
+    number of rows the incremental scan will read. A fan-out scope's probe fills the list's
+    one path parameter (`fan_out_param`, default the declared route's) with the parent id.
     """
     targets: list[ProbeTarget] = []
-    for resource in (r for r in ASSET_RESOURCES if r in resources):
+    for resource in sync_order(resources):
         table = state_resource(resource)
         spec = facts[table]
         if spec.fan_out:
             if probe_fan_out:
+                param = fan_out_param or _list_parameter(table)
                 targets.extend(
-                    ProbeTarget(resource, str(cc), table, path_params={fan_out_param: cc})
-                    for cc in snapshot.cost_centres
+                    ProbeTarget(resource, str(cc), table, path_params={param: cc})
+                    for cc in snapshot.parent_rows(spec.fan_out)
                 )
             continue
         state = snapshot.state(table)
@@ -80,13 +80,21 @@ def probe_targets(
     return targets
 
 
+def _list_parameter(resource: str) -> str:
+    """The one path parameter of a fan-out resource's declared list route."""
+    route = load_declarations()[resource].spec.routes.list
+    assert route is not None  # a fan-out is listed (load.py checks it)
+    (param,) = Route(route.method, route.path).parameters
+    return param
+
+
 async def probe_plan(
     client: Any,
     catalogue: Any,
     conn: Connection,
     account: AccountConfig,
     *,
-    resources: Sequence[str] = ASSET_RESOURCES,
+    resources: Sequence[str] | None = None,
     full: bool,
     overlap: timedelta | None = None,
     probe_fan_out: bool = False,
@@ -99,7 +107,7 @@ async def probe_plan(
         catalogue: The `Catalogue` (its list routes are probed).
         conn: A warehouse connection (read only).
         account: The account to plan for.
-        resources: Asset resources to plan.
+        resources: Assets to plan (default the account's synced ones, opt-ins included).
         full: Plan a full run.
         overlap: The change-since overlap window; default from config/sync.yaml.
         probe_fan_out: Also probe each cost centre of fan-out resources.
@@ -114,23 +122,16 @@ async def probe_plan(
         probe = probe_total
     if overlap is None:
         overlap = timedelta(minutes=load_sync_settings().overlap_minutes)
+    if resources is None:
+        resources = account.synced_assets()
     snapshot = read_snapshot(conn, account)
     facts = resource_facts(catalogue)
-    fan_out_param = next(
-        (
-            catalogue.resources[name].list.parameters[0]
-            for name, spec in facts.items()
-            if spec.fan_out and name in catalogue.resources
-        ),
-        "kohde_id",
-    )
     targets = probe_targets(
         snapshot,
         facts,
         resources=resources,
         full=full,
         overlap=overlap,
-        fan_out_param=fan_out_param,
         probe_fan_out=probe_fan_out,
     )
     totals = await asyncio.gather(

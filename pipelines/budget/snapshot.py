@@ -1,7 +1,8 @@
-"""What the warehouse knows that a call plan needs: sync_state rows and active cost centres.
+"""What the warehouse knows that a call plan needs: sync_state rows and fan-out parents.
 
 Small reads of their own (not `warehouse.state`) so that planning depends only on the
-public schema in `sql/migrations/0001_create_schemas.sql`.
+public schema in `sql/migrations/0001_create_schemas.sql`; the statements are
+`sql/budget/sync_state.sql` and `sql/sync/` templates over declared tables.
 """
 
 from __future__ import annotations
@@ -9,20 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
-from pipelines.settings import AccountConfig
+from pipelines.declarations import load_declarations
+from pipelines.settings import PROJECT_ROOT, AccountConfig
+from pipelines.sync.cost_centres import fan_out_ids
 
-SYNC_STATE = text(
-    "SELECT resource, scope, cursor, last_total, last_full_scan_at"
-    " FROM ops.sync_state WHERE account = :account"
-)
-# Fan-out scopes: the cost centres a sync lists objects under (kohteet/{kohde_id}/selaa).
-ACTIVE_COST_CENTRES = text(
-    "SELECT id FROM tampuuri.kustannuspaikat"
-    " WHERE account = :account AND deleted_at IS NULL ORDER BY id"
-)
+SQL_DIR = PROJECT_ROOT / "sql" / "budget"
+
+
+@cache
+def _sync_state() -> TextClause:
+    return text((SQL_DIR / "sync_state.sql").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -40,30 +41,46 @@ class WarehouseSnapshot:
 
     Attributes:
         states: sync_state rows by (state resource, scope).
-        cost_centres: active cost centres, restricted to the account's `scope` when set.
+        fan_out_rows: per fan-out parent resource (the cost centres), its active rows'
+            ids, restricted to the account's `scope` when set: the scopes of the lists
+            that fan out over it.
     """
 
     states: Mapping[tuple[str, str], ScopeState] = field(default_factory=dict)
-    cost_centres: tuple[int, ...] = ()
+    fan_out_rows: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def state(self, resource: str, scope: str = "") -> ScopeState | None:
         return self.states.get((resource, scope))
 
+    def parent_rows(self, parent: str) -> tuple[int, ...]:
+        """The active rows of a fan-out parent (empty before its first sync)."""
+        return self.fan_out_rows.get(parent, ())
+
+    @property
+    def cost_centres(self) -> tuple[int, ...]:
+        """The rows of the one fan-out parent (the cost centres in the built-ins); empty
+        when none is declared. With several parents, ask `parent_rows`."""
+        parents = sorted(self.fan_out_rows)
+        return self.fan_out_rows[parents[0]] if len(parents) == 1 else ()
+
 
 def read_snapshot(conn: Connection, account: AccountConfig) -> WarehouseSnapshot:
-    """Read the sync_state rows and the active cost centres of `account`."""
+    """Read the sync_state rows and the active fan-out parent rows of `account`."""
     states = {
         (row.resource, row.scope): ScopeState(
             cursor=row.cursor,
             last_total=None if row.last_total is None else int(row.last_total),
             last_full_scan_at=row.last_full_scan_at,
         )
-        for row in conn.execute(SYNC_STATE, {"account": account.name})
+        for row in conn.execute(_sync_state(), {"account": account.name})
     }
-    cost_centres = [
-        int(i) for i in conn.execute(ACTIVE_COST_CENTRES, {"account": account.name}).scalars()
-    ]
-    if account.scope:
-        allowed = set(account.scope)
-        cost_centres = [c for c in cost_centres if c in allowed]
-    return WarehouseSnapshot(states=states, cost_centres=tuple(cost_centres))
+    declarations = load_declarations()
+    rows = {
+        parent: tuple(
+            fan_out_ids(
+                conn, declarations[parent], account.name, scope=account.scope or None, only=None
+            )
+        )
+        for parent in sorted(declarations.fan_out_parents())
+    }
+    return WarehouseSnapshot(states=states, fan_out_rows=rows)

@@ -15,17 +15,52 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from pipelines.settings.files import CONFIG_DIR, config_file, read_yaml, validate_document
 from pipelines.settings.values import NonNegativeFloat, PositiveFloat, PositiveInt
 
 _MODEL = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 Fraction = Annotated[float, Field(strict=True, ge=0, le=1)]
-# The account-wide lists the sweep probes (sync/reconcile.py PROBED); their cadence in days.
-ProbedList = Literal["kustannuspaikat", "osapuolet", "ilmoitukset"]
-PROBED_LISTS: tuple[ProbedList, ...] = ("kustannuspaikat", "osapuolet", "ilmoitukset")
+
+
+def probed_lists(*, opt_in: bool = True) -> tuple[str, ...]:
+    """The assets whose account-wide list the reconciliation sweep probes (declared ones
+    without a fan-out, `sync.reconcile.probed_lists`), in priority order; `opt_in=False`:
+    only those every account syncs."""
+    from pipelines.declarations import load_declarations  # lazily: it reads settings
+
+    return tuple(
+        name
+        for name, asset in load_declarations().assets.items()
+        if asset.primary.spec.routes.fan_out is None and (opt_in or not asset.opt_in)
+    )
+
+
+def _probed_list(value: str) -> str:
+    if value not in probed_lists():
+        # Named like a Literal's error: "'kohteet' is not one of <every account's lists>".
+        shown = [f"'{name}'" for name in probed_lists(opt_in=False)]
+        expected = " or ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", {"expected": expected}
+        )
+    return value
+
+
+# An account-wide list the sweep probes (`probed_lists`); its cadence in days.
+ProbedList = Annotated[str, Field(strict=True), AfterValidator(_probed_list)]
 Cadence = dict[ProbedList, PositiveInt]
+
+
+def __getattr__(name: str) -> Any:
+    """`PROBED_LISTS`: the lists every account syncs (`probed_lists(opt_in=False)`)."""
+    if name == "PROBED_LISTS":
+        return probed_lists(opt_in=False)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 DEFAULT_PROFILE = "default"
 # The parts of a profile that are an account's `budget:` settings (same names, same meaning).
 BUDGET_PARTS = (
@@ -54,7 +89,9 @@ class Profile(BaseModel):
     model_config = _MODEL
 
     webhook_window_s: NonNegativeFloat = 0.0
-    reconcile_every_days: Cadence = Field(default_factory=lambda: dict.fromkeys(PROBED_LISTS, 1))
+    reconcile_every_days: Cadence = Field(
+        default_factory=lambda: dict.fromkeys(probed_lists(opt_in=False), 1)
+    )
     full_scan_period_days: PositiveInt = 7
     list_rescan_period_days: PositiveInt = 7
     on_drift: Literal["locate", "wait"] = "locate"

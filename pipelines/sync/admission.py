@@ -41,7 +41,8 @@ class Admission:
 
     run: bool
     full: bool
-    cost_centres: tuple[int, ...] | None  # None: every cost centre in scope
+    # Per trimmed fan-out asset, the parent rows (cost centres) kept; None: not trimmed.
+    fan_out_scopes: dict[str, tuple[int, ...]] | None
     reason: str
     planned_calls: int
     allowed_calls: int
@@ -74,14 +75,18 @@ def admit(
     if decision.action == "defer":
         return Admission(False, full, None, decision.reason, decision.needed_calls, 0)
     chosen = decision.trimmed_plan or plan
-    objects = chosen.resource("kohteet")
-    cost_centres = None
-    if decision.trimmed_plan is not None and objects is not None:
-        cost_centres = tuple(int(s.scope) for s in objects.scopes)
+    fan_out_scopes = None
+    if decision.trimmed_plan is not None:
+        fan_out_scopes = {
+            resource.resource: tuple(int(s.scope) for s in resource.scopes)
+            for resource in chosen.resources
+            # Scopes not in the warehouse yet ("?1": a first run) cannot be chosen by id.
+            if resource.fan_out and all(s.scope.isdigit() for s in resource.scopes)
+        } or None
     return Admission(
         True,
         chosen.full,
-        cost_centres,
+        fan_out_scopes,
         decision.reason,
         chosen.expected_calls,
         decision.allowed_calls,

@@ -2,10 +2,11 @@
 
 `run_sync` is the one entry point the CLI, Dagster assets, reconciliation and benchmarks
 call. It knows no Dagster. Before any call the budget guard admits, trims or defers the
-run (`admission`); resources then run in dependency order (cost centres before the
-objects listed under them, the others side by side), each under its run lock
-(`resource_run`). Every request is written to the call ledger (`ops.api_calls`), retries
-and failures too.
+run (`admission`); the account's assets (its synced ones, opt-ins included, unless the
+request names some) then run in the order of their declared `after` dependencies, each
+starting once its prerequisites finish (a fan-out after the assets it fans out over, the
+others side by side), each under its run lock (`resource_run`). Every request is written
+to the call ledger (`ops.api_calls`), retries and failures too.
 """
 
 from __future__ import annotations
@@ -17,23 +18,22 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from itertools import combinations
 
 import httpx
 from sqlalchemy import Engine
 
 from pipelines import event_loop
 from pipelines.budget.guard import Priority
-from pipelines.settings import AccountConfig, ConfigError, SyncSettings, load_sync_settings
+from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import Admission, admit
 from pipelines.sync.api_session import api_session
+from pipelines.sync.declared import fan_out_parent, sync_order
 from pipelines.sync.load_sessions import all_settled
+from pipelines.sync.pool_fit import fit_pool
 from pipelines.sync.report import ProgressListener, ResourceReport, SilentProgress, SyncReport
 from pipelines.sync.resource_run import RunContext, SyncAborted, not_run, sync_resource
 from pipelines.sync.run_finish import record_not_run
-from pipelines.sync.scans import ASSET_RESOURCES
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
-from pipelines.warehouse.engine import pool_capacity
 from pipelines.warehouse.run_lock import RunLocks
 
 log = logging.getLogger(__name__)
@@ -41,18 +41,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SyncRequest:
-    """What to sync: one account, some resources, incremental or full."""
+    """What to sync: one account, some assets (default: those it syncs), incremental or full."""
 
     account: AccountConfig
-    resources: Sequence[str] = ASSET_RESOURCES
+    # Assets; None: the account's synced assets (`AccountConfig.synced_assets`).
+    resources: Sequence[str] | None = None
     full: bool = False
     trigger: str = "manual"
     run_id: str | None = None
     # Budget priority: webhook > incremental > reconcile > full. None: from `full`.
     priority: Priority | None = None
-    # Only these cost centres' objects (budget-shaped re-scans, trimmed runs).
+    # Only these parent rows (cost centres) for every fan-out asset of the run
+    # (budget-shaped re-scans); `fan_out_scopes` per asset (a trimmed run) wins over it.
     cost_centres: tuple[int, ...] | None = None
     enforce_budget: bool = True
+    fan_out_scopes: Mapping[str, tuple[int, ...]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.resources is None:
+            object.__setattr__(self, "resources", self.account.synced_assets())
 
     @property
     def budget_priority(self) -> Priority:
@@ -75,9 +82,14 @@ def run_sync(
     `report.ok` says whether all went well. A broken configuration raises `ConfigError`;
     a lost warehouse raises SQLAlchemy's `DBAPIError` (committed scopes stay committed).
     """
-    unknown = [r for r in request.resources if r not in ASSET_RESOURCES]
-    if unknown:
-        raise ValueError(f"unknown resource(s) {unknown}; known: {list(ASSET_RESOURCES)}")
+    synced = request.account.synced_assets()
+    sync_order(request.resources)  # ValueError: an unknown asset
+    not_synced = [r for r in request.resources if r not in synced]
+    if not_synced:
+        raise ValueError(
+            f"account {request.account.name!r} does not sync {not_synced} (opt-in resources"
+            f" are synced for the accounts listing them in `resources:`); it syncs {list(synced)}"
+        )
     return event_loop.run(
         _run(
             engine,
@@ -106,9 +118,10 @@ async def _run(
     report = SyncReport(run_id=run_id, account=account.name, trigger=request.trigger)
     started = time.monotonic()
     account.resolve_credentials(environ)  # a missing secret fails before anything is written
-    ordered = [r for r in ASSET_RESOURCES if r in request.resources]
-    prerequisites = _prerequisites(ordered, catalogue, scoped=account.scope is not None)
-    settings = _fit_pool(engine, prerequisites, catalogue, settings, account=account.name)
+    assert request.resources is not None
+    ordered = sync_order(request.resources)
+    prerequisites = _prerequisites(ordered, scoped=account.scope is not None)
+    settings = fit_pool(engine, prerequisites, settings, account=account.name)
     retry_cap = settings.retry_cap_per_run
     if request.enforce_budget:
         admission = await asyncio.to_thread(_admit, engine, catalogue, request)
@@ -128,10 +141,10 @@ async def _run(
             ]
             log.warning("account %s: sync deferred: %s", account.name, admission.reason)
             return report
-        if admission.full != request.full or admission.cost_centres is not None:
+        if admission.full != request.full or admission.fan_out_scopes is not None:
             log.warning("account %s: sync trimmed: %s", account.name, admission.reason)
             report.trimmed_reason = admission.reason
-            request = replace(request, full=admission.full, cost_centres=admission.cost_centres)
+            request = replace(request, full=admission.full, fan_out_scopes=admission.fan_out_scopes)
         # Retries are billed too: they may use what the allowance leaves beyond the plan.
         retry_cap = min(retry_cap, max(0, admission.allowed_calls - admission.planned_calls))
     async with api_session(
@@ -153,7 +166,7 @@ async def _run(
             run_id=run_id,
             trigger=request.trigger,
             full=request.full,
-            cost_centres=request.cost_centres,
+            fan_out_scopes=_fan_out_scopes(request, ordered),
             progress=progress,
             run_locks=RunLocks(engine),
         )
@@ -170,105 +183,39 @@ def _admit(engine: Engine, catalogue: Catalogue, request: SyncRequest) -> Admiss
             conn,
             catalogue,
             request.account,
-            resources=tuple(request.resources),
+            resources=tuple(request.resources or ()),
             full=request.full,
             priority=request.budget_priority,
             now=datetime.now(UTC),
         )
 
 
-def _fit_pool(
-    engine: Engine,
-    prerequisites: Mapping[str, Sequence[str]],
-    catalogue: Catalogue,
-    settings: SyncSettings,
-    *,
-    account: str,
-) -> SyncSettings:
-    """The run's settings, with fewer fan-out batches at once if the pool cannot hold them.
-
-    A run holds one connection for its run locks, one per scan batch in flight (a fan-out
-    resource runs `scope_concurrency` of them) for each resource running, and one for a
-    short write beside them (its call ledger, its run rows). A smaller pool would make the
-    run wait on itself until the pool times out, so before any call the run lowers
-    scope_concurrency to what the pool holds (logged; it changes no call, only how many
-    cost-centre batches commit side by side), and fails when not even one batch fits.
-
-    Raises:
-        ConfigError: says how many connections the run needs and the pool allows.
-    """
-    capacity = pool_capacity(engine)
-    if capacity is None:
-        return settings
-    wanted = max(1, settings.scope_concurrency)
-    for batches in range(wanted, 0, -1):
-        need = _connections_needed(prerequisites, catalogue, batches)
-        if need <= capacity:
-            break
-    else:
-        raise ConfigError(
-            f"the warehouse engine's connection pool allows {capacity} connection(s) at"
-            f" once (pool_size + max_overflow); this sync needs {need} even with one"
-            " fan-out batch at a time: make the pool larger"
-        )
-    if batches < wanted:
-        log.warning(
-            "account %s: scope_concurrency %d lowered to %d for this run: the warehouse"
-            " pool allows %d connections",
-            account,
-            wanted,
-            batches,
-            capacity,
-        )
-        return replace(settings, scope_concurrency=batches)
-    return settings
+def _fan_out_scopes(request: SyncRequest, assets: list[str]) -> dict[str, tuple[int, ...]]:
+    """Per fan-out asset of the run, the only parent rows it lists under (absent: all)."""
+    scopes = {}
+    for asset in assets:
+        if fan_out_parent(asset) is None:
+            continue
+        only = (request.fan_out_scopes or {}).get(asset, request.cost_centres)
+        if only is not None:
+            scopes[asset] = only
+    return scopes
 
 
-def _connections_needed(
-    prerequisites: Mapping[str, Sequence[str]], catalogue: Catalogue, batches: int
-) -> int:
-    """Connections a run holds at once with `batches` fan-out batches in flight."""
-    held = {r: batches if catalogue.resources[r].fan_out else 1 for r in prerequisites}
-    # Resources run side by side unless one waits for the other (directly or not).
-    groups = (g for n in range(1, len(held) + 1) for g in combinations(held, n))
-    side_by_side = max(
-        (
-            sum(held[r] for r in group)
-            for group in groups
-            if not any(_ordered(prerequisites, a, b) for a, b in combinations(group, 2))
-        ),
-        default=0,
-    )
-    return 2 + side_by_side  # + run locks + a short write
+def _prerequisites(assets: list[str], *, scoped: bool) -> dict[str, tuple[str, ...]]:
+    """What each asset of the run waits for before it starts, in the run's order.
 
-
-def _ordered(prerequisites: Mapping[str, Sequence[str]], first: str, other: str) -> bool:
-    """Whether one of the two waits for the other (so they never run side by side)."""
-
-    def waits_for(later: str, earlier: str) -> bool:
-        return any(p == earlier or waits_for(p, earlier) for p in prerequisites[later])
-
-    return waits_for(first, other) or waits_for(other, first)
-
-
-def _prerequisites(
-    resources: list[str], catalogue: Catalogue, *, scoped: bool
-) -> dict[str, tuple[str, ...]]:
-    """What each resource of the run waits for before it starts, in the run's order.
-
-    A fan-out resource (objects, listed per cost centre) waits for the resource it fans
-    out over; the others start at once: links and notices touch other tables and routes
-    than cost centres and objects, and share only the client (its concurrency limit, and
-    its first call, which goes alone: `first_answer.py`) and the run's retry cap. A first
+    A fan-out asset (objects, listed per cost centre) waits for the asset it fans out
+    over; the others start at once: links and notices touch other tables and routes than
+    cost centres and objects, and share only the client (its concurrency limit, and its
+    first call, which goes alone: `first_answer.py`) and the run's retry cap. A first
     load then overlaps the link list's transaction with the cost centres and the objects.
-    A scoped account's link scan reads the objects just synced, so it runs one resource
-    at a time.
+    A scoped account's scans read the rows just synced (the objects a link or lease
+    scope goes `through`), so it runs one asset at a time, in the `after` order.
     """
     if scoped:  # each waits for the one before
-        return {r: tuple(resources[:i][-1:]) for i, r in enumerate(resources)}
-    return {
-        r: tuple(d for d in (catalogue.resources[r].fan_out,) if d in resources) for r in resources
-    }
+        return {r: tuple(assets[:i][-1:]) for i, r in enumerate(assets)}
+    return {r: tuple(d for d in (fan_out_parent(r),) if d in assets) for r in assets}
 
 
 async def _sync_resources(

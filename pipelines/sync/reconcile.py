@@ -3,10 +3,10 @@
 Tampuuri gives a webhook bundle up after 5 failed deliveries, and some changes fire no
 webhook at all (a deleted notice, a changed link), so a periodic sweep must find drift:
 
-1. one `Limit=1` probe per account-wide list (cost centres, links, notices) due tonight
-   by the account's profile (`profiles/cadence.py`; every night by default): the API's
-   `Total` against the warehouse's active rows; a difference means rows were added or
-   deleted unseen;
+1. one `Limit=1` probe per account-wide list the account syncs (cost centres, links,
+   notices; leases and inspections for the accounts opting in) due tonight by its
+   profile (`profiles/cadence.py`; every night by default): the API's `Total` against
+   the warehouse's active rows; a difference means rows were added or deleted unseen;
 2. the change-since incremental of the lists that declare one: it catches updates (which
    do not move `Total`) and rows added whose webhook was lost, so what drift remains
    after it is deletions. A list without a change-since filter is re-read in full once
@@ -18,8 +18,13 @@ webhook at all (a deleted notice, a changed link), so a periodic sweep must find
    deleted rows by bisection, a few calls; only what that cannot account for is re-read
    in full), or left to its periodic full read ("wait": reported as deferred until then;
    the frugal profile's way of not paying a whole link list for a deleted link);
-4. objects (`kohteet`, no change-since filter): a budget-shaped share of the stalest cost
-   centres (`budget.shaping.choose_scopes`, by `ops.sync_state.last_full_scan_at`).
+4. fan-out lists (objects; maintenance tasks for the accounts opting in: no change-since
+   filter): a budget-shaped share of the stalest cost centres of each
+   (`budget.shaping.choose_scopes`, by `ops.sync_state.last_full_scan_at`; `sweep_scopes`),
+   the allowance spent in priority order.
+
+Which lists and fan-outs these are comes from the declarations (`declared.probed_lists`,
+`declared.fan_out_assets`) of the account's synced assets.
 
 Re-scans go through `run_sync` (same loader, history, deletion confirmation, ledger) with
 trigger "reconcile".
@@ -27,43 +32,38 @@ trigger "reconcile".
 
 from __future__ import annotations
 
-import asyncio
-import math
 import uuid
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import Engine, TextClause, text
+from sqlalchemy import Engine
 
 from pipelines import event_loop
-from pipelines.budget.shaping import choose_scopes
+from pipelines.declarations import load_declarations
 from pipelines.profiles.cadence import lists_due
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
-from pipelines.sync.admission import admit_calls
-from pipelines.sync.api_session import api_session
-from pipelines.sync.drift import DriftLocation, locate_drift
-from pipelines.sync.engine import SyncRequest, run_sync
+from pipelines.sync.declared import LazyMap, fan_out_assets
+from pipelines.sync.declared import probed_lists as declared_lists
+from pipelines.sync.drift import DriftLocation
 from pipelines.sync.report import SyncReport
-from pipelines.sync.targeted_load import load_rows
-from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes, load_catalogue
-from pipelines.tampuuri.client import TampuuriClient
-from pipelines.tampuuri.errors import TampuuriForbidden
-from pipelines.tampuuri.paging import probe_total
-from pipelines.warehouse import state
-from pipelines.warehouse.tables import TABLES
+from pipelines.sync.sweep import TRIGGER, Sweep
+from pipelines.sync.sweep_scopes import rescanned_recently, stalest_scopes
+from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
 
-TRIGGER = "reconcile"
-# Catalogue resource probed -> the sync (asset) resource that re-scans it.
-PROBED = {"kustannuspaikat": "kustannuspaikat", "osapuoli_yhteydet": "osapuolet",
-          "ilmoitukset": "ilmoitukset"}  # fmt: skip
-ACTIVE_ROWS = {
-    table: text(f"SELECT count(*) FROM tampuuri.{table} WHERE account = :a AND deleted_at IS NULL")
-    for table in PROBED
-}
+__all__ = ["PROBED", "TRIGGER", "ReconcileReport", "probed_lists", "reconcile_account"]
+
+
+def probed_lists(account: AccountConfig | None = None) -> dict[str, str]:
+    """The account-wide lists the sweep probes (scanned resource -> the asset re-scanning
+    it) for `account` (its opt-ins too), or for every account (None)."""
+    assets = account.synced_assets() if account else load_declarations().synced_assets()
+    return declared_lists(assets)
+
+
+# Every account's probed lists (`probed_lists()`), read when used.
+PROBED: Mapping[str, str] = LazyMap(probed_lists)
 
 
 @dataclass
@@ -83,7 +83,8 @@ class ReconcileReport:
         located: drifted resources searched instead of re-read (`drift.locate_drift`),
             with what the search found; those not settled were re-read in full.
         incremental: resources synced with their change-since filter.
-        cost_centres: the cost centres whose objects were re-scanned.
+        cost_centres: the cost centres re-scanned by any fan-out (the objects').
+        scopes: per fan-out asset, the cost centres it re-scanned.
         calls: every call of the sweep (probes, scans, confirmations, retries).
         reports: the sync reports of the re-scans.
     """
@@ -99,6 +100,7 @@ class ReconcileReport:
     located: dict[str, DriftLocation] = field(default_factory=dict)
     incremental: list[str] = field(default_factory=list)
     cost_centres: list[int] = field(default_factory=list)
+    scopes: dict[str, list[int]] = field(default_factory=dict)
     calls: int = 0
     reports: list[SyncReport] = field(default_factory=list)
 
@@ -127,13 +129,14 @@ def reconcile_account(
         catalogue: the route catalogue (config/routes.yaml by default).
         transport: httpx transport (tests: ASGITransport over the simulator).
         environ: where credentials are read from.
-        allowance: calls the sweep may spend on object scopes beyond the coverage floor
-            (`shaping.nightly_share`); None: only the floor.
+        allowance: calls the sweep may spend on fan-out scopes beyond their coverage
+            floors (`shaping.nightly_share`), spent by the fan-outs in priority order;
+            None: only the floors.
         settings: sync tunables.
         run_id: recorded on call records, runs and history.
         now: the clock (stalest-first choice, list re-scan periods).
     """
-    sweep = _Sweep(
+    sweep = Sweep(
         engine=engine,
         account=account,
         catalogue=catalogue or load_catalogue(),
@@ -147,7 +150,8 @@ def reconcile_account(
     report = sweep.report
     clock = now or datetime.now(UTC)
     # Each list on its profile's cadence (every night unless the profile says otherwise).
-    probed = lists_due(account, PROBED, clock)
+    lists = probed_lists(account)
+    probed = lists_due(account, lists, clock)
     if not account.scope and probed:
         # A scoped warehouse holds a part of what the API's Totals count: probes cannot
         # detect its drift; change-since and the object share keep it fresh.
@@ -160,7 +164,7 @@ def reconcile_account(
     # Nightly sweeps start at about the same time: half a day of slack keeps a 1-day
     # period from skipping every other night.
     fresh_after = clock - timedelta(days=account.budget.list_rescan_period_days, hours=-12)
-    recent = _rescanned_recently(engine, account, list(report.totals), fresh_after)
+    recent = rescanned_recently(engine, account, list(report.totals), fresh_after)
     report.rescanned = [
         r  # lists without change-since: their periodic full read is due
         for r in report.totals
@@ -174,7 +178,7 @@ def reconcile_account(
     if report.incremental:
         # First: they catch updates, and rows added whose webhook was lost (which also
         # move Total), so what drift remains after them is deletions.
-        sweep.sync(tuple(PROBED[r] for r in report.incremental), full=False)
+        sweep.sync(tuple(lists[r] for r in report.incremental), full=False)
     for resource in [r for r in report.drifted if r not in report.rescanned]:
         if resource in report.incremental and not sweep.still_drifted(resource):
             continue
@@ -197,180 +201,13 @@ def reconcile_account(
         else:
             report.rescanned.append(resource)
     if report.rescanned:
-        sweep.sync(tuple(PROBED[r] for r in report.rescanned), full=True)
-    report.cost_centres = _stalest_cost_centres(
-        engine, account, allowance=allowance or 0, now=clock
-    )
-    if report.cost_centres:
-        sweep.sync(("kohteet",), full=True, cost_centres=tuple(report.cost_centres))
+        sweep.sync(tuple(lists[r] for r in report.rescanned), full=True)
+    left = allowance or 0
+    for asset in fan_out_assets(account.synced_assets()):
+        chosen, spent = stalest_scopes(engine, account, asset, allowance=left, now=clock)
+        left = max(0, left - spent)
+        report.scopes[asset] = chosen
+        report.cost_centres = sorted({*report.cost_centres, *chosen})
+        if chosen:
+            sweep.sync((asset,), full=True, cost_centres=tuple(chosen))
     return report
-
-
-@dataclass
-class _Sweep:
-    """One account's sweep: what its probes, searches and syncs share."""
-
-    engine: Engine
-    account: AccountConfig
-    catalogue: Catalogue
-    settings: SyncSettings
-    transport: httpx.AsyncBaseTransport | None
-    environ: Mapping[str, str] | None
-    report: ReconcileReport
-    refused: list[str] = field(default_factory=list)  # lists whose probe got a role 403
-
-    def session(self) -> AbstractAsyncContextManager[TampuuriClient]:
-        return api_session(
-            self.engine,
-            self.account,
-            settings=self.settings,
-            trigger=TRIGGER,
-            run_id=self.report.run_id,
-            transport=self.transport,
-            environ=self.environ,
-        )
-
-    async def probe(self, lists: list[str]) -> dict[str, tuple[int, int]]:
-        """Per account-wide list: (the API's Total from a Limit=1 call, active rows)."""
-        totals: dict[str, tuple[int, int]] = {}
-        async with self.session() as client:
-            for resource in lists:
-                route = self.catalogue.resources[resource].list
-                if route is None:
-                    continue
-                try:
-                    api = await probe_total(client, route)
-                except TampuuriForbidden:
-                    # A probe names no object: the role lacks the list (errors.route_refusal).
-                    # Its sync below reports it forbidden (or not_licensed) in one sentence.
-                    self.refused.append(resource)
-                    continue
-                ours = await asyncio.to_thread(self._active_rows, resource)
-                totals[resource] = (api, ours)
-        return totals
-
-    def _active_rows(self, resource: str) -> int:
-        with self.engine.connect() as conn:
-            ours = conn.execute(ACTIVE_ROWS[resource], {"a": self.account.name})
-            return int(ours.scalar_one())
-
-    def admit(self, calls: int, label: str, now: datetime) -> str | None:
-        """The budget guard's reason when `calls` (priority reconcile) do not fit."""
-        return admit_calls(
-            self.engine, self.account, calls, priority="reconcile", label=label, now=now
-        )
-
-    def still_drifted(self, resource: str) -> bool:
-        """Whether the probe's Total still differs from the active rows (after a sync)."""
-        return self._active_rows(resource) != self.report.totals[resource][0]
-
-    async def locate(self, resource: str) -> DriftLocation:
-        """Search a drifted ordered list for its new and deleted rows; write what it found."""
-        routes = self.catalogue.resources[resource]
-        rows = await asyncio.to_thread(self._rows_with_scope, routes)
-        known = [row_id for row_id, _ in rows]
-        scope_values = {row_id: value for row_id, value in rows}
-        async with self.session() as client:
-            located = await locate_drift(
-                client, routes, known, scope_values, page_size=self.catalogue.max_page_size
-            )
-        if located.settled:
-            await asyncio.to_thread(self._write_located, routes, located)
-        return located
-
-    def _rows_with_scope(self, routes: ResourceRoutes) -> list[Any]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(_active_rows_with_scope(routes), {"a": self.account.name}).all()
-            )
-
-    def _write_located(self, routes: ResourceRoutes, located: DriftLocation) -> None:
-        with self.engine.begin() as conn:
-            load_rows(
-                conn,
-                routes,
-                account=self.account.name,
-                run_id=self.report.run_id,
-                items=[*located.new_items, *located.alive],
-                deleted_ids=located.deleted,
-                suspect_ids=located.suspect,
-            )
-
-    def sync(
-        self, resources: tuple[str, ...], *, full: bool, cost_centres: tuple[int, ...] | None = None
-    ) -> None:
-        """A re-scan through `run_sync` (its own admission by the budget guard)."""
-        request = SyncRequest(
-            self.account,
-            resources,
-            full=full,
-            trigger=TRIGGER,
-            run_id=self.report.run_id,
-            priority="reconcile",
-            cost_centres=cost_centres,
-        )
-        result = run_sync(
-            self.engine,
-            request,
-            catalogue=self.catalogue,
-            settings=self.settings,
-            transport=self.transport,
-            environ=self.environ,
-        )
-        self.report.reports.append(result)
-        self.report.calls += result.calls
-
-
-def _active_rows_with_scope(routes: ResourceRoutes) -> TextClause:
-    """Active ids of the list's table, ascending, with the scope filter's column (or NULL)."""
-    spec = TABLES[routes.name]
-    column = next((c.name for c in spec.columns if c.field == routes.scope_filter), "NULL")
-    return text(
-        f"SELECT id, {column} FROM tampuuri.{spec.name}"  # identifiers from TABLES only
-        " WHERE account = :a AND deleted_at IS NULL ORDER BY id"
-    )
-
-
-def _rescanned_recently(
-    engine: Engine, account: AccountConfig, resources: list[str], since: datetime
-) -> set[str]:
-    """The resources whose account-wide list was last scanned in full after `since`."""
-    if not resources:
-        return set()
-    with engine.connect() as conn:
-        states = {r: state.scope_states(conn, account.name, r).get("") for r in resources}
-    return {
-        r
-        for r, s in states.items()
-        if s is not None and s.last_full_scan_at is not None and s.last_full_scan_at > since
-    }
-
-
-def _stalest_cost_centres(
-    engine: Engine, account: AccountConfig, *, allowance: int, now: datetime
-) -> list[int]:
-    with engine.connect() as conn:
-        active = conn.execute(
-            text(
-                "SELECT id FROM tampuuri.kustannuspaikat"
-                " WHERE account = :a AND deleted_at IS NULL ORDER BY id"
-            ),
-            {"a": account.name},
-        ).scalars()
-        scopes = {str(cc) for cc in active}
-        if account.scope:
-            scopes &= {str(cc) for cc in account.scope}
-        states = state.scope_states(conn, account.name, "kohteet")
-    last = {s: (states[s].last_full_scan_at if s in states else None) for s in scopes}
-    costs = {
-        s: max(1, math.ceil((states[s].last_total or 0) / 250)) if s in states else 1
-        for s in scopes
-    }
-    chosen = choose_scopes(
-        last,
-        costs,
-        allowance=allowance,
-        period_days=account.budget.full_scan_period_days,
-        now=now,
-    )
-    return sorted(int(s) for s in chosen)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -56,7 +57,8 @@ class RunContext:
     run_id: str
     trigger: str
     full: bool
-    cost_centres: tuple[int, ...] | None
+    # Per fan-out asset, the only parent rows (cost centres) it lists under; absent: all.
+    fan_out_scopes: Mapping[str, tuple[int, ...]]
     progress: ProgressListener
     run_locks: RunLocks  # the resources' run locks, on one connection
 
@@ -202,7 +204,7 @@ def _plan(ctx: RunContext, resource: str) -> list[ScopeScan]:
             account=ctx.account,
             full=ctx.full,
             overlap=timedelta(minutes=ctx.settings.overlap_minutes),
-            cost_centres=ctx.cost_centres,
+            cost_centres=ctx.fan_out_scopes.get(resource),
         )
 
 
