@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.settings import CONFIG_DIR, ConfigError, read_yaml
+from pipelines.settings import CONFIG_DIR, ConfigError
 from pipelines.sync.scans import ASSET_RESOURCES, table_resource
 from pipelines.tampuuri.catalogue_overrides import apply_overrides
 
@@ -91,5 +91,8 @@ def load_resource_facts(path: Path | None = None) -> dict[str, ResourceFacts]:
 
 
 def _read_routes(path: Path) -> Any:
-    """The routes file with the corrections `tampuuri-sync doctor` measured beside it."""
-    return apply_overrides(read_yaml(path), path)
+    """The routes file (its resources from the declarations: `catalogue_document`) with the
+    corrections `tampuuri-sync doctor` measured beside it."""
+    from pipelines.tampuuri.catalogue import catalogue_document
+
+    return apply_overrides(catalogue_document(path), path)
