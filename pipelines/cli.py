@@ -109,7 +109,7 @@ def sync(
                 reports.append(
                     run_sync(
                         engine,
-                        SyncRequest(acc, tuple(resource or ASSET_RESOURCES), full=full),
+                        SyncRequest(acc, tuple(resource) if resource else None, full=full),
                         progress=listener,
                     )
                 )
