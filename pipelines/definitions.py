@@ -27,8 +27,11 @@ def defs() -> dg.Definitions:
     accounts = account_partitions()
     job = nightly_job(accounts, settings)
     return dg.Definitions(
-        assets=[*tampuuri_assets(accounts.definition), budget_asset(accounts.definition)],
-        asset_checks=tampuuri_checks(settings),
+        assets=[
+            *tampuuri_assets(accounts.definition, settings, accounts.assets),
+            budget_asset(accounts.definition, accounts.assets),
+        ],
+        asset_checks=tampuuri_checks(settings, accounts.assets),
         jobs=[job, webhook_refresh_job, reconcile_job],
         schedules=[
             nightly_schedule(job, accounts, settings),

@@ -25,18 +25,24 @@ if TYPE_CHECKING:
     from pipelines.budget.report import UsageReport
 
 GROUP = "budget"
+ASSET = "call_budget"
 CHECK = "within_package"
 # Dagster's UI shows markdown metadata shorter than this inline; longer, behind a click.
 INLINE_MARKDOWN_CHARS = 1000
 
 
-def budget_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def budget_asset(
+    partitions: dg.PartitionsDefinition, upstream: Sequence[str] | None = None
+) -> dg.AssetsDefinition:
+    """The account's call budget, after the sync assets `upstream` (default: every
+    declared asset that is not opt-in)."""
+
     @dg.asset(
-        name="call_budget",
+        name=ASSET,
         group_name=GROUP,
         partitions_def=partitions,
-        deps=list(ASSET_RESOURCES),
-        check_specs=[dg.AssetCheckSpec(CHECK, asset="call_budget")],
+        deps=list(upstream if upstream is not None else ASSET_RESOURCES),
+        check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET)],
         description="API calls this billing cycle against the account's package "
         "(ops.api_calls), projected to the cycle's end.",
     )

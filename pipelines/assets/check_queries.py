@@ -1,9 +1,10 @@
 """The asset checks as plain functions over a warehouse connection (no Dagster).
 
 Each returns a `CheckOutcome`: whether it passed, one line saying why, and metadata.
-Which tables and `ops.sync_state` resources an asset's checks read is fixed here; the asset
-`osapuolet` scans the links, so its counts and state are those of `osapuoli_yhteydet`,
-while its history check covers both tables it writes.
+Which tables and `ops.sync_state` resources an asset's checks read comes from the resource
+declarations (`AssetTables`): an asset's counts and state are those of its scanned
+(primary) resource, e.g. the links for the parties' asset, while its history check covers
+every table it writes. A fan-out asset is counted per scope (the row it was listed for).
 """
 
 from __future__ import annotations
@@ -11,29 +12,55 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 
+from pipelines.declarations import load_declarations
 from pipelines.warehouse.migrations import SQL_DIR
+from pipelines.warehouse.tables import TABLES
 
 CHECKS_DIR = SQL_DIR / "checks"
 
-# asset -> (table whose rows the API's Total counts, its ops.sync_state resource)
-COUNTED: dict[str, tuple[str, str]] = {
-    "kustannuspaikat": ("kustannuspaikat", "kustannuspaikat"),
-    "kohteet": ("kohteet", "kohteet"),
-    "osapuolet": ("osapuoli_yhteydet", "osapuoli_yhteydet"),
-    "ilmoitukset": ("ilmoitukset", "ilmoitukset"),
-}
-# asset -> the tables it writes (each with a history table)
-WRITES: dict[str, tuple[str, ...]] = {
-    "kustannuspaikat": ("kustannuspaikat",),
-    "kohteet": ("kohteet",),
-    "osapuolet": ("osapuolet", "osapuoli_yhteydet"),
-    "ilmoitukset": ("ilmoitukset",),
-}
 SHOWN = 20
+
+
+@dataclass(frozen=True)
+class AssetTables:
+    """What an asset's checks read, from its declaration."""
+
+    counted: str  # the scanned table: the API's Total counts its rows; its sync_state name
+    writes: tuple[str, ...]  # the tables it writes, each with a history table
+    # A fan-out asset: (the typed column holding each row's scope, the fan-out parent table).
+    per_scope: tuple[str, str] | None
+
+
+@cache
+def _asset_tables(directory: str, asset: str) -> AssetTables:
+    declarations = load_declarations(Path(directory))
+    declared = declarations.assets[asset]
+    primary = declared.primary.spec
+    parent = primary.routes.fan_out
+    per_scope = None
+    if parent is not None and primary.cost_centre is not None:
+        per_scope = (primary.cost_centre.column, parent)
+    return AssetTables(
+        counted=declared.primary.name,
+        writes=tuple(member.name for member in declared.members),
+        per_scope=per_scope,
+    )
+
+
+def asset_tables(asset: str) -> AssetTables:
+    """The tables the checks of `asset` read (KeyError: no such declared asset)."""
+    return _asset_tables(str(load_declarations().directory), asset)
+
+
+def is_per_scope(asset: str) -> bool:
+    """Whether the asset is listed per scope (a fan-out), so its rows and Totals compare
+    scope by scope, also in an account narrowed to some cost centres."""
+    return asset_tables(asset).per_scope is not None
 
 
 @dataclass(frozen=True)
@@ -44,30 +71,35 @@ class CheckOutcome:
 
 
 @cache
-def _sql(name: str, table: str | None = None) -> TextClause:
+def _sql(name: str, **identifiers: str) -> TextClause:
     raw = (CHECKS_DIR / name).read_text(encoding="utf-8")
-    # Identifiers come only from the constants above, never from input.
-    if table is not None:
-        assert table in {t for t, _ in COUNTED.values()}, table
-        raw = raw.replace("{table}", table)
+    # Identifiers come only from the declared tables and their typed columns, never input.
+    for key, identifier in identifiers.items():
+        assert identifier in TABLES or any(
+            identifier in spec.column_names for spec in TABLES.values()
+        ), identifier
+        raw = raw.replace("{" + key + "}", identifier)
     return text(raw)
 
 
 def row_count_matches_api_total(conn: Connection, account: str, asset: str) -> CheckOutcome:
     """Rows as of each scope's last full scan equal the Total that scan saw; fails while
     the asset's last finished run is `incomplete` (a scan it could not prove complete)."""
-    table, resource = COUNTED[asset]
+    tables = asset_tables(asset)
+    table = resource = tables.counted
     last = conn.execute(
         _sql("last_finished_run.sql"), {"account": account, "resource": asset}
     ).one_or_none()
     if last is not None and last.status == "incomplete":
         sentence = last.error or f"{account}: the last scan of {asset} was not proven complete"
         return CheckOutcome(False, sentence, {"status": "incomplete", "run_id": last.run_id})
-    if asset == "kohteet":
-        rows = conn.execute(_sql("row_count_per_cost_centre.sql"), {"account": account}).all()
+    if tables.per_scope is not None:
+        column, parent = tables.per_scope
+        query = _sql("row_count_per_scope.sql", table=table, column=column, parent=parent)
+        rows = conn.execute(query, {"account": account, "resource": resource}).all()
     else:
         rows = conn.execute(
-            _sql("row_count_account.sql", table), {"account": account, "resource": resource}
+            _sql("row_count_account.sql", table=table), {"account": account, "resource": resource}
         ).all()
     if not rows:
         return CheckOutcome(False, f"{account}: no complete full scan of {resource} recorded")
@@ -93,13 +125,9 @@ def row_count_matches_api_total(conn: Connection, account: str, asset: str) -> C
 def no_duplicate_ids(conn: Connection, account: str, asset: str) -> CheckOutcome:
     """At most one open history version per id (the main tables are keyed by construction)."""
     duplicates: dict[str, list[dict[str, int]]] = {}
-    for table in WRITES[asset]:
+    for table in asset_tables(asset).writes:
         rows = conn.execute(
-            text(
-                f"SELECT id, count(*) AS versions FROM tampuuri.{table}_history"
-                " WHERE account = :account AND valid_to IS NULL"
-                " GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT :shown"
-            ),
+            _sql("open_versions.sql", table=table),
             {"account": account, "shown": SHOWN},
         ).all()
         if rows:
@@ -116,7 +144,7 @@ def fresh(
     conn: Connection, account: str, asset: str, max_age: timedelta, now: datetime | None = None
 ) -> CheckOutcome:
     """Every scope of the asset synced successfully within `max_age`."""
-    _, resource = COUNTED[asset]
+    resource = asset_tables(asset).counted
     rows = conn.execute(_sql("last_success.sql"), {"account": account, "resource": resource}).all()
     moment = now or datetime.now(UTC)
     successes = [r.last_success_at for r in rows if r.last_success_at is not None]
@@ -147,7 +175,8 @@ def fresh(
 def no_new_fields(conn: Connection, account: str, asset: str) -> CheckOutcome:
     """The item keys without a typed column that the last finished run saw (kept in `data`),
     naming those first seen in that run. It always passes: an API that grows is adopted,
-    not a warning (a typed column is a migration and the spec in warehouse/tables.py)."""
+    not a warning (a typed column is a line in the resource's declaration and a
+    `db upgrade`, which fills it from the rows already stored)."""
     row = conn.execute(
         _sql("new_fields.sql"), {"account": account, "resource": asset}
     ).one_or_none()

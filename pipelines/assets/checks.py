@@ -26,7 +26,7 @@ Five checks per asset (the SQL is in `check_queries` and `sql/checks/`):
   passes it, and `row_count_matches_api_total` and `fresh`, with that explanation.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -48,8 +48,10 @@ LICENCE_EXPLAINS = frozenset({"row_count_matches_api_total", "fresh", "routes_re
 BLOCKING = frozenset({"no_duplicate_ids"})
 
 
-def tampuuri_checks(settings: DagsterSettings) -> list[dg.AssetChecksDefinition]:
-    """The five checks for every synced asset."""
+def tampuuri_checks(
+    settings: DagsterSettings, assets: Sequence[str] | None = None
+) -> list[dg.AssetChecksDefinition]:
+    """The five checks for every sync asset in `assets` (default: those not opt-in)."""
 
     def fresh(conn: Connection, account: str, asset: str) -> CheckOutcome:
         max_age = timedelta(hours=settings.freshness_hours_for(asset))
@@ -91,7 +93,7 @@ def tampuuri_checks(settings: DagsterSettings) -> list[dg.AssetChecksDefinition]
     ]
     return [
         _check(asset, name, evaluate, severity, description)
-        for asset in ASSET_RESOURCES
+        for asset in (assets if assets is not None else ASSET_RESOURCES)
         for name, evaluate, severity, description in kinds
     ]
 
@@ -120,7 +122,13 @@ def _check(
                 if name in LICENCE_EXPLAINS and refusal and refusal[0] == "not_licensed":
                     outcomes[account.name] = CheckOutcome(True, refusal[1])
                     continue
-                if name == "row_count_matches_api_total" and account.scope and asset != "kohteet":
+                if asset not in account.synced_assets():
+                    outcomes[account.name] = CheckOutcome(
+                        True, f"{account.name}: does not sync {asset} (opt-in)"
+                    )
+                    continue
+                per_scope = check_queries.is_per_scope(asset)
+                if name == "row_count_matches_api_total" and account.scope and not per_scope:
                     # A scoped account keeps only its cost centres' rows of account-wide
                     # lists, while the API's Total counts the whole account.
                     outcomes[account.name] = CheckOutcome(

@@ -13,6 +13,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
+from pipelines.assets.budget import ASSET as BUDGET_ASSET
 from pipelines.assets.budget import GROUP as BUDGET_GROUP
 from pipelines.assets.partitions import AccountPartitions, per_account_requests
 from pipelines.assets.settings import DagsterSettings
@@ -25,7 +26,7 @@ NIGHTLY_SCHEDULE = "nightly_sync_schedule"
 def nightly_job(
     partitions: AccountPartitions, settings: DagsterSettings
 ) -> UnresolvedAssetJobDefinition:
-    """All four assets (and their checks) for one account partition."""
+    """Every sync asset (and its checks) for one account partition, then the budget."""
     return dg.define_asset_job(
         NIGHTLY_JOB,
         # The sync assets, then the account's call budget report (it reads their ledger).
@@ -60,6 +61,14 @@ def nightly_schedule(
                 run_key=f"nightly-{account}-{stamp}",
                 partition_key=account,
                 tags={ACCOUNT_TAG: account, TRIGGER_TAG: "nightly"},
+                # An account that does not opt in to every asset syncs (and checks) its
+                # own; the others run the whole job.
+                asset_selection=None
+                if partitions.syncs_all(account)
+                else [
+                    *(dg.AssetKey(a) for a in partitions.synced[account]),
+                    dg.AssetKey(BUDGET_ASSET),
+                ],
             ),
             polling_only=True,
         )

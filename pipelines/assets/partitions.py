@@ -9,11 +9,12 @@ set for assets, and a code location that fails to load hides the asset graph ent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipelines.declarations import load_declarations
 from pipelines.settings import ConfigError, load_accounts
 
 UNCONFIGURED = "unconfigured"
@@ -27,6 +28,23 @@ class AccountPartitions:
     problem: str | None = None
     # Accounts whose changes arrive by webhooks (no nightly polling sync).
     webhook_accounts: frozenset[str] = frozenset()
+    # Account -> the assets it syncs (the declared ones, opt-ins only where it opts in).
+    synced: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """The assets of the code location: every declared asset that is not opt-in, and
+        the opt-in ones some account syncs, in the declarations' order."""
+        opted = {asset for assets in self.synced.values() for asset in assets}
+        return tuple(
+            name
+            for name, asset in load_declarations().assets.items()
+            if not asset.opt_in or name in opted
+        )
+
+    def syncs_all(self, account: str) -> bool:
+        """Whether the account syncs every asset of the code location."""
+        return set(self.assets) <= set(self.synced.get(account, self.assets))
 
     @property
     def definition(self) -> dg.StaticPartitionsDefinition:
@@ -42,6 +60,7 @@ def account_partitions() -> AccountPartitions:
     return AccountPartitions(
         tuple(a.name for a in accounts),
         webhook_accounts=frozenset(a.name for a in accounts if a.webhooks),
+        synced={a.name: a.synced_assets() for a in accounts},
     )
 
 

@@ -71,8 +71,16 @@ class DagsterSettings:
     webhook_window_s: NonNegativeFloat = 0.0
 
     def freshness_hours_for(self, resource: str) -> float:
-        """The resource's freshness target in hours."""
-        return self.freshness_hours_by_resource.get(resource, self.freshness_hours)
+        """The resource's freshness target in hours: schedules.yaml's
+        `freshness_hours_by_resource`, else its declaration's `freshness_hours`, else
+        `freshness_hours`."""
+        if resource in self.freshness_hours_by_resource:
+            return self.freshness_hours_by_resource[resource]
+        from pipelines.declarations import load_declarations
+
+        asset = load_declarations().assets.get(resource)
+        declared = asset.freshness_hours if asset is not None else None
+        return declared if declared is not None else self.freshness_hours
 
 
 class _SchedulesFile(BaseModel):

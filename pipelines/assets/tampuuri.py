@@ -1,4 +1,4 @@
-"""The four synced resources as account-partitioned assets.
+"""The declared resources (config/resources/) as account-partitioned assets.
 
 Each asset runs the shared sync engine (`run_sync`) for its resource and the partition's
 account, and reports what it wrote and what it cost. How a report maps onto Dagster:
@@ -16,11 +16,13 @@ account, and reports what it wrote and what it cost. How a report maps onto Dags
 - failed / deferred: `dg.Failure` carrying the same metadata, raised after `run_sync`
   wrote the run's row to `ops.sync_runs`; downstream assets of the run are not started.
 
-Each asset carries a Dagster freshness policy from its freshness target
-(config/schedules.yaml), and syncs holding a slot of the account's concurrency pool
-(`account_pool`).
+Each asset's description, upstream assets (`after`) and freshness policy (its
+`freshness_hours`, else config/schedules.yaml's) come from its declaration; it syncs
+holding a slot of the account's concurrency pool (`account_pool`). An opt-in asset exists
+when some account opts in; materialised for an account that does not, it fails saying so.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -29,6 +31,7 @@ from pipelines.assets.account_pool import account_pools
 from pipelines.assets.metadata import sync_metadata
 from pipelines.assets.month_usage import month_usage
 from pipelines.assets.settings import DagsterSettings, load_dagster_settings
+from pipelines.declarations import Asset, load_declarations
 from pipelines.profiles.adapt import current_profiles
 from pipelines.profiles.describe import profile_metadata
 from pipelines.resources import TampuuriResource, WarehouseResource
@@ -42,22 +45,6 @@ ACCOUNT_TAG = "tampuuri/account"
 # Objects skipped for lack of rights logged as sentences (the metadata counts them all).
 SKIPPED_LOGGED = 10
 
-# Objects are listed per cost centre; links reference objects; notices carry a cost centre.
-UPSTREAM: dict[str, tuple[str, ...]] = {
-    "kustannuspaikat": (),
-    "kohteet": ("kustannuspaikat",),
-    "osapuolet": ("kohteet",),
-    "ilmoitukset": ("kustannuspaikat",),
-}
-DESCRIPTIONS = {
-    "kustannuspaikat": "Cost centres (housing companies and other managed units): "
-    "tampuuri.kustannuspaikat.",
-    "kohteet": "Objects under each cost centre (buildings, apartments, spaces): tampuuri.kohteet.",
-    "osapuolet": "Parties (owners, tenants, contacts) and their links to objects: "
-    "tampuuri.osapuolet and tampuuri.osapuoli_yhteydet.",
-    "ilmoitukset": "Notices (fault reports, service requests, work orders): tampuuri.ilmoitukset.",
-}
-
 
 class SyncConfig(dg.Config):
     """Run config of a sync asset (the launchpad shows it)."""
@@ -66,22 +53,32 @@ class SyncConfig(dg.Config):
 
 
 def tampuuri_assets(
-    partitions: dg.PartitionsDefinition, settings: DagsterSettings | None = None
+    partitions: dg.PartitionsDefinition,
+    settings: DagsterSettings | None = None,
+    assets: Sequence[str] | None = None,
 ) -> list[dg.AssetsDefinition]:
-    """One asset per synced resource, partitioned by account (settings: schedules.yaml's)."""
+    """One asset per declared asset in `assets` (default: every one not opt-in),
+    partitioned by account (settings: schedules.yaml's)."""
     settings = settings or load_dagster_settings()
-    return [_sync_asset(resource, partitions, settings) for resource in ASSET_RESOURCES]
+    declared = load_declarations().assets
+    names = assets if assets is not None else ASSET_RESOURCES
+    return [_sync_asset(declared[name], partitions, settings, names) for name in names]
 
 
 def _sync_asset(
-    resource: str, partitions: dg.PartitionsDefinition, settings: DagsterSettings
+    asset: Asset,
+    partitions: dg.PartitionsDefinition,
+    settings: DagsterSettings,
+    defined: Sequence[str],
 ) -> dg.AssetsDefinition:
+    resource = asset.name
+
     @dg.asset(
         name=resource,
         group_name=GROUP,
         partitions_def=partitions,
-        deps=list(UPSTREAM[resource]),
-        description=DESCRIPTIONS[resource],
+        deps=[after for after in asset.after if after in defined],
+        description=asset.description,
         kinds={"postgres"},
         freshness_policy=dg.FreshnessPolicy.time_window(
             fail_window=timedelta(hours=settings.freshness_hours_for(resource))
@@ -107,6 +104,12 @@ def materialise(
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Sync one resource of the partition's account and report it."""
     account = tampuuri.account(context.partition_key)
+    if resource not in account.synced_assets():
+        raise dg.Failure(
+            description=f"account {account.name!r} does not sync {resource}: it is opt-in;"
+            f" add it to the account's `resources:` in the accounts file to sync it",
+            allow_retries=False,
+        )
     trigger = context.run.tags.get(TRIGGER_TAG, "manual")
     with account_pools(context, [account.name]):
         report = tampuuri.sync(

@@ -3,7 +3,7 @@
 -- since then add rows (and never see deletions), so "active rows now" would drift from
 -- the last Total on a healthy warehouse. The scan's rows, its cursor and
 -- last_full_scan_at are written in one transaction, so they share now().
--- {table} is an identifier from a code constant, never a value.
+-- {table} is a declared table's name, never a value.
 SELECT s.scope,
        s.last_total,
        s.last_full_scan_at,
