@@ -103,13 +103,14 @@ def materialise(
     tampuuri: TampuuriResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Sync one resource of the partition's account and report it."""
-    account = tampuuri.account(context.partition_key)
-    if resource not in account.synced_assets():
+    configured = tampuuri.account(context.partition_key, credentials=False)
+    if resource not in configured.synced_assets():  # before any secret is read
         raise dg.Failure(
-            description=f"account {account.name!r} does not sync {resource}: it is opt-in;"
+            description=f"account {configured.name!r} does not sync {resource}: it is opt-in;"
             f" add it to the account's `resources:` in the accounts file to sync it",
             allow_retries=False,
         )
+    account = tampuuri.account(context.partition_key)
     trigger = context.run.tags.get(TRIGGER_TAG, "manual")
     with account_pools(context, [account.name]):
         report = tampuuri.sync(
