@@ -16,12 +16,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from pipelines.declarations import load_declarations
 from pipelines.sync.report import ResourceReport, SyncReport
 from pipelines.tampuuri.errors import object_refusal_sentence
 from pipelines.warehouse.loader import LoadCounts
-
-# What a warehouse table holds, where one resource writes several (the listed rows first).
-TABLE_LABELS = {"osapuoli_yhteydet": "links", "osapuolet": "parties"}
 
 # pgserver (the embedded PostgreSQL) asks platformdirs for a runtime directory when it is
 # imported; where XDG_RUNTIME_DIR is unset (containers, CI, `su`, ssh without a login
@@ -118,13 +116,16 @@ def summary_table(reports: Sequence[SyncReport], title: str = "Sync summary") ->
 
 
 def _counts_by_table(report: ResourceReport) -> list[tuple[str, LoadCounts]]:
-    """One line per warehouse table: `osapuolet` reads links, each carrying its party, so
-    its links and its parties are counted apart (summed they would count each row twice)."""
+    """One line per warehouse table where an asset writes several (the parties' asset reads
+    links, each carrying its party: summed they would count each row twice), in the asset's
+    order (the listed rows first), each named by its declaration's `label`."""
     if len(report.tables) <= 1:
         return [(report.resource, report.counts)]
-    order = list(TABLE_LABELS)
+    declarations = load_declarations()
+    order = [t for a in declarations.assets.values() for t in a.tables]
     tables = sorted(report.tables, key=lambda t: order.index(t) if t in order else len(order))
-    return [(f"{report.resource}: {TABLE_LABELS.get(t, t)}", report.tables[t]) for t in tables]
+    labels = {n: d.spec.label or n for n, d in declarations.resources.items()}
+    return [(f"{report.resource}: {labels.get(t, t)}", report.tables[t]) for t in tables]
 
 
 def _counts(counts: LoadCounts) -> tuple[str, str, str, str]:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import httpx
 from rich.table import Table
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, TextClause, text
 
 from pipelines.console import console, print_errors, progress_for, summary_table
+from pipelines.declarations import load_declarations
 from pipelines.local_stack import DEMO_ACCOUNTS, DEMO_PACKAGES, LocalStack, local_stack
 from pipelines.settings import AccountConfig, load_accounts
 from pipelines.sync.engine import SyncRequest, run_sync
@@ -25,10 +26,10 @@ from pipelines.warehouse.engine import make_engine, redacted, to_libpq_url
 from pipelines.warehouse.migrations import upgrade
 
 CHANGES_PER_ACCOUNT = 60
-# Notices deleted per account on top of the random changes: Tampuuri sends no webhook for
-# a deleted notice and a change-since list does not show it, so only a full scan finds it.
-DELETED_NOTICES = 2
-TABLES = ("kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "ilmoitukset")
+# Rows deleted per account on top of the random changes, in a resource whose deletions
+# send no webhook and do not show in its change-since list (`deletion_blind`): only a full
+# scan finds them.
+DELETED_ROWS = 2
 # A 404 from a detail route is how a sync proves a row deleted: billed, but no failure.
 CALLS_BY_RUN = text(
     "SELECT account, run_id, count(*) AS calls,"
@@ -36,14 +37,56 @@ CALLS_BY_RUN = text(
     " count(*) FILTER (WHERE status IS NULL OR (status >= 400 AND status <> 404)) AS failed"
     " FROM ops.api_calls GROUP BY account, run_id"
 )
-ROWS_BY_TABLE = {
-    table: text(
+
+
+def synced_tables(accounts: Sequence[AccountConfig]) -> list[str]:
+    """The warehouse tables (with soft deletes) of the assets the accounts sync."""
+    declarations = load_declarations()
+    synced = {asset for account in accounts for asset in account.synced_assets()}
+    return [t for name, a in declarations.assets.items() if name in synced for t in a.tables
+            if t in declarations.resources]  # fmt: skip
+
+
+def rows_statement(table: str) -> TextClause:
+    """Active and soft-deleted rows of a declared table (the identifier is a declared name)."""
+    assert table in load_declarations().resources, table
+    return text(
         "SELECT count(*) FILTER (WHERE deleted_at IS NULL),"
         f" count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM tampuuri.{table}"
-        # identifiers from the constant TABLES only
     )
-    for table in TABLES
-}
+
+
+def deletion_blind(accounts: Sequence[AccountConfig]) -> str:
+    """The resource whose deletions the demo makes: the first synced asset nothing depends
+    on whose list has a change-since filter and whose declaration binds no delete webhook
+    (its deletions reach the warehouse only through a full scan)."""
+    declarations = load_declarations()
+    synced = accounts[0].synced_assets()
+    depended = {after for a in declarations.assets.values() for after in a.after}
+    for name in synced:
+        spec = declarations.assets[name].primary.spec
+        deletes = any(rule.action == "delete" for rule in spec.webhooks.values())
+        if name not in depended and spec.routes.change_since and not deletes:
+            return declarations.assets[name].primary.name
+    raise ValueError("no synced resource whose deletions only a full scan finds")
+
+
+def incremental_sentence(accounts: Sequence[AccountConfig]) -> str:
+    """Which resources an incremental sync reads by change time, which it re-reads."""
+    declarations = load_declarations()
+    assets = [declarations.assets[a] for a in accounts[0].synced_assets()]
+    since = [a.name for a in assets if a.primary.spec.routes.change_since]
+    whole = [a.name for a in assets if not a.primary.spec.routes.change_since]
+    return (
+        f"{_and(since)} read only the rows changed since the last sync; {_and(whole)} have no"
+        " change-since filter, so every sync re-reads them (and so finds their deletions)."
+    )
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 _OP_WORDS = {"insert": "inserted", "update": "updated", "delete": "deleted"}
 
 
@@ -78,38 +121,35 @@ def demo_steps(engine: Engine, stack: LocalStack) -> list[Step]:
     console.rule("1. full sync")
     full = Step("1. full", _sync_all(engine, accounts, stack.environ, full=True))
     console.print(summary_table(full.reports, "Full sync"))
-    _print_row_counts(engine)
+    _print_row_counts(engine, accounts)
 
     console.rule("2. changes in Tampuuri (the simulator)")
-    deleted = make_changes(stack.api_url)
+    blind = deletion_blind(accounts)
+    deleted = make_changes(stack.api_url, blind)
     console.print(
-        f"The {DELETED_NOTICES} notices deleted per account send no webhook and do not show in a"
-        " change-since list: only a full scan finds them."
+        f"The {DELETED_ROWS} rows of {blind} deleted per account send no webhook and do not"
+        " show in a change-since list: only a full scan finds them."
     )
 
     console.rule("3. incremental sync")
     incremental = Step("3. incremental", _sync_all(engine, accounts, stack.environ, full=False))
     console.print(summary_table(incremental.reports, "Incremental sync"))
-    console.print(
-        "kustannuspaikat and ilmoitukset read only the rows changed since the last sync;"
-        " kohteet and osapuolet have no change-since filter, so every sync re-reads them"
-        " (and so finds their deletions)."
-    )
+    console.print(incremental_sentence(accounts))
 
     console.rule("4. full sync: what an incremental sync cannot see")
     again = Step("4. full", _sync_all(engine, accounts, stack.environ, full=True))
     console.print(summary_table(again.reports, "Full sync after the changes"))
-    console.print(full_sync_verdict(again.reports, deleted))
-    _print_row_counts(engine)
+    console.print(full_sync_verdict(again.reports, deleted, blind))
+    _print_row_counts(engine, accounts)
     steps = [full, incremental, again]
     console.print(calls_table(engine, steps))
     print_errors([r for step in steps for r in step.reports])
     return steps
 
 
-def make_changes(api_url: str) -> dict[str, int]:
-    """Random changes and `DELETED_NOTICES` notice deletions per account, through the
-    simulator's admin API; prints them and returns the notices deleted per account."""
+def make_changes(api_url: str, blind: str) -> dict[str, int]:
+    """Random changes and `DELETED_ROWS` deletions of `blind` rows per account, through
+    the simulator's admin API; prints them and returns the rows deleted per account."""
     deleted: dict[str, int] = {}
     made: dict[str, list[tuple[str, str]]] = {}
     with httpx.Client(base_url=api_url, timeout=30) as admin:
@@ -121,15 +161,15 @@ def make_changes(api_url: str) -> dict[str, int]:
             changes = [
                 (c["resource"], c["op"]) for c in answer.raise_for_status().json()["changes"]
             ]
-            notices = admin.get(f"/_sim/state/{account}/ilmoitukset").raise_for_status().json()
-            for item in notices["Items"][:DELETED_NOTICES]:
+            notices = admin.get(f"/_sim/state/{account}/{blind}").raise_for_status().json()
+            for item in notices["Items"][:DELETED_ROWS]:
                 admin.post(
                     "/_sim/changes",
-                    json={"account": account, "resource": "ilmoitukset", "op": "delete",
+                    json={"account": account, "resource": blind, "op": "delete",
                           "id": item["Id"]},
                 ).raise_for_status()  # fmt: skip
-                changes.append(("ilmoitukset", "delete"))
-            deleted[account] = min(DELETED_NOTICES, len(notices["Items"]))
+                changes.append((blind, "delete"))
+            deleted[account] = min(DELETED_ROWS, len(notices["Items"]))
             made[account] = changes
     console.print(changes_table(made))
     return deleted
@@ -156,7 +196,7 @@ def changes_table(made: Mapping[str, Sequence[tuple[str, str]]]) -> Table:
     return table
 
 
-def full_sync_verdict(reports: Sequence[SyncReport], deleted: Mapping[str, int]) -> str:
+def full_sync_verdict(reports: Sequence[SyncReport], deleted: Mapping[str, int], blind: str) -> str:
     """What the full sync after the incremental one found, said from its own counts."""
     found = sum(r.counts.deleted for report in reports for r in report.resources)
     missed = sum(
@@ -164,8 +204,8 @@ def full_sync_verdict(reports: Sequence[SyncReport], deleted: Mapping[str, int])
     )
     expected = sum(deleted.values())
     lines = [
-        f"The full sync soft-deleted {found} row(s); {expected} notice(s) had been deleted"
-        " where no incremental sync could see them."
+        f"The full sync soft-deleted {found} row(s); {expected} row(s) of {blind} had been"
+        " deleted where no incremental sync could see them."
     ]
     lines.append(
         "Every other change had already arrived with the incremental sync."
@@ -192,14 +232,14 @@ def _sync_all(
     return reports
 
 
-def _print_row_counts(engine: Engine) -> None:
+def _print_row_counts(engine: Engine, accounts: Sequence[AccountConfig]) -> None:
     table = Table(title="Warehouse rows (both accounts)")
     table.add_column("table")
     table.add_column("active", justify="right")
     table.add_column("soft-deleted", justify="right")
     with engine.connect() as conn:
-        for name, statement in ROWS_BY_TABLE.items():
-            active, deleted = conn.execute(statement).one()
+        for name in synced_tables(accounts):
+            active, deleted = conn.execute(rows_statement(name)).one()
             table.add_row(f"tampuuri.{name}", str(active), str(deleted))
     console.print(table)
 

@@ -183,6 +183,8 @@ class ResourceDeclaration(BaseModel):
     model_config = _MODEL
 
     description: Text
+    # What one of the table's rows is, where an asset writes several tables ("links").
+    label: Text | None = None
     # Synced only for accounts that list it in their `resources:` (accounts.yaml): every
     # call is billed, and not every licence includes every route.
     opt_in: StrictBool = False

@@ -76,7 +76,7 @@ def test_the_demo_counts_reads_deletions_and_calls_as_they_are(engine, demo_run)
     assert all(
         x.counts.inserted == x.counts.updated == 0 for r in again.reports for x in r.resources
     )
-    assert "The full sync soft-deleted 4 row(s); 4 notice(s) had been deleted" in out
+    assert "The full sync soft-deleted 4 row(s); 4 row(s) of ilmoitukset had been deleted" in out
     assert "Every other change had already arrived with the incremental sync." in out
     for report in incremental.reports:  # a change-since scan cannot see them
         assert report.resource("ilmoitukset").counts.deleted == 0
@@ -88,7 +88,7 @@ def test_the_demo_counts_reads_deletions_and_calls_as_they_are(engine, demo_run)
         (row,) = _cells(table, account)
         # 1. full, 3. incremental, 4. full, total, 404 (the deleted notices' proofs), failed
         assert row[2:6] == [*(str(n) for n in per_step), str(sum(per_step))]
-        assert int(row[6]) >= demo.DELETED_NOTICES and row[7] == "0"
+        assert int(row[6]) >= demo.DELETED_ROWS and row[7] == "0"
 
 
 def test_the_lines_the_demo_ends_with_make_budget_and_plan_work(
