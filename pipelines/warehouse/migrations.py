@@ -13,7 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from pipelines.declarations import load_declarations
 from pipelines.settings import PROJECT_ROOT
+from pipelines.warehouse.bi_views import apply_views
 from pipelines.warehouse.schema_sync import sync_tables
 from pipelines.warehouse.tables import TABLES
 
@@ -30,7 +32,8 @@ def migration_files() -> list[Path]:
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Apply pending migrations, sync the declared tables, then re-apply views and roles.
+    """Apply pending migrations, sync the declared tables, create the declared BI views, then
+    re-apply the hand-written views and the roles.
 
     Returns the names of the migrations applied (the table changes are logged).
 
@@ -59,6 +62,7 @@ def upgrade(engine: Engine) -> list[str]:
             )
             applied_now.append(path.name)
         sync_tables(conn, TABLES.values())
+        apply_views(conn, load_declarations().resources.values())
         for directory in (VIEWS_DIR, ROLES_DIR):
             for path in sorted(directory.glob("*.sql")):
                 _run_script(conn, path)

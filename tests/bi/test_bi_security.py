@@ -37,6 +37,11 @@ BI_VIEWS = {
     "notices_per_apartment",
     "open_notices",
     "osapuolet",
+    # The opt-in resources' views (config/resources/): created with their tables at every
+    # upgrade, empty until an account opts in.
+    "vuokrasopimukset",
+    "asuntotarkastukset",
+    "huoltokirjan_tehtavat",
 }
 PROTECTED = {
     "katuosoite": "Salatie 9 B 27",
