@@ -23,7 +23,7 @@ from pipelines.budget.model import SyncPlan
 from pipelines.budget.packages import BillingCycle, load_packages, package_for
 from pipelines.budget.plan import plan_sync
 from pipelines.budget.report import usage_report
-from pipelines.budget.routes import ASSET_RESOURCES
+from pipelines.budget.routes import asset_resources
 from pipelines.console import console, print_config_error
 from pipelines.settings import AccountConfig, ConfigError, find_account, load_accounts
 from pipelines.tampuuri.paging import PAGING_RULE
@@ -142,7 +142,7 @@ def plan_command(
     account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
     resources: Annotated[
         list[str] | None,
-        typer.Option("--resource", help=f"Only these resources: {', '.join(ASSET_RESOURCES)}."),
+        typer.Option("--resource", help=f"Only these resources: {', '.join(asset_resources())}."),
     ] = None,
     full: Annotated[bool, typer.Option(help="Plan a full scan.")] = False,
     probe: Annotated[
@@ -151,10 +151,11 @@ def plan_command(
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Estimate the API calls a sync will make, and what the budget guard would say."""
-    chosen = tuple(resources or ASSET_RESOURCES)
-    unknown = [r for r in chosen if r not in ASSET_RESOURCES]
+    known = asset_resources()
+    chosen = tuple(resources or known)
+    unknown = [r for r in chosen if r not in known]
     if unknown:
-        console.print(f"[red]unknown resource(s) {unknown}; known: {list(ASSET_RESOURCES)}[/red]")
+        console.print(f"[red]unknown resource(s) {unknown}; known: {list(known)}[/red]")
         raise typer.Exit(2)
     accounts = _accounts(account)  # a configuration error before any connection
     engine = _engine()
@@ -191,6 +192,7 @@ def budget_command(
 ) -> None:
     """Calls so far, the forecast, when the package runs out, the cheapest package that
     fits, the settings that shape spending, and the calls by day, trigger, status, route."""
+    from pipelines.budget.render import render_html, render_png
     from pipelines.budget.report_text import report_tables
     from pipelines.profiles.adapt import current_profiles
     from pipelines.profiles.describe import profile_document, profile_table
@@ -205,10 +207,10 @@ def budget_command(
     for report in reports:
         files = written.setdefault(report.account, {})
         if html is not None:
-            path = report.render_html(_output(html, report.account, ".html", len(reports)))
+            path = render_html(report, _output(html, report.account, ".html", len(reports)))
             files["html"] = str(path.resolve())
         if png is not None:
-            path = report.render_png(_output(png, report.account, ".png", len(reports)))
+            path = render_png(report, _output(png, report.account, ".png", len(reports)))
             files["png"] = str(path.resolve())
     if json:
         documents = [

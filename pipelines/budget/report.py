@@ -18,7 +18,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -140,18 +139,6 @@ class UsageReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-
-    def render_png(self, path: Path | str) -> Path:
-        """Calls per day (bars) and the cumulative line against the included calls."""
-        from pipelines.budget.render import render_png
-
-        return render_png(self, Path(path))
-
-    def render_html(self, path: Path | str) -> Path:
-        """A self-contained HTML page: the chart (inline PNG) and the tables."""
-        from pipelines.budget.render import render_html
-
-        return render_html(self, Path(path))
 
 
 def _iso(day: date | None) -> str | None:

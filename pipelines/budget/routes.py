@@ -2,25 +2,27 @@
 
 A plan needs to know per resource only whether its list route takes a change-since filter
 and whether it fans out over another resource's rows. This adapter reads them from the
-route catalogue object (`pipelines.tampuuri.catalogue.Catalogue`), from the raw YAML
-mapping, or straight from `config/routes.yaml`, so the budget code does not depend on the
-catalogue's internals.
+route catalogue object (`pipelines.tampuuri.catalogue.Catalogue`, the one reader of
+`config/routes.yaml`), so the budget code does not depend on the catalogue's internals.
+Which resource an asset scans comes from the resource declarations (`pipelines.declarations`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pipelines.settings import CONFIG_DIR, ConfigError
-from pipelines.sync.scans import ASSET_RESOURCES, table_resource
-from pipelines.tampuuri.catalogue_overrides import apply_overrides
+from pipelines.declarations import load_declarations
+from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes, load_catalogue
 
-ROUTES_FILE = CONFIG_DIR / "routes.yaml"
 PAGE_SIZE = 250
-__all__ = ["ASSET_RESOURCES", "ResourceFacts", "resource_facts", "state_resource"]
+__all__ = [
+    "ResourceFacts",
+    "asset_resources",
+    "load_resource_facts",
+    "resource_facts",
+    "state_resource",
+]
 
 
 @dataclass(frozen=True)
@@ -39,60 +41,51 @@ class ResourceFacts:
     nested: tuple[str, ...] = ()
 
 
+def asset_resources() -> tuple[str, ...]:
+    """The assets every account syncs (the declared ones not opt-in), in priority order."""
+    return load_declarations().synced_assets()
+
+
 def state_resource(resource: str) -> str:
-    """The sync_state resource name of an asset resource (`osapuolet` scans the links)."""
-    return table_resource(resource)
+    """The sync_state resource name of an asset resource (`osapuolet` scans the links):
+    the resource its sync scans; a name that is no asset is itself."""
+    declarations = load_declarations()
+    return declarations.scanned(resource) if resource in declarations.assets else resource
 
 
-def _field(spec: Any, key: str) -> Any:
-    if isinstance(spec, Mapping):
-        return spec.get(key)
-    return getattr(spec, key, None)
-
-
-def _confirm(spec: Any) -> str | None:
+def _confirm(spec: ResourceRoutes) -> str | None:
     # The sync prefers a batch route over a detail route (one call per many ids).
-    if _field(spec, "batch") is not None:
+    if spec.batch is not None:
         return "batch"
-    if _field(spec, "detail") is not None:
+    if spec.detail is not None:
         return "detail"
     return None
 
 
-def resource_facts(catalogue: Any = None) -> dict[str, ResourceFacts]:
-    """Facts per catalogue resource from a Catalogue object, a raw mapping, or the file.
+def resource_facts(catalogue: Catalogue | None = None) -> dict[str, ResourceFacts]:
+    """Facts per catalogue resource.
 
     Args:
-        catalogue: None (load the validated catalogue), the parsed YAML mapping, or any object
-            with a `resources` mapping whose values have `change_since` / `fan_out`.
+        catalogue: The route catalogue; None loads it (`load_catalogue()`: routes.yaml, the
+            declarations and the doctor's overrides).
     """
-    raw = _read_routes(ROUTES_FILE) if catalogue is None else catalogue
-    resources = _field(raw, "resources")
-    if not isinstance(resources, Mapping):
-        raise ConfigError(f"{ROUTES_FILE}: resources: must be a mapping")
-    page_size = _field(raw, "max_page_size") or _field(raw, "page_size") or PAGE_SIZE
+    if catalogue is None:
+        catalogue = load_catalogue()
+    page_size = catalogue.max_page_size or PAGE_SIZE
     return {
         str(name): ResourceFacts(
             name=str(name),
-            change_since=_field(spec, "change_since") or None,
-            fan_out=_field(spec, "fan_out") or None,
+            change_since=spec.change_since or None,
+            fan_out=spec.fan_out or None,
             page_size=int(page_size),
             confirm=_confirm(spec),
-            batch_size=int(_field(_field(spec, "batch"), "max_ids") or PAGE_SIZE),
-            nested=tuple(str(t) for t in (_field(spec, "nested") or {})),
+            batch_size=int((spec.batch.max_ids if spec.batch else None) or PAGE_SIZE),
+            nested=tuple(str(t) for t in spec.nested),
         )
-        for name, spec in resources.items()
+        for name, spec in catalogue.resources.items()
     }
 
 
 def load_resource_facts(path: Path | None = None) -> dict[str, ResourceFacts]:
-    """Facts read from a routes YAML file (default `config/routes.yaml`)."""
-    return resource_facts(_read_routes(path or ROUTES_FILE))
-
-
-def _read_routes(path: Path) -> Any:
-    """The routes file (its resources from the declarations: `catalogue_document`) with the
-    corrections `tampuuri-sync doctor` measured beside it."""
-    from pipelines.tampuuri.catalogue import catalogue_document
-
-    return apply_overrides(catalogue_document(path), path)
+    """Facts from the catalogue loaded from a routes YAML file (default `config/routes.yaml`)."""
+    return resource_facts(load_catalogue(path))

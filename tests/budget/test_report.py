@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pipelines.budget.render import render_html, render_png
 from pipelines.budget.report import usage_report, warning_level
 
 from .helpers import make_account, put_calls
@@ -213,9 +214,9 @@ def test_json_png_and_html(ledger, tmp_path):
         "status": "none",
         "calls": 1,
     }
-    png = report.render_png(tmp_path / "out" / "usage.png")
+    png = render_png(report, tmp_path / "out" / "usage.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
-    page = report.render_html(tmp_path / "usage.html").read_text(encoding="utf-8")
+    page = render_html(report, tmp_path / "usage.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and "kohteet/{kohde_id}/selaa" in page
 
 
