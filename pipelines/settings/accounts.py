@@ -111,8 +111,7 @@ class AccountConfig(BaseModel):
     # the whole route is then expected (status `not_licensed`, exit 0) rather than a
     # missing role right (status `forbidden`, exit non-zero).
     not_licensed: tuple[StrictStr, ...] = ()
-    # Opt-in resources (declared `opt_in: true` in config/resources/) this account syncs
-    # beside the others, e.g. [vuokrasopimukset, asuntotarkastukset].
+    # Opt-in resources (`opt_in: true` in config/resources/) this account syncs too.
     resources: tuple[StrictStr, ...] = ()
     # The spending profile (config/profiles.yaml) and the account's changes to it; its
     # budget parts fill the `budget:` keys the account does not write (pipelines/profiles/).
@@ -180,16 +179,12 @@ class AccountConfig(BaseModel):
     def _known_resources(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         from pipelines.declarations import load_declarations  # lazily: it reads settings
 
-        assets = load_declarations().assets
-        known = (
-            list(assets)
-            if info.field_name == "not_licensed"
-            else [name for name, asset in assets.items() if asset.opt_in]
-        )
+        assets, licence = load_declarations().assets, info.field_name == "not_licensed"
+        known = [name for name, asset in assets.items() if licence or asset.opt_in]
         unknown = [name for name in value if name not in known]
         if unknown:
             names = ", ".join(shown(name, "resource") for name in unknown)
-            what = "a resource" if info.field_name == "not_licensed" else "an opt-in resource"
+            what = "a resource" if licence else "an opt-in resource"
             raise ValueError(f"{names}: not {what}; known: {', '.join(known)}")
         return value
 
