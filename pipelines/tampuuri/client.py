@@ -38,7 +38,8 @@ from pipelines.tampuuri import json_codec
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import TampuuriUnavailable, error_for_status
 from pipelines.tampuuri.first_answer import FirstAnswerGate
-from pipelines.tampuuri.ledger import CallLedger, LedgerTransport
+from pipelines.tampuuri.ledger import CallLedger
+from pipelines.tampuuri.ledger_transport import LedgerTransport
 from pipelines.tampuuri.network_options import (
     NetworkOptions,
     certificate_failure,

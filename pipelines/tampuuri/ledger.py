@@ -1,8 +1,8 @@
 """The call ledger: one record per request sent to Tampuuri, retries and failures included.
 
 Tampuuri bills every command sent, failed ones too, so the ledger sits at the transport:
-`LedgerTransport` wraps whatever transport the client uses (real sockets, the in-process
-simulator, a test's MockTransport) and records each request that passes through it. It
+`ledger_transport.LedgerTransport` wraps whatever transport the client uses (real
+sockets, the in-process simulator, a test's MockTransport) and records each request. It
 is the ground truth of "calls made" and must equal the simulator's transaction count.
 
 The ledger is written ahead. A request is released to the network only once its record
@@ -34,12 +34,8 @@ import asyncio
 import itertools
 import logging
 import threading
-import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
-
-import httpx
 
 from pipelines.tampuuri.ledger_records import (
     Answer,
@@ -51,17 +47,18 @@ from pipelines.tampuuri.ledger_records import (
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_ROUTE = "(unknown)"
-# The records and the sink protocol live in ledger_records.py; callers import them here.
+# The records and the sink protocol live in ledger_records.py, the transport that admits
+# each request in ledger_transport.py; callers import the records here.
 __all__ = [
     "Answer",
     "AnsweredRecords",
     "CallLedger",
     "CallRecord",
-    "LedgerTransport",
     "LedgerUnavailable",
     "Sink",
     "WriteAheadSink",
+    "admission_ahead",
+    "outstanding_limit",
 ]
 
 
@@ -292,93 +289,3 @@ def outstanding_limit(max_in_flight: int) -> int:
     """The most calls a killed process can leave in the ledger beyond the server's count:
     the requests on the wire plus those admitted ahead of them."""
     return max_in_flight + admission_ahead(max_in_flight)
-
-
-class LedgerTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that admits every request to the ledger before sending it.
-
-    Args:
-        inner: The transport that really sends the request.
-        ledger: Where records go.
-        account: The account label written on each record.
-        trigger: What started the work (nightly, manual, webhook, ...).
-        run_id: The sync run, if any.
-        max_in_flight: The client's cap: at most this many requests sent and unanswered,
-            while at most half as many more are admitted or admitting (module docstring).
-            None: the caller bounds concurrency (admission then holds its slot).
-    """
-
-    def __init__(
-        self,
-        inner: httpx.AsyncBaseTransport,
-        ledger: CallLedger,
-        *,
-        account: str,
-        trigger: str,
-        run_id: str | None,
-        max_in_flight: int | None = None,
-    ) -> None:
-        self._inner = inner
-        self._ledger = ledger
-        self._account = account
-        self._trigger = trigger
-        self._run_id = run_id
-        # Half the cap ahead hides an admission up to half a call's time; more would only
-        # leave more admitted calls unsent after a kill.
-        ahead = admission_ahead(max_in_flight or 0)
-        self._admitting = asyncio.Semaphore(ahead) if max_in_flight else None
-        self._sending = asyncio.Semaphore(max_in_flight) if max_in_flight else None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._admitting is None or self._sending is None:
-            return await self._send(request, await self._admit(request))
-        async with self._admitting:  # released once this request holds a sending slot
-            call_id = await self._admit(request)
-            try:
-                await self._sending.acquire()
-            except asyncio.CancelledError:
-                self._ledger.retract(call_id)  # admitted, never sent
-                raise
-        try:
-            return await self._send(request, call_id)
-        finally:
-            self._sending.release()
-
-    async def _admit(self, request: httpx.Request) -> int:
-        route = request.extensions.get("route_template") or _path_template(request)
-        return await self._ledger.admit(
-            CallRecord(
-                account=self._account,
-                sent_at=datetime.now(UTC),
-                method=request.method,
-                route=str(route),
-                status=None,
-                duration_ms=None,
-                trigger=self._trigger,
-                run_id=self._run_id,
-            )
-        )
-
-    async def _send(self, request: httpx.Request, call_id: int) -> httpx.Response:
-        started = time.monotonic()
-        status: int | None = None
-        try:
-            response = await self._inner.handle_async_request(request)
-            status = response.status_code
-            return response
-        finally:
-            # Failures (status None) are billed too; so is a cancelled send: the request
-            # may already have reached the API.
-            self._ledger.answer(call_id, status, int((time.monotonic() - started) * 1000))
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def _path_template(request: httpx.Request) -> str:
-    """Fallback when the caller set no template: the URL path, without the version root."""
-    path = request.url.path.lower()
-    marker = "/api/"
-    if marker in path:
-        path = path.split(marker, 1)[1]
-    return path.strip("/") or UNKNOWN_ROUTE

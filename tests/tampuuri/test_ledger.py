@@ -26,9 +26,9 @@ from pipelines.tampuuri.ledger import (
     Answer,
     CallLedger,
     CallRecord,
-    LedgerTransport,
     LedgerUnavailable,
 )
+from pipelines.tampuuri.ledger_transport import LedgerTransport
 
 URL = "http://t/v10/api/kohteet/5"
 ROUTE = {"route_template": "kohteet/{kohde_id}"}
