@@ -29,6 +29,8 @@ from pipelines.simulator.dates import ticks_from_datetime
 from pipelines.simulator.drift import apply_drift
 from pipelines.simulator.faults import FaultInjector
 from pipelines.simulator.generator import Factory, generate_cost_centre, plan_cost_centres
+from pipelines.simulator.generic_data import GenericData
+from pipelines.simulator.generic_spec import GENERIC_BY_NAME
 from pipelines.simulator.pools import build_pools
 from pipelines.simulator.random_changes import RANDOM_MIX, Mix, random_change
 from pipelines.simulator.routes_admin import admin_routes
@@ -81,6 +83,7 @@ class Simulator:
         pools = build_pools(seed)
         self._stores: dict[str, AccountStore] = {}
         self._changers: dict[str, Changer] = {}
+        self._generic: dict[str, GenericData] = {}
         for index, label in enumerate(self.config.accounts):
             rng = random.Random(f"{seed}:{label}:{index}")
             store = AccountStore(label, index)
@@ -92,6 +95,7 @@ class Simulator:
             )
             self._stores[label] = store
             self._changers[label] = Changer(store, factory, self._credentials[label].account_name)
+            self._generic[label] = GenericData(store, seed, self._credentials[label].account_name)
         self._drift_rng = random.Random(f"{seed}:drift")
         self.counter = TransactionCounter()
         self.faults = FaultInjector(self.config.faults)
@@ -141,6 +145,11 @@ class Simulator:
         except KeyError:
             raise KeyError(f"unknown simulator account {account!r}") from None
 
+    def generic(self, account: str) -> GenericData:
+        """The account's generic resources (`generic_spec.py`), generated on first use."""
+        self.store(account)
+        return self._generic[account]
+
     def role(self, account: str) -> Mapping[str, frozenset[str]]:
         return self._roles[account]
 
@@ -161,10 +170,13 @@ class Simulator:
         routes: what a complete sync should hold. Parties count as visible when a visible
         link names them; `kohteet` never includes the cost centres' own records.
         """
-        if resource not in RESOURCES:
-            raise KeyError(f"unknown resource {resource!r}; use one of {', '.join(RESOURCES)}")
+        if resource not in RESOURCES and resource not in GENERIC_BY_NAME:
+            names = ", ".join([*RESOURCES, *GENERIC_BY_NAME])
+            raise KeyError(f"unknown resource {resource!r}; use one of {names}")
         store = self.store(account)
         with store.lock:
+            if resource in GENERIC_BY_NAME:
+                self.generic(account).table(GENERIC_BY_NAME[resource])
             if visible_only:
                 ids = list(store.visible_ids(resource))
             elif resource == "kohteet":
@@ -182,7 +194,11 @@ class Simulator:
         fields: dict[str, Any] | None = None,
     ) -> ChangeResult:  # fmt: skip
         """Insert, update or delete one row now; queues its webhook notifications."""
-        result = self._changers[account].apply(resource, op, self.now_ticks(), id, fields)
+        spec = GENERIC_BY_NAME.get(resource)
+        if spec is not None:
+            result = self.generic(account).apply(spec, op, self.now_ticks(), id, fields)
+        else:
+            result = self._changers[account].apply(resource, op, self.now_ticks(), id, fields)
         self.webhooks.enqueue(account, result.notifications)
         return result
 

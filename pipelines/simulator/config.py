@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from pipelines.simulator.generic_spec import generic_templates
+
 # Route templates, exactly as in docs/ARCHITECTURE.md (shared with the call ledger).
 ROUTE_TEMPLATES: tuple[tuple[str, str], ...] = (
     ("GET", "kustannuspaikat/selaa"),
@@ -25,8 +27,9 @@ RESOURCES = ("kustannuspaikat", "kohteet", "osapuolet", "osapuoli_yhteydet", "il
 
 
 def default_role() -> dict[str, frozenset[str]]:
-    """Every read right, plus Lisää on ilmoitukset (the integration may create notices)."""
-    role = {template: frozenset({"Hae"}) for _, template in ROUTE_TEMPLATES}
+    """Every read right (the generic routes' too), plus Lisää on ilmoitukset."""
+    templates = [*ROUTE_TEMPLATES, *generic_templates()]
+    role = {template: frozenset({"Hae"}) for _, template in templates}
     role["ilmoitukset/lisaa"] = frozenset({"Lisää"})
     return role
 

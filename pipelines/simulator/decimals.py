@@ -45,7 +45,11 @@ class DecimalShapes:
 
     def money(self, row_id: int, cents: int) -> Decimal | int:
         """An amount of `cents` / 100 euros in one of the API's shapes."""
-        pick = self._pick("Kustannusarvio", row_id)
+        return self.amount("Kustannusarvio", row_id, cents)
+
+    def amount(self, field: str, row_id: int, cents: int) -> Decimal | int:
+        """`money` for any decimal field: the shape is picked by `field` and the row id."""
+        pick = self._pick(field, row_id)
         if pick < 15:  # a division's 28-29 digits: cents / 100 + 1/300, or 20000/251
             numerator, denominator = (cents * 3 + 1, 300) if pick else (20_000, 251)
             return _DOTNET[pick % 2].divide(Decimal(numerator), Decimal(denominator))

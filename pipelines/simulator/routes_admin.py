@@ -11,6 +11,7 @@ from starlette.routing import Route
 from pipelines.simulator.changes import ChangeError
 from pipelines.simulator.config import RESOURCES, FaultConfig
 from pipelines.simulator.contract_variants import contract_admin_route
+from pipelines.simulator.generic_spec import GENERIC_BY_NAME
 from pipelines.tampuuri import json_codec
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def admin_routes(sim: Simulator) -> list[Route]:
 
     async def state(request: Request) -> Response:
         account, resource = request.path_params["account"], request.path_params["resource"]
-        if account not in sim.accounts or resource not in RESOURCES:
+        if account not in sim.accounts or resource not in (*RESOURCES, *GENERIC_BY_NAME):
             return _error("unknown account or resource", 404)
         visible = request.query_params.get("all") not in ("1", "true")
         return _json({"Items": sim.items(account, resource, visible_only=visible)})

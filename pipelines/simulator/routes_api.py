@@ -22,6 +22,7 @@ from pipelines.simulator.api_handlers import (
 )
 from pipelines.simulator.auth import UNAUTHORIZED_MESSAGE, required_right
 from pipelines.simulator.config import UNKNOWN_ROUTE
+from pipelines.simulator.generic_handlers import GENERIC_LIST_TEMPLATES, GENERIC_ROUTES
 from pipelines.simulator.paging import BadRequest, lower_keys
 from pipelines.tampuuri import json_codec
 
@@ -40,7 +41,7 @@ def match_route(method: str, path: str) -> tuple[str, Handler | None, int | None
     """`(template, handler, path id)`; handler None with a template means 405."""
     segments = tuple(s for s in path.lower().split("/") if s)
     method_mismatch = False
-    for route_method, pattern, template, handler in ROUTES:
+    for route_method, pattern, template, handler in ROUTES + GENERIC_ROUTES:
         if len(pattern) != len(segments):
             continue
         path_id = None
@@ -104,7 +105,9 @@ async def _serve(
 ) -> Response:
     if required_right(request.method.upper(), template) not in sim.role(label).get(template, ()):
         return _message(403, "Roolilla ei ole oikeutta tähän toimintoon.")
-    fault = sim.faults.decide(is_list_page=template in LIST_TEMPLATES)
+    fault = sim.faults.decide(
+        is_list_page=template in LIST_TEMPLATES or template in GENERIC_LIST_TEMPLATES
+    )
     if fault.hang_s:
         await asyncio.sleep(fault.hang_s)
     if fault.latency_s:

@@ -177,6 +177,9 @@ class AccountStore:
             return Meta(ticks, cc=self.cc_of_object(kohde), kohde=kohde, party=row["OsapuoliId"])
         if resource == "ilmoitukset":
             return Meta(ticks, cc=row["KustannuspaikkaId"])
+        if resource not in RESOURCES:  # a generic resource (generic_spec.py): by its KohdeId
+            kohde = row.get("KohdeId")
+            return Meta(ticks, cc=None if kohde is None else self.cc_of_object(kohde), kohde=kohde)
         return Meta(ticks)
 
     def _indexes(self, resource: str, meta: Meta) -> list[tuple[dict[int, list[int]], int]]:
