@@ -32,11 +32,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeGuard
+from typing import Any, Protocol
 
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import PagingError
 from pipelines.tampuuri.page_cover import GapRepair, Span, span_of
+from pipelines.tampuuri.paging_pass import (
+    PAGING_RULE,
+    Page,
+    PassState,
+    expected_calls,
+    read_envelope,
+)
+
+__all__ = ["PAGING_RULE", "Page", "PagedScan", "ScanResult", "expected_calls", "probe_total"]
 
 
 class _Caller(Protocol):
@@ -50,17 +59,6 @@ class _Caller(Protocol):
         params: Mapping[str, object] | None = None,
         json: object = None,
     ) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page as the API answered it (Offset/Limit/Total are the envelope's echoes)."""
-
-    offset: int
-    limit: int
-    total: int
-    items: list[dict[str, Any]]
-    pass_number: int = 1
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,7 @@ class PagedScan:
         """Yield every page read, in completion order (not offset order), rows once each."""
         ever_drifted = False
         for pass_number in range(1, self._max_passes + 1):
-            state = _PassState(self, pass_number, ordered=self._ordered)
+            state = PassState(self._error, self._id_field, pass_number, ordered=self._ordered)
             async for page in self._pass(state):
                 yield page
             if state.spans is not None and state.step == state.limit - 1:
@@ -161,7 +159,7 @@ class PagedScan:
                 )
                 return
 
-    async def _pass(self, state: _PassState) -> AsyncIterator[Page]:
+    async def _pass(self, state: PassState) -> AsyncIterator[Page]:
         """Offset 0, then the overlapping offsets its Total asks for, `concurrency` at a time."""
         first = await self._fetch(0, self._page_size, state.pass_number)
         state.check(first, asked_offset=0)
@@ -198,7 +196,7 @@ class PagedScan:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
-    async def _repair(self, state: _PassState, spans: list[Span]) -> AsyncIterator[Page]:
+    async def _repair(self, state: PassState, spans: list[Span]) -> AsyncIterator[Page]:
         """Re-read where the pages' chain breaks until it reaches the end, within bounds."""
         repair = GapRepair(
             spans, step=state.step, budget=(self._max_passes - 1) * max(2, state.planned)
@@ -246,7 +244,7 @@ class PagedScan:
             answer = await self._client.call(
                 self._route, path_params=self._path_params, params={**self._filters, **paging}
             )
-        return _envelope(answer, offset, limit, pass_number, self._error)
+        return read_envelope(answer, offset, limit, pass_number, self._error)
 
     def _error(self, problem: str) -> PagingError:
         return PagingError(
@@ -255,110 +253,6 @@ class PagedScan:
             route=self._route.template,
             api_message=problem,
         )
-
-
-class _PassState:
-    """What one pass has seen: its Total, page signatures, spans, whether it drifted."""
-
-    def __init__(self, scan: PagedScan, pass_number: int, *, ordered: bool) -> None:
-        self._scan = scan
-        self.pass_number = pass_number
-        self.total: int | None = None
-        self.drifted = False
-        self._signatures: dict[tuple[object, ...], int] = {}
-        # None once a page's ids do not ascend (or never, for a list not ordered by id).
-        self.spans: list[Span] | None = [] if ordered else None
-        self.limit = 0
-        self.step = 1
-        self.planned = 1
-        self.first_total = 0
-        self.latest_total = 0
-
-    def start(self, first: Page) -> None:
-        """Learn the pass's layout from its first page."""
-        self.limit, self.first_total = first.limit, first.total
-        # A Limit of 1 cannot overlap: such a pass falls back to the Total rule.
-        self.step = first.limit - 1 if first.limit >= 2 else max(1, first.limit)
-        self.planned = expected_calls(first.total, first.limit)
-
-    def check_offset(self, page: Page, *, asked_offset: int) -> None:
-        if page.offset != asked_offset:
-            fail = self._scan._error
-            raise fail(f"asked Offset {asked_offset}, the API answered Offset {page.offset}")
-
-    def check(self, page: Page, *, asked_offset: int) -> None:
-        fail = self._scan._error
-        self.check_offset(page, asked_offset=asked_offset)
-        self.latest_total = page.total
-        if self.total is None:
-            self.total = page.total
-        if page.limit < 1 and self.total > 0:
-            raise fail(f"the API answered Limit {page.limit} at Offset {page.offset}")
-        if page.total != self.total:
-            self.drifted = True
-        expected = max(0, min(page.limit, self.total - page.offset))
-        if not page.items and expected > 0 and page.total == self.total:
-            # Total says rows remain, yet the page is empty: following it would loop or
-            # silently lose rows.
-            raise fail(f"empty page at Offset {page.offset} of Total {self.total}")
-        if len(page.items) != expected:
-            self.drifted = True
-        signature = tuple(item.get(self._scan._id_field) for item in page.items)
-        if signature and None not in signature:
-            seen_at = self._signatures.setdefault(signature, page.offset)
-            if seen_at != page.offset:
-                raise fail(f"the page at Offset {page.offset} repeats the page at Offset {seen_at}")
-        if self.spans is not None:
-            seq = len(self.spans)
-            span = span_of(page.offset, page.total, page.items, self._scan._id_field, seq)
-            if span is None:
-                self.spans = None
-            else:
-                self.spans.append(span)
-
-
-def _envelope(answer: Any, offset: int, limit: int, pass_number: int, error: Any) -> Page:
-    """Read `{"Offset", "Limit", "Total", "Items"}` (keys matched case-insensitively)."""
-    if not isinstance(answer, dict):
-        raise error(f"expected a paging envelope, got {type(answer).__name__}")
-    fields = {str(k).lower(): v for k, v in answer.items()}
-    items = fields.get("items")
-    total = fields.get("total")
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise error("paging envelope without an Items list of objects")
-    if not _is_int(total) or total < 0:
-        raise error("paging envelope without a valid Total")
-    echoed_offset = fields.get("offset", offset)
-    echoed_limit = fields.get("limit", limit)
-    if not _is_int(echoed_offset) or not _is_int(echoed_limit):
-        raise error("paging envelope with a non-integer Offset or Limit")
-    return Page(
-        offset=echoed_offset,
-        limit=echoed_limit,
-        total=total,
-        items=items,
-        pass_number=pass_number,
-    )
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-PAGING_RULE = (
-    "a list of T rows takes 1 call up to 250 rows, else 1 + ceil((T - 250) / 249):"
-    " pages overlap by one row, which proves no row was skipped (100,000 rows: 402 calls)"
-)
-
-
-def expected_calls(total: int, page_size: int = 250) -> int:
-    """Calls one drift-free scan of `total` rows makes: pages overlap by one row.
-
-    1 for total <= page_size, else 1 + ceil((total - page_size) / (page_size - 1)).
-    """
-    if total <= page_size or page_size < 2:
-        return max(1, -(-total // max(1, page_size)))
-    return 1 + -(-(total - page_size) // (page_size - 1))
 
 
 async def probe_total(
