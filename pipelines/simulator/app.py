@@ -220,7 +220,9 @@ class Simulator:
             while len(results) < count and attempts < count * 20:
                 attempts += 1
                 with changer.store.lock:  # the stream and the admin API may race
-                    result = random_change(changer, rng, self.now_ticks(), mix)
+                    result = random_change(
+                        changer, rng, self.now_ticks(), mix, self._generic[account]
+                    )
                 if result is not None:
                     self.webhooks.enqueue(account, result.notifications)
                     results.append(result)

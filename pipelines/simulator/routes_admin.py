@@ -12,6 +12,7 @@ from pipelines.simulator.changes import ChangeError
 from pipelines.simulator.config import RESOURCES, FaultConfig
 from pipelines.simulator.contract_variants import contract_admin_route
 from pipelines.simulator.generic_spec import GENERIC_BY_NAME
+from pipelines.simulator.random_changes import RANDOM_MIX, WITH_GENERIC
 from pipelines.tampuuri import json_codec
 
 if TYPE_CHECKING:
@@ -62,8 +63,9 @@ def admin_routes(sim: Simulator) -> list[Route]:
     async def random_changes(request: Request) -> Response:
         try:
             body = await _body(request)
+            mix = WITH_GENERIC if body.get("generic") else RANDOM_MIX
             results = sim.random_changes(
-                str(body["account"]), int(body.get("count", 1)), body.get("seed")
+                str(body["account"]), int(body.get("count", 1)), body.get("seed"), mix
             )
         except (KeyError, ValueError, TypeError) as exc:
             return _error(f"bad request: {exc!r}")

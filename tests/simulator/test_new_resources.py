@@ -235,3 +235,19 @@ def test_rights_and_forbidden_cost_centres():
         role.pop("avaimet/selaa")
         sim.set_role("demo-a", role)
         assert api.get(API + "avaimet/selaa").status_code == 403
+
+
+def test_random_changes_reach_the_new_resources_only_when_asked(served):
+    sim, api, admin, _ = served
+    before = {r: sim.items("demo-a", r) for r in NEW}
+    r = admin.post("/_sim/changes/random", json={"account": "demo-a", "count": 40, "seed": 5})
+    assert all(c["resource"] in RESOURCES for c in r.json()["changes"])
+    assert {r: sim.items("demo-a", r) for r in NEW} == before
+    body = {"account": "demo-a", "count": 80, "seed": 5, "generic": True}
+    changes = admin.post("/_sim/changes/random", json=body).json()["changes"]
+    touched = {c["resource"] for c in changes} & set(NEW)
+    assert touched and len(changes) == 80
+    for resource in touched:
+        assert sim.items("demo-a", resource) != before[resource]
+    leases = _scan(api, "vuokrasopimukset/selaa", limit=250)
+    assert leases == sim.items("demo-a", "vuokrasopimukset")
