@@ -18,6 +18,7 @@ import yaml
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from pipelines.declarations import load_declarations
 from pipelines.settings import PROJECT_ROOT
 from pipelines.simulator import Simulator, SimulatorConfig
 from pipelines.simulator.server import serve_in_thread
@@ -54,6 +55,8 @@ def write_accounts_file(
     directory.mkdir(parents=True, exist_ok=True)
     environ: dict[str, str] = {}
     accounts = []
+    # The simulator serves every declared resource: the demo accounts opt in to them all.
+    opt_in = [name for name, asset in load_declarations().assets.items() if asset.opt_in]
     for name in DEMO_ACCOUNTS:
         prefix = name.upper().replace("-", "_")
         creds = sim.credentials(name)
@@ -72,6 +75,7 @@ def write_accounts_file(
                 "base_url": f"{api_url}/v10/api/",
                 "package": DEMO_PACKAGES[name],
                 "credentials": variables,
+                "resources": opt_in,
             }
         )
     path = directory / "accounts.yaml"
