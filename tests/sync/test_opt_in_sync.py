@@ -189,3 +189,44 @@ def test_scope_narrows_a_through_resource_to_the_objects_under_it(engine, sim):
     # The tasks are listed under the two cost centres only.
     per_cc = _tasks_per_cost_centre(sim, "demo-a")
     assert report.resource(TASKS).calls == sum(pages(per_cc[cc]) for cc in scope)
+
+
+def test_the_sweep_reconciles_the_opt_ins_of_an_account_opting_in(engine, sim):
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.budget.shaping import nightly_share
+    from pipelines.sync.reconcile import reconcile_account
+
+    account, _ = _sync(engine, sim, "demo-a", full=True)
+    _, environ = _account(sim, "demo-a", resources=OPT_INS)
+    lease = sim.items("demo-a", "vuokrasopimukset")[0]["Id"]
+    sim.apply_change("demo-a", "vuokrasopimukset", "delete", id=lease)  # no webhook caught
+    sim.counter.reset()
+    report = reconcile_account(
+        engine,
+        account,
+        transport=httpx.ASGITransport(app=sim.app),
+        environ=environ,
+        settings=FAST_RETRIES,
+        now=datetime.now(UTC) + timedelta(days=1),
+    )
+    assert report.ok, [r.error for s in report.reports for r in s.resources]
+    # Every account-wide list it syncs is probed; those with change-since read their changes.
+    assert list(report.totals) == [
+        "kustannuspaikat", "osapuoli_yhteydet", "ilmoitukset", "vuokrasopimukset",
+        "asuntotarkastukset",
+    ]  # fmt: skip
+    assert report.incremental == [
+        "kustannuspaikat", "ilmoitukset", "vuokrasopimukset", "asuntotarkastukset",
+    ]  # fmt: skip
+    # The deleted lease (Total moved): one page of leases, so a re-read is cheaper than a
+    # search; its detail route's 404 confirms the deletion.
+    assert report.drifted == ["vuokrasopimukset"]
+    assert "vuokrasopimukset" in report.rescanned
+    assert lease not in warehouse_rows(engine, "demo-a", "vuokrasopimukset")
+    # Both fan-outs re-scan their share of the stalest cost centres.
+    n_ccs = len(sim.items("demo-a", "kustannuspaikat"))
+    assert list(report.scopes) == ["kohteet", TASKS]
+    assert all(len(c) == nightly_share(n_ccs, 7) for c in report.scopes.values())
+    assert report.calls == sim.counter.total("demo-a")
+    _assert_opt_in_parity(engine, sim, "demo-a")
