@@ -10,14 +10,12 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from pipelines.budget.report import UsageReport
+from pipelines.budget.report import UsageReport
 
 _LEVEL_COLOURS = {"ok": "#2e7d32", "warn": "#ef6c00", "over": "#c62828"}
 BAR_COLOUR = "#90a4ae"

@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -34,19 +31,14 @@ import httpx
 import orjson
 
 from pipelines.settings import Credentials
-from pipelines.tampuuri import json_codec
+from pipelines.tampuuri.call_tally import CallTally, current_tally, tally_calls
 from pipelines.tampuuri.catalogue import Route
 from pipelines.tampuuri.errors import TampuuriUnavailable, error_for_status
+from pipelines.tampuuri.failure_detail import api_message, describe_failure
 from pipelines.tampuuri.first_answer import FirstAnswerGate
 from pipelines.tampuuri.ledger import CallLedger
 from pipelines.tampuuri.ledger_transport import LedgerTransport
-from pipelines.tampuuri.network_options import (
-    NetworkOptions,
-    certificate_failure,
-    describe_certificate_failure,
-    proxy_secrets,
-    transport_options,
-)
+from pipelines.tampuuri.network_options import NetworkOptions, proxy_secrets, transport_options
 from pipelines.tampuuri.pool_shards import PoolShards, shard_sizes
 from pipelines.tampuuri.retry import (
     InvalidJSONBody,
@@ -55,8 +47,10 @@ from pipelines.tampuuri.retry import (
     classify,
     parse_retry_after,
 )
-from pipelines.tampuuri.sanitize import redact
+from pipelines.tampuuri.wire_format import encoded_headers, parse_body, query_value
 
+# CallTally and tally_calls live in call_tally.py; importable from here as before.
+__all__ = ["CallTally", "TampuuriClient", "tally_calls"]
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=60.0)
@@ -69,32 +63,6 @@ BASE_HEADERS = {
 }
 JSON_BODY = {"Content-Type": "application/json"}
 DEFAULT_RETRY_CAP = 500
-
-
-@dataclass
-class CallTally:
-    """Calls (and retries) made inside one `tally_calls` context."""
-
-    calls: int = 0
-    retries: int = 0
-
-
-_TALLY: ContextVar[CallTally | None] = ContextVar("tampuuri_call_tally", default=None)
-
-
-@contextmanager
-def tally_calls() -> Iterator[CallTally]:
-    """Count the calls made in this context and in the tasks it starts.
-
-    One client serves a whole run, so its own counters mix resources that run side by
-    side; each resource counts its own calls this way (asyncio tasks copy the context).
-    """
-    tally = CallTally()
-    token = _TALLY.set(tally)
-    try:
-        yield tally
-    finally:
-        _TALLY.reset(token)
 
 
 class TampuuriClient:
@@ -184,7 +152,7 @@ class TampuuriClient:
 
     async def __aenter__(self) -> Self:
         self._http = httpx.AsyncClient(
-            headers=_encoded_headers({**BASE_HEADERS, **self._credentials.headers()}),
+            headers=encoded_headers({**BASE_HEADERS, **self._credentials.headers()}),
             timeout=self._timeout,
             follow_redirects=False,  # a redirect is an answer (3xx: final), never followed
             trust_env=False,  # the proxy is the transport's (module docstring)
@@ -232,7 +200,7 @@ class TampuuriClient:
             raise RuntimeError("TampuuriClient is used outside `async with`")
         http = self._http
         url = self.base_url + route.format(**dict(path_params or {}))
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
         body = orjson.dumps(json) if json is not None else None
         request = http.build_request(
             route.method,
@@ -261,18 +229,18 @@ class TampuuriClient:
             try:
                 async with self._semaphore:
                     self.calls += 1
-                    if (tally := _TALLY.get()) is not None:
+                    if (tally := current_tally()) is not None:
                         tally.calls += 1
                     response = await http.send(request)
                 status = response.status_code
                 if 200 <= status < 300:
-                    return _parse(response)
+                    return parse_body(response)
                 outcome: int | BaseException = status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                detail = self._message(response)
+                detail = api_message(response, self.secrets)
             except (httpx.TransportError, httpx.DecodingError, InvalidJSONBody) as exc:
                 outcome = exc
-                detail = self._describe_failure(exc)
+                detail = describe_failure(exc, self._origin)
             if classify(outcome) == "final":
                 if isinstance(outcome, BaseException):
                     raise TampuuriUnavailable(
@@ -301,7 +269,7 @@ class TampuuriClient:
                 account=self.account_name, method=route.method, route=route.template, status=status
             )
             self.retries += 1
-            if (tally := _TALLY.get()) is not None:
+            if (tally := current_tally()) is not None:
                 tally.retries += 1
             wait = self.retry.delay(attempt, retry_after)
             log.debug(
@@ -314,62 +282,3 @@ class TampuuriClient:
                 wait,
             )
             await self._sleep(wait)
-
-    def _describe_failure(self, exc: BaseException) -> str:
-        """What went wrong without a response: a certificate failure in words, else the
-        exception's class (ReadTimeout, ConnectError); httpx messages can carry the URL,
-        which holds ids but no secrets, so they are not needed either."""
-        if isinstance(exc, InvalidJSONBody):
-            return str(exc)
-        failure = certificate_failure(exc)
-        if failure is not None:
-            return describe_certificate_failure(failure, self._origin)
-        return type(exc).__name__
-
-    def _message(self, response: httpx.Response) -> str | None:
-        """The API's `Message` (ASP.NET style error body), secrets masked."""
-        text: str | None = None
-        try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            data = None
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if str(key).lower() == "message" and value is not None:
-                    text = str(value)
-                    break
-        if text is None and response.content and data is None:
-            text = response.content[:200].decode("utf-8", errors="replace").strip() or None
-        return redact(text, self.secrets) if text else None
-
-
-def _encoded_headers(headers: Mapping[str, str]) -> dict[bytes, bytes]:
-    """Header values as bytes: ISO-8859-1 where possible, else UTF-8.
-
-    Customer names are Finnish ("Isännöinti Oy"); httpx refuses non-ASCII str values.
-    HTTP/1.1 header bytes are historically ISO-8859-1, which is what ASP.NET on HTTP.sys
-    and Starlette (the simulator) decode, and it covers ä, ö and å. A character outside it
-    cannot travel as ISO-8859-1, so such a value goes as UTF-8 [ASSUMED].
-    """
-    encoded: dict[bytes, bytes] = {}
-    for name, value in headers.items():
-        try:
-            encoded[name.encode("ascii")] = value.encode("iso-8859-1")
-        except UnicodeEncodeError:
-            encoded[name.encode("ascii")] = value.encode("utf-8")
-    return encoded
-
-
-def _parse(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return json_codec.decode(response.content)  # exact decimals, ints of any size
-    except json_codec.DecodeError:
-        raise InvalidJSONBody(response.status_code) from None
-
-
-def _query_value(value: object) -> str | int | float | bool:
-    if isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
