@@ -47,11 +47,53 @@ def view_statement(declared: Declared) -> sql.Composed:
     )
 
 
-def comment_statement(declared: Declared) -> sql.Composed:
+def child_view_statements(declared: Declared) -> list[tuple[str, sql.Composed]]:
+    """(view, `CREATE OR REPLACE VIEW`) for each child table of a declaration with a
+    generated view: `bi.<child table>` = the account, the parent's id under the parent
+    view's `key_as` (to join it), the element's `ordinal` and the child's typed columns,
+    for elements of active parents only (the raw element, `data`, never)."""
     bi = declared.spec.bi
-    assert bi is not None
-    text = f"{declared.spec.description} Generated from config/resources/{declared.source.name}."
-    return sql.SQL("COMMENT ON VIEW bi.{} IS {}").format(sql.Identifier(bi.view), sql.Literal(text))
+    assert bi is not None and bi.sql is None, declared.name
+    made = []
+    for child in declared.table.children:
+        columns = [
+            sql.SQL("c.account"),
+            sql.SQL("c.parent_id AS {}").format(sql.Identifier(bi.key_as or "parent_id")),
+            sql.SQL("c.ordinal"),
+            *(sql.SQL("c.{}").format(sql.Identifier(column.name)) for column in child.columns),
+        ]
+        statement = sql.SQL(
+            "CREATE OR REPLACE VIEW bi.{view} AS SELECT {columns} FROM tampuuri.{child} AS c"
+            " JOIN tampuuri.{parent} AS p ON p.account = c.account AND p.id = c.parent_id"
+            " AND p.deleted_at IS NULL"
+        ).format(
+            view=sql.Identifier(child.name),
+            columns=sql.SQL(", ").join(columns),
+            child=sql.Identifier(child.name),
+            parent=sql.Identifier(declared.name),
+        )
+        made.append((child.name, statement))
+    return made
+
+
+def _comment(view: str, description: str, declared: Declared) -> sql.Composed:
+    text = f"{description} Generated from config/resources/{declared.source.name}."
+    return sql.SQL("COMMENT ON VIEW bi.{} IS {}").format(sql.Identifier(view), sql.Literal(text))
+
+
+def generated_views(declared: Iterable[Declared]) -> list[tuple[str, sql.Composed, sql.Composed]]:
+    """(view, statement, comment) of every generated view, parents before their children."""
+    views = []
+    for resource in declared:
+        bi = resource.spec.bi
+        if bi is None or bi.sql is not None:
+            continue
+        description = resource.spec.description
+        views.append((bi.view, view_statement(resource), _comment(bi.view, description, resource)))
+        for child, statement in child_view_statements(resource):
+            about = f"Elements of {child}, one row each, for the active rows of bi.{bi.view}."
+            views.append((child, statement, _comment(child, about, resource)))
+    return views
 
 
 def apply_views(conn: Connection, declared: Iterable[Declared]) -> list[str]:
@@ -64,20 +106,16 @@ def apply_views(conn: Connection, declared: Iterable[Declared]) -> list[str]:
     raw = conn.connection.driver_connection
     assert raw is not None
     made = []
-    for resource in declared:
-        bi = resource.spec.bi
-        if bi is None or bi.sql is not None:
-            continue
-        statement = view_statement(resource)
+    for view, statement, comment in generated_views(declared):
         with raw.cursor() as cursor:
             try:
                 with raw.transaction():  # a savepoint inside the upgrade's transaction
                     cursor.execute(statement)
             except Exception:
                 cursor.execute(
-                    sql.SQL("DROP VIEW IF EXISTS bi.{} CASCADE").format(sql.Identifier(bi.view))
+                    sql.SQL("DROP VIEW IF EXISTS bi.{} CASCADE").format(sql.Identifier(view))
                 )
                 cursor.execute(statement)
-            cursor.execute(comment_statement(resource))
-        made.append(bi.view)
+            cursor.execute(comment)
+        made.append(view)
     return made

@@ -83,3 +83,47 @@ def test_the_generated_sql_never_shows_the_raw_item() -> None:
         if bi is not None and bi.sql is None:
             statement = view_statement(declared).as_string(None)
             assert ".data" not in statement and "row_hash" not in statement
+
+
+def test_the_inspections_remarks_view_shows_remarks_of_active_inspections(
+    engine: Engine, bi_user
+) -> None:
+    """bi.asuntotarkastukset_huomiot: one row per remark, keyed to bi.asuntotarkastukset by
+    asuntotarkastus_id; a soft-deleted inspection's remarks (kept in the table) are hidden;
+    the role reads the view but not the table."""
+    with engine.begin() as conn:
+        for id_, deleted in ((31, False), (32, True)):
+            conn.execute(
+                text(
+                    "INSERT INTO tampuuri.asuntotarkastukset (account, id, kohde_id, tila, data,"
+                    " row_hash, deleted_at) VALUES ('a', :id, 11, 'Valmis', '{}'::jsonb, 'h',"
+                    " CASE WHEN :deleted THEN now() END)"
+                ),
+                {"id": id_, "deleted": deleted},
+            )
+            for ordinal in (0, 1):
+                conn.execute(
+                    text(
+                        "INSERT INTO tampuuri.asuntotarkastukset_huomiot (account, parent_id,"
+                        " ordinal, kohta, kuvaus, kiireellisyys, data) VALUES ('a', :id, :o,"
+                        " 'Keittiö', 'Hana vuotaa', 'Kiireellinen', '{}'::jsonb)"
+                    ),
+                    {"id": id_, "o": ordinal},
+                )
+        columns = conn.execute(COLUMNS, {"schema": "bi", "view": "asuntotarkastukset_huomiot"})
+        assert [c.column_name for c in columns] == [
+            "account", "asuntotarkastus_id", "ordinal", "kohta", "kuvaus", "kiireellisyys",
+        ]  # fmt: skip
+    reader = bi_user()
+    with reader.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT h.asuntotarkastus_id, h.ordinal, t.tila"
+                " FROM bi.asuntotarkastukset_huomiot AS h"
+                " JOIN bi.asuntotarkastukset AS t USING (account, asuntotarkastus_id)"
+                " ORDER BY 1, 2"
+            )
+        ).all()
+    assert rows == [(31, 0, "Valmis"), (31, 1, "Valmis")]
+    with reader.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
+        conn.execute(text("SELECT * FROM tampuuri.asuntotarkastukset_huomiot LIMIT 1"))

@@ -42,6 +42,7 @@ BI_VIEWS = {
     "vuokrasopimukset",
     "asuntotarkastukset",
     "huoltokirjan_tehtavat",
+    "asuntotarkastukset_huomiot",  # the inspections' remarks (a child table)
 }
 PROTECTED = {
     "katuosoite": "Salatie 9 B 27",
