@@ -39,7 +39,7 @@ class RefreshBatch:
             a failure gets a new key because their `tries` changed.
         event_ids: the events the targets cover (mark done when the refresh succeeds).
         targets: (account, resource, action) -> sorted ids. Action is refresh, delete or
-            refresh_links (ids are then object ids whose links to re-read).
+            refresh_scope (ids are then object ids whose links to re-read).
         cursor_event_id: the highest event id released (the sensor's next cursor).
         unknown_event_ids: events whose type the mapping does not know (park as unknown).
         ignored_event_ids: events of types mapped to `ignore` (mark done, no API call).
@@ -79,7 +79,7 @@ def plan_refresh(
     # Last event wins between refresh and delete of one row (both are safe: a refresh
     # that meets a 404 soft-deletes, a delete confirmation that finds the row keeps it).
     # Keyed by (account, resource, kind, id): kind "row" (refresh/delete of that row) or
-    # "links" (refresh_links: the id is an object whose links to re-read).
+    # "links" (refresh_scope: the id is an object whose links to re-read).
     row_actions: dict[tuple[str, str, str, int], str] = {}
     released: list[InboxEvent] = []
     refresh_ids: list[int] = []
@@ -95,7 +95,7 @@ def plan_refresh(
         elif rule.ignored or rule.resource is None:
             ignored.append(event.event_id)
         else:
-            kind = "links" if rule.action == "refresh_links" else "row"
+            kind = "links" if rule.action == "refresh_scope" else "row"
             key = (event.account, rule.resource, kind, event.reference_id)
             if key not in row_actions and len(row_actions) >= max_batch:
                 break

@@ -14,14 +14,17 @@ from .conftest import bundle, notification
 def test_inbox_command_prints_counts_and_unknown_types(engine, warehouse_url, mapping, monkeypatch):
     store_bundle(
         engine,
-        bundle(notification(1), notification(2), notification(3, action="SopimusUusi")),
+        bundle(notification(1), notification(2), notification(3, action="TuntematonTapahtuma")),
         mapping=mapping,
     )
     monkeypatch.setenv("TAMPUURI_DATABASE_URL", warehouse_url)
     result = CliRunner().invoke(webhooks_app, ["inbox"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "KohderekisteriTietoMuokkaa" in result.output
-    assert "unknown event types (add them to config/events.yaml): SopimusUusi (1)" in result.output
+    assert (
+        "unknown event types (add them to config/events.yaml): TuntematonTapahtuma (1)"
+        in result.output
+    )
     assert "dead letters: 0" in result.output
 
 

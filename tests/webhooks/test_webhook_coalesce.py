@@ -89,8 +89,8 @@ def test_actions_resources_accounts_unknown_and_ignored(mapping):
         event(5, "OsapuoliKohdeLiitosUusi", 10, secondary=555),  # links of object 10
         event(6, "OsapuoliMuokkaa", 555),
         event(7, "IlmoitusUusi", 900, account="demo-b"),
-        event(8, "AsuntotarkastusUusi", 1),
-        event(9, "SopimusUusi", 1),
+        event(8, "DokumenttipankkiDokumenttiUusi", 1),
+        event(9, "TuntematonTapahtuma", 1),
         event(10, "KustannuspaikkaMuokkaa", 7),
     ]
     batch = plan_refresh(events, mapping, now=T0 + timedelta(hours=1), window_s=5, max_batch=100)
@@ -98,7 +98,7 @@ def test_actions_resources_accounts_unknown_and_ignored(mapping):
         ("demo-a", "kohteet", "delete"): (10,),
         ("demo-a", "kohteet", "refresh"): (11,),
         ("demo-a", "kustannuspaikat", "refresh"): (7,),
-        ("demo-a", "osapuoli_yhteydet", "refresh_links"): (10,),
+        ("demo-a", "osapuoli_yhteydet", "refresh_scope"): (10,),
         ("demo-a", "osapuolet", "refresh"): (555,),
         ("demo-b", "ilmoitukset", "refresh"): (900,),
     }
@@ -110,7 +110,11 @@ def test_actions_resources_accounts_unknown_and_ignored(mapping):
 
 def test_only_unknown_events_still_make_a_batch_to_park_them(mapping):
     batch = plan_refresh(
-        [event(1, "SopimusUusi")], mapping, now=T0 + timedelta(hours=1), window_s=5, max_batch=1
+        [event(1, "TuntematonTapahtuma")],
+        mapping,
+        now=T0 + timedelta(hours=1),
+        window_s=5,
+        max_batch=1,
     )
     assert batch.targets == {} and batch.unknown_event_ids == (1,) and batch.cursor_event_id == 1
     assert plan_refresh([], mapping, now=T0, window_s=5, max_batch=1) is None

@@ -26,12 +26,14 @@ BINDING = {
     "OsapuoliUusi": ("osapuolet", "refresh"),
     "OsapuoliMuokkaa": ("osapuolet", "refresh"),
     "OsapuoliPoista": ("osapuolet", "delete"),
-    "OsapuoliKohdeLiitosUusi": ("osapuoli_yhteydet", "refresh_links"),
+    "OsapuoliKohdeLiitosUusi": ("osapuoli_yhteydet", "refresh_scope"),
+    "AsuntotarkastusUusi": ("asuntotarkastukset", "refresh"),
+    "AsuntotarkastusTilamuutos": ("asuntotarkastukset", "refresh"),
+    "SopimusUusi": ("vuokrasopimukset", "refresh"),
+    "SopimusPaattyi": ("vuokrasopimukset", "refresh"),
     "KustannuspaikkaMuokkaa": ("kustannuspaikat", "refresh"),
 }
 IGNORED = [
-    "AsuntotarkastusUusi",
-    "AsuntotarkastusTilamuutos",
     "DokumenttipankkiDokumenttiUusi",
     "DokumenttipankkiDokumenttiMuokkaa",
     "DokumenttipankkiDokumenttiPoista",
@@ -47,7 +49,7 @@ def test_shipped_mapping_matches_the_binding_event_list():
         assert mapping.rule(event_type).ignored
     assert mapping.rule("kohderekisteritietomuokkaa") == mapping.rule("KohderekisteriTietoMuokkaa")
     assert mapping.rule("KohderekisteriTietoMuokkaa").secondary == "kustannuspaikka"
-    assert mapping.rule("SopimusUusi") is None
+    assert mapping.rule("TuntematonTapahtuma") is None
     assert len(mapping.rules) == len(BINDING) + len(IGNORED)
 
 

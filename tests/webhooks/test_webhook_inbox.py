@@ -65,17 +65,19 @@ def test_partial_invalid_bundle_keeps_valid_and_dead_letters_invalid(engine, map
 def test_unknown_types_are_stored_as_unknown_and_reported(engine, mapping):
     store_bundle(
         engine,
-        bundle(notification(1), notification(2, action="SopimusUusi"), notification(3, "X")),
+        bundle(
+            notification(1), notification(2, action="TuntematonTapahtuma"), notification(3, "X")
+        ),
         mapping=mapping,
     )
     with engine.begin() as conn:
         summary = inbox_summary(conn)
         assert summary.by_status == {"pending": 1, "unknown": 2}
-        assert summary.unknown_types == {"SopimusUusi": 1, "X": 1}
+        assert summary.unknown_types == {"TuntematonTapahtuma": 1, "X": 1}
         assert summary.by_action[("KohderekisteriTietoMuokkaa", "pending")] == 1
         assert pending_events(conn, after_event_id=0, limit=10, now=FAR_FUTURE)[0].reference_id == 1
         # once the operator maps the type, the parked events become pending again
-        assert requeue_unknown(conn, _with(mapping, "SopimusUusi")) == 1
+        assert requeue_unknown(conn, _with(mapping, "TuntematonTapahtuma")) == 1
         assert len(pending_events(conn, after_event_id=0, limit=10, now=FAR_FUTURE)) == 2
 
 

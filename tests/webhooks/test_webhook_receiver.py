@@ -131,7 +131,7 @@ def test_partial_invalid_bundle_redelivery_and_unknown_types(engine, settings, m
         notification(1),
         notification(2, action="IlmoitusUusi"),
         notification(3, ReferenceId=None),
-        notification(4, action="SopimusUusi"),
+        notification(4, action="TuntematonTapahtuma"),
     ]
     first = post(app, bundle(*items), headers=headers)
     assert first.status_code == 200
