@@ -47,7 +47,10 @@ def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
     for node in tree.body:  # module level only
         names: list[str] = []
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipelines"):
-            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            submodules = [f"{node.module}.{a.name}" for a in node.names]
+            # `from package import submodule` needs the submodule, not the package's names.
+            own = [] if all(m in modules for m in submodules) else [node.module]
+            names = [*own, *submodules]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         found.update(n for n in names if n in modules)
