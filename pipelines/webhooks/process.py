@@ -34,6 +34,7 @@ from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
 from pipelines.webhooks.event_account import find_event_account
 from pipelines.webhooks.events import EventMapping, load_event_mapping
 from pipelines.webhooks.inbox import Backoff, InboxEvent
+from pipelines.webhooks.opt_in import set_aside_unsynced
 from pipelines.webhooks.process_record import (
     TRIGGER,
     ProcessResult,
@@ -204,11 +205,11 @@ async def _refresh_batch(
                 result, max_tries, backoff, now,
             )  # fmt: skip
             continue
-        targets = {
-            (resource, action): target_ids
-            for (acc, resource, action), target_ids in batch.targets.items()
-            if acc == event_account
-        }
+        targets, account_events = await asyncio.to_thread(
+            set_aside_unsynced, engine, account, event_account, batch, account_events, rules, result
+        )  # fmt: skip
+        if not (ids := [e.event_id for e in account_events]):
+            continue
         if check_budget:
             reason = await asyncio.to_thread(
                 budget_hook, engine, account, catalogue, expected_calls(catalogue, targets), now
