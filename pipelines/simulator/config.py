@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pipelines.simulator.generic_spec import generic_templates
+from pipelines.simulator.generic_spec import GENERIC, generic_templates
 
 # Route templates, exactly as in docs/ARCHITECTURE.md (shared with the call ledger).
 ROUTE_TEMPLATES: tuple[tuple[str, str], ...] = (
@@ -91,7 +91,8 @@ class FaultConfig:
     drift_rate: float = 0.0
     # Paging drift (see `drift.py`): the pattern of each drift is drawn from these; a drift
     # goes on over the next `drift_repeat - 1` list pages; only lists of `drift_resources`
-    # drift (empty: all); at most `drift_max` drifted calls in all (0: no limit).
+    # drift (empty: the built-in lists; a generic list only when named); at most
+    # `drift_max` drifted calls in all (0: no limit).
     drift_patterns: tuple[str, ...] = ("delete_read", "insert_after_cursor")
     drift_repeat: int = 1
     drift_resources: tuple[str, ...] = ()
@@ -133,11 +134,10 @@ class FaultConfig:
                 f"drift_patterns: unknown {unknown or 'empty list'};"
                 f" use {', '.join(DRIFT_PATTERNS)}"
             )
-        lists = [r for r in self.drift_resources if r not in DRIFT_RESOURCES]
+        known = (*DRIFT_RESOURCES, *GENERIC_DRIFT_RESOURCES)
+        lists = [r for r in self.drift_resources if r not in known]
         if lists:
-            raise ValueError(
-                f"drift_resources: {lists} have no list route; use {', '.join(DRIFT_RESOURCES)}"
-            )
+            raise ValueError(f"drift_resources: {lists} have no list route; use {', '.join(known)}")
         if int(self.drift_repeat) < 1 or int(self.drift_max) < 0:
             raise ValueError("drift_repeat must be at least 1 and drift_max at least 0")
 
@@ -145,6 +145,9 @@ class FaultConfig:
 # What one drift does between two page calls of a list (`drift.py`).
 DRIFT_PATTERNS = ("delete_read", "insert_after_cursor", "delete_and_insert")
 DRIFT_RESOURCES = ("kustannuspaikat", "kohteet", "osapuoli_yhteydet", "ilmoitukset")
+# The generic lists drift only when `drift_resources` names them (an empty tuple means the
+# built-in lists above), so a drifting scan of the built-ins meets exactly what it did.
+GENERIC_DRIFT_RESOURCES = tuple(g.name for g in GENERIC)
 _DRIFT_LISTS = ("drift_patterns", "drift_resources")
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+from pipelines.simulator.generic_data import listed_ids as generic_listed_ids
+from pipelines.simulator.generic_spec import GENERIC_BY_NAME
 from pipelines.simulator.paging import MAX_LIMIT
 from pipelines.simulator.store import AccountStore
 
@@ -68,6 +70,9 @@ def listed_ids(store: AccountStore, resource: str, cc: int | None) -> list[int]:
         return store.objects_by_cc.get(cc if cc is not None else -1, [])
     if resource == "ilmoitukset" and cc is not None:
         return store.notices_by_cc.get(cc, [])
+    spec = GENERIC_BY_NAME.get(resource)
+    if spec is not None:
+        return generic_listed_ids(store, spec, cc)
     return store.visible_ids(resource)
 
 
@@ -95,4 +100,11 @@ def _insert_fields(
         return {"KustannuspaikkaId": cc if cc is not None else rng.choice(readable)}
     if resource == "osapuoli_yhteydet" and store.forbidden:
         return {"KohdeId": rng.choice(store.visible_ids("kohteet"))}
+    spec = GENERIC_BY_NAME.get(resource)
+    if spec is not None and spec.fan_out:
+        return {"KohdeId": cc}
+    if spec is not None and store.forbidden:  # an apartment the scanned list shows
+        meta = store.tables["kohteet"].meta
+        return {"KohdeId": rng.choice([i for i in store.visible_ids("kohteet")
+                                       if meta[i].metaname == "huoneisto"])}  # fmt: skip
     return {}

@@ -92,6 +92,7 @@ class GenericData:
             row = self.store.get(spec.name, row_id)
             assert row is not None
             changed = fields or spec.make.update(self._rngs[spec.name], row, ticks)
+            changed = {**changed, **spec.make.implied(changed)}
             merged = {**row, **changed}
             result = self._put(spec, "update", merged, ticks)
             wanted = all(changed.get(name) is not None for name in spec.update_needs)
@@ -137,3 +138,19 @@ class GenericData:
 
 def spec_of(resource: str) -> GenericResource | None:
     return GENERIC_BY_NAME.get(resource)
+
+
+def listed_ids(store: AccountStore, spec: GenericResource, cc: int | None) -> list[int]:
+    """The ids a list of `spec` serves before filters, in its order: the rows of cost
+    centre `cc` for a fan-out, else every row the account may read."""
+    if not spec.fan_out:
+        return store.visible_ids(spec.name)
+    table = store.tables[spec.name]
+    return store.view(
+        ("generic", spec.name, "cc", cc), lambda: [i for i in table.ids if table.meta[i].cc == cc]
+    )
+
+
+def drifts(spec: GenericResource, drift_resources: tuple[str, ...]) -> bool:
+    """A generic list drifts only when `FaultConfig.drift_resources` names it."""
+    return spec.name in drift_resources

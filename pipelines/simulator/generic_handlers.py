@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.simulator.api_handlers import ApiError, Call, Handler, _paging
+from pipelines.simulator.generic_data import drifts, listed_ids
 from pipelines.simulator.generic_spec import GENERIC, GenericResource
 from pipelines.simulator.paging import lower_keys, parse_int, parse_json_object, parse_since
 from pipelines.simulator.store import Table
@@ -29,13 +30,10 @@ def _scope_ids(
             raise ApiError(404, f"Kustannuspaikkaa {cc} ei löydy.")
         if cc in store.forbidden:
             raise ApiError(403, f"Ei oikeutta kohteeseen {cc}.")
-        return store.view(
-            ("generic", spec.name, "cc", cc),
-            lambda: [i for i in table.ids if table.meta[i].cc == cc],
-        )
+        return listed_ids(store, spec, cc)
     kohde = call.sim.contract.scope(params.get("kohdeid")) if "KohdeId" in spec.filters else None
     if kohde in (None, ""):
-        return store.visible_ids(spec.name)
+        return listed_ids(store, spec, None)
     kohde_id = parse_int("KohdeId", kohde)
     if store.cc_of_object(kohde_id) in store.forbidden:
         raise ApiError(403, f"Ei oikeutta kohteeseen {kohde_id}.")
@@ -49,8 +47,11 @@ def list_handler(spec: GenericResource) -> Handler:
     def handle(call: Call) -> bytes:
         table = _table(call, spec)
         params = call.params if spec.paging == "query" else lower_keys(parse_json_object(call.body))
-        ids = _scope_ids(call, spec, table, params)
+        _scope_ids(call, spec, table, params)  # 400/403/404 before any drift
         offset, limit = _paging(call, params)
+        if call.fault.drift and offset > 0 and drifts(spec, call.sim.faults.config.drift_resources):
+            call.sim.drift(call.label, spec.name, call.path_id, offset)
+        ids = _scope_ids(call, spec, table, params)
         if "MuokattuAlku" in spec.filters:
             since = call.sim.contract.since(parse_since(params))
             if since is not None:

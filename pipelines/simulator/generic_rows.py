@@ -36,6 +36,8 @@ class RowMaker:
     count: Callable[[random.Random], int]  # rows for one scope
     row: Callable[[Seed], Row]
     update: Callable[[random.Random, Row, int], dict[str, Any]]  # (rng, row, ticks)
+    # Fields an update implies beyond those given (a lease's Tila follows its Loppupvm).
+    implied: Callable[[dict[str, Any]], dict[str, Any]] = lambda changed: {}
 
 
 def day_of(ticks: int) -> date:
@@ -74,7 +76,13 @@ def _end_lease(rng: random.Random, row: Row, ticks: int) -> dict[str, Any]:
     return {"Loppupvm": _day(day_of(ticks)), "Tila": "Päättynyt"}
 
 
-LEASES = RowMaker(lambda rng: 0 if rng.random() < 0.4 else 1, _lease, _end_lease)
+def _lease_state(changed: dict[str, Any]) -> dict[str, Any]:
+    if "Loppupvm" not in changed or "Tila" in changed:
+        return {}
+    return {"Tila": "Voimassa" if changed["Loppupvm"] is None else "Päättynyt"}
+
+
+LEASES = RowMaker(lambda rng: 0 if rng.random() < 0.4 else 1, _lease, _end_lease, _lease_state)
 
 # ---- asuntotarkastukset -------------------------------------------------------------------
 INSPECTION_STATES = ("Suunniteltu", "Tehty", "Raportoitu", "Kuitattu")
