@@ -7,6 +7,7 @@ Calls go through `sync.api_session` (the product's client: ledger rows with trig
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from pipelines import event_loop
 from pipelines.budget.guard import used_calls, webhook_reserve
 from pipelines.budget.packages import BillingCycle, ceiling_calls, package_for
+from pipelines.declarations import load_declarations
 from pipelines.doctor import probes_filters, probes_paging, probes_routes
 from pipelines.doctor.findings import Finding
 from pipelines.doctor.known_rows import active_ids, deleted_rows
@@ -51,6 +53,21 @@ class DoctorRun:
     refused: str | None = None  # why the run stopped: the budget check, refused credentials
     overrides_file: Path | None = None
     run_id: str = ""
+
+
+def synced_catalogue(catalogue: Catalogue, account: AccountConfig) -> Catalogue:
+    """The catalogue narrowed to the resources the account syncs (its opt-ins included):
+    the doctor spends calls only on routes the account uses."""
+    declarations = load_declarations()
+    synced = set(account.synced_assets())
+    return dataclasses.replace(
+        catalogue,
+        resources={
+            name: routes
+            for name, routes in catalogue.resources.items()
+            if name not in declarations.resources or declarations.asset_of(name) in synced
+        },
+    )
 
 
 def contract_catalogue(routes_file: Path) -> Catalogue:
@@ -104,7 +121,7 @@ def run_doctor(
         ConfigError: the routes file, the account's credentials or package are wrong.
     """
     routes_file = routes_file or config_file("routes.yaml")
-    catalogue = contract_catalogue(routes_file)
+    catalogue = synced_catalogue(contract_catalogue(routes_file), account)
     plan = plan_for(engine, account, catalogue, max_calls=max_calls)
     over = f"left out: over --max-calls {max_calls}"
     run = DoctorRun(account.name, plan, findings=list(plan.unprobeable))

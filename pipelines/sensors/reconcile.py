@@ -15,10 +15,11 @@ from pipelines.assets.account_pool import account_pools
 from pipelines.assets.partitions import AccountPartitions, per_account_requests
 from pipelines.assets.settings import DagsterSettings
 from pipelines.assets.tampuuri import ACCOUNT_TAG, TRIGGER_TAG
+from pipelines.declarations import load_declarations
 from pipelines.profiles.adapt import adapt_accounts, loosened_account
 from pipelines.profiles.describe import profile_metadata
 from pipelines.resources import TampuuriResource, WarehouseResource
-from pipelines.sync.reconcile import PROBED, ReconcileReport, reconcile_account
+from pipelines.sync.reconcile import ReconcileReport, reconcile_account
 
 RECONCILE_JOB = "reconcile_sweep"
 RECONCILE_SCHEDULE = "reconcile_sweep_schedule"
@@ -113,11 +114,12 @@ def _log_materializations(
                         },
                     )
                 )
+    declarations = load_declarations()
     for listed, found in report.located.items():
         if found.settled and (found.new_items or found.deleted):
             context.log_event(
                 dg.AssetMaterialization(
-                    asset_key=PROBED[listed],
+                    asset_key=declarations.asset_of(listed),
                     partition=report.account,
                     description="reconciliation sweep (drift located)",
                     metadata={
