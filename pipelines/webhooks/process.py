@@ -28,6 +28,7 @@ from pipelines.profiles.inbox_windows import held_by_profiles
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
+from pipelines.sync.run_finish import TARGETED, finish_targeted_runs, start_runs
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
 from pipelines.webhooks import inbox
 from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
@@ -43,10 +44,9 @@ from pipelines.webhooks.process_record import (
     park,
     read,
     record,
-    runs_finished,
-    runs_started,
 )
-from pipelines.webhooks.refresh import RefreshHints, RefreshOutcome, expected_calls, refresh_targets
+from pipelines.webhooks.refresh import RefreshOutcome, expected_calls, refresh_targets
+from pipelines.webhooks.refresh_plan import hints_for
 
 __all__ = ["DEFAULT_MAX_BATCH", "ProcessResult", "process_inbox_once"]
 log = logging.getLogger(__name__)
@@ -243,7 +243,10 @@ async def _refresh_account(
     settings: SyncSettings,
 ) -> RefreshOutcome:
     resources = sorted({resource for resource, _ in targets})
-    await asyncio.to_thread(runs_started, engine, account.name, resources, result.run_id)
+    await asyncio.to_thread(
+        start_runs, engine, account=account.name, run_id=result.run_id, trigger=TRIGGER,
+        mode=TARGETED, resources=resources,
+    )  # fmt: skip
     async with api_session(
         engine,
         account,
@@ -267,26 +270,11 @@ async def _refresh_account(
         )
     result.calls += client.calls
     result.counts = result.counts + outcome.counts
-    await asyncio.to_thread(runs_finished, engine, account.name, outcome, result.run_id)
+    await asyncio.to_thread(
+        finish_targeted_runs, engine, account=account.name, run_id=result.run_id,
+        targets=outcome.targets,
+    )  # fmt: skip
     return outcome
-
-
-def hints_for(events: Sequence[InboxEvent], rules: EventMapping) -> RefreshHints:
-    """The oldest event time per resource and the cost centres the events name."""
-    since: dict[str, datetime] = {}
-    cost_centres: dict[str, dict[int, int]] = {}
-    for event in events:
-        rule = rules.rule(event.action)
-        if rule is None or rule.resource is None:
-            continue
-        if event.event_timestamp is not None:
-            current = since.get(rule.resource)
-            if current is None or event.event_timestamp < current:
-                since[rule.resource] = event.event_timestamp
-        if rule.secondary == "kustannuspaikka" and event.reference_secondary_id is not None:
-            by_id = cost_centres.setdefault(rule.resource, {})
-            by_id[event.reference_id] = event.reference_secondary_id
-    return RefreshHints(since=since, cost_centres=cost_centres)
 
 
 def budget_hook(

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from pipelines.settings import AccountConfig
-from pipelines.warehouse import state
 from pipelines.warehouse.loader import LoadCounts
 from pipelines.webhooks import inbox
 from pipelines.webhooks.coalesce import RefreshBatch
@@ -135,37 +134,3 @@ def defer(engine: Engine, ids: list[int], reason: str, now: datetime) -> None:
     """Hold events back without counting a try (status failed, due after DEFER_DELAY)."""
     with engine.begin() as conn:
         conn.execute(DEFER_EVENTS, {"ids": ids, "at": now + DEFER_DELAY, "reason": reason})
-
-
-def runs_started(engine: Engine, account: str, resources: list[str], run_id: str) -> None:
-    with engine.begin() as conn:
-        for resource in resources:
-            state.start_run(
-                conn, run_id=run_id, account=account, resource=resource,
-                trigger=TRIGGER, mode="targeted",
-            )  # fmt: skip
-
-
-def runs_finished(engine: Engine, account: str, outcome: RefreshOutcome, run_id: str) -> None:
-    with engine.begin() as conn:
-        for resource in sorted({t.resource for t in outcome.targets}):
-            mine = [t for t in outcome.targets if t.resource == resource]
-            counts = LoadCounts()
-            for target in mine:
-                counts = counts + target.counts
-            errors = sorted({t.error for t in mine if t.error})
-            state.finish_run(
-                conn,
-                run_id=run_id,
-                account=account,
-                resource=resource,
-                status="failed" if errors else "success",
-                counts=counts,
-                pages=0,
-                calls=sum(t.calls for t in mine),
-                retries=0,
-                skipped=[{"resource": resource, "id": i, "reason": "403"} for t in mine
-                         for i in t.skipped],
-                new_fields=[],
-                error="; ".join(errors) or None,
-            )  # fmt: skip

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from pipelines.declarations import Declared, load_declarations
 from pipelines.declarations.schema import RefreshSpec
 from pipelines.sync.declared import fan_out_column
 from pipelines.tampuuri.catalogue import Catalogue
+from pipelines.webhooks.events import EventMapping
+from pipelines.webhooks.inbox import InboxEvent
+from pipelines.webhooks.refresh_outcome import RefreshHints
 
 TargetKey = tuple[str, str]  # (resource, action)
 SCOPE_ACTION = "refresh_scope"
@@ -99,3 +103,26 @@ def expected_calls(catalogue: Catalogue, targets: Mapping[TargetKey, Sequence[in
         else:
             calls += n
     return calls
+
+
+def hints_for(events: Sequence[InboxEvent], rules: EventMapping) -> RefreshHints:
+    """The oldest event time per resource, and per resource the cost centres its events'
+    ReferenceSecondaryId names where the rule's `secondary` is the row's grouping value
+    (`hints_cost_centre`)."""
+    declared_all = load_declarations().resources
+    since: dict[str, datetime] = {}
+    cost_centres: dict[str, dict[int, int]] = {}
+    for event in events:
+        rule = rules.rule(event.action)
+        if rule is None or rule.resource is None:
+            continue
+        if event.event_timestamp is not None:
+            current = since.get(rule.resource)
+            if current is None or event.event_timestamp < current:
+                since[rule.resource] = event.event_timestamp
+        declared = declared_all.get(rule.resource)
+        hinted = declared is not None and hints_cost_centre(declared, rule.secondary)
+        if hinted and event.reference_secondary_id is not None:
+            by_id = cost_centres.setdefault(rule.resource, {})
+            by_id[event.reference_id] = event.reference_secondary_id
+    return RefreshHints(since=since, cost_centres=cost_centres)
