@@ -5,27 +5,39 @@ centre. When the budget cannot pay for all of them in one night, each night scan
 stalest ones that fit, so that every cost centre is re-scanned within the account's
 `full_scan_period_days`.
 
-The guarantee: taking at least `nightly_share(n, period)` = ceil(n / period) scopes each
-night, stalest first, is a round robin: a scope scanned tonight goes to the back of the
-queue with at most n - 1 scopes ahead of it, and each night removes at least
-ceil(n / period) from the front, so it comes up again within ceil(n / ceil(n / period))
-≤ period nights. That floor is taken even when the allowance is smaller (coverage wins;
-the guard then decides whether the night's run fits at all); beyond it, as many of the
-stalest scopes as fit the allowance are added.
+The guarantee: night d (the run's date) takes at least `nightly_share(n, period, d)` =
+floor((k + 1) n / period) - floor(k n / period) scopes, k = d's day number mod period,
+stalest first. Any `period` consecutive nights take exactly n between them (the sum
+telescopes), so a night's share is floor or ceil of n / period and a cadence costs n
+scans per period (ceil(n / period) every night would cost up to period - 1 more). It is
+a round robin: a scope scanned tonight goes to the back of the queue with at most n - 1
+scopes ahead of it, and the next `period` nights take at least n, so it comes up again
+within `period` nights (a scope never scanned is first in line, so all are scanned
+within the first period). That floor is taken even when the allowance is smaller
+(coverage wins; the guard then decides whether the night's run fits at all; a night it
+defers is not made up by the floor); beyond it, as many of the stalest scopes as fit the
+allowance are added.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 
 
-def nightly_share(n_scopes: int, period_days: int) -> int:
-    """The fewest scopes a night must scan so that all are scanned within the period."""
+def nightly_share(n_scopes: int, period_days: int, night: date | None = None) -> int:
+    """The fewest scopes night `night` must scan so that all are scanned within the period.
+
+    Without `night`: the most any night takes, ceil(n / period).
+    """
     if n_scopes <= 0:
         return 0
-    return math.ceil(n_scopes / max(1, period_days))
+    period = max(1, period_days)
+    if night is None:
+        return math.ceil(n_scopes / period)
+    k = night.toordinal() % period
+    return (k + 1) * n_scopes // period - k * n_scopes // period
 
 
 def _scope_key(scope: str) -> tuple[int, int | str]:
@@ -55,8 +67,8 @@ def choose_scopes(
 ) -> list[str]:
     """Tonight's scopes: the stalest first, as many as fit `allowance` calls.
 
-    At least `nightly_share` scopes are always chosen (the coverage floor, see the module
-    docstring); after the floor, a scope that does not fit is skipped and smaller stale
+    At least tonight's `nightly_share` scopes are always chosen (the coverage floor, see
+    the module docstring); after it, a scope that does not fit is skipped and smaller stale
     ones after it may still fit. The stalest skipped scope stays first in line.
 
     Args:
@@ -72,12 +84,12 @@ def choose_scopes(
     # A clock skew could date a scan after `now`; treat it as fresh, not as stalest.
     clamped = {s: (min(t, now) if t is not None else None) for s, t in last_full_scan.items()}
     order = staleness_order(clamped)
-    floor = nightly_share(len(order), period_days)
+    share = nightly_share(len(order), period_days, now.date())
     chosen: list[str] = []
     spent = 0
     for position, scope in enumerate(order):
         cost = calls_per_scope.get(scope, 1)
-        if position < floor or spent + cost <= allowance:
+        if position < share or spent + cost <= allowance:
             chosen.append(scope)
             spent += cost
     return chosen

@@ -2,7 +2,7 @@
 scope re-scanned within the period (simulated over 30 nights)."""
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,36 @@ NOW = datetime(2025, 6, 10, 2, tzinfo=UTC)
 )
 def test_nightly_share(n, period, share):
     assert nightly_share(n, period) == share
+
+
+@pytest.mark.parametrize(("n", "period"), [(0, 7), (1, 7), (30, 7), (300, 7), (300, 30), (40, 1)])
+def test_any_period_of_nights_shares_exactly_n(n, period):
+    """Issue 19.3 (b): a night takes floor or ceil of n / period, and any `period`
+    consecutive nights exactly n (30 cost centres weekly: 30 a week, not 7 x 5 = 35)."""
+    shares = [nightly_share(n, period, date(2025, 1, 1) + timedelta(days=d)) for d in range(90)]
+    assert set(shares) <= {n // period, -(-n // period)}
+    assert all(sum(shares[d : d + period]) == n for d in range(90 - period + 1))
+
+
+@pytest.mark.parametrize(("n", "period"), [(30, 7), (300, 7), (30, 30), (5, 7)])
+def test_a_cadence_costs_n_scans_a_period(n, period):
+    """All scanned on night 0 (a full sync), then at 0 allowance: 4 n scans in 4 periods
+    (+ the first night's share) and no scope's gap over the period."""
+    scopes = [str(i) for i in range(n)]
+    last: dict[str, datetime | None] = dict.fromkeys(scopes, NOW)
+    scanned_on: dict[str, list[int]] = {s: [0] for s in scopes}
+    total = 0
+    for night in range(1, 4 * period + 1):
+        now = NOW + timedelta(days=night, minutes=(night * 37) % 90)  # the start time moves
+        chosen = choose_scopes(last, {}, allowance=0, period_days=period, now=now)
+        assert len(chosen) == nightly_share(n, period, now.date())
+        total += len(chosen)
+        for scope in chosen:
+            last[scope] = now
+            scanned_on[scope].append(night)
+    assert total == 4 * n
+    for nights in scanned_on.values():
+        assert all(b - a <= period for a, b in itertools.pairwise(nights))
 
 
 def test_stalest_first_within_allowance():
@@ -37,8 +67,12 @@ def test_stalest_first_within_allowance():
         "4",
         "3",
     ]
-    # The coverage floor: with 5 scopes over 2 nights, at least 3 a night even at 0 calls.
-    assert choose_scopes(last, calls, allowance=0, period_days=2, now=NOW) == ["1", "10", "2"]
+    # The coverage floor: with 5 scopes over 2 nights, 2 or 3 a night (5 in any 2 nights)
+    # even at 0 calls.
+    tomorrow = NOW + timedelta(days=1)
+    assert [
+        choose_scopes(last, calls, allowance=0, period_days=2, now=t) for t in (NOW, tomorrow)
+    ] in ([["1", "10"], ["1", "10", "2"]], [["1", "10", "2"], ["1", "10"]])
 
 
 @pytest.mark.parametrize(
@@ -52,8 +86,8 @@ def test_every_scope_within_the_period_over_30_nights(n, period, allowance):
     for night in range(30):
         now = NOW + timedelta(days=night)
         chosen = choose_scopes(last, calls, allowance=allowance, period_days=period, now=now)
-        assert len(chosen) >= nightly_share(n, period)
-        floor = nightly_share(n, period)
+        floor = nightly_share(n, period, now.date())
+        assert len(chosen) >= floor
         assert sum(calls[s] for s in chosen[floor:]) <= max(
             0, allowance - sum(calls[s] for s in chosen[:floor])
         )

@@ -94,7 +94,8 @@ def test_reconcile_after_a_lost_bundle_restores_parity_cheaply(engine):
     assert report.incremental == ["kustannuspaikat", "ilmoitukset"]
     # The coverage floor of the stalest cost centres, the stalest one among them.
     n_ccs = len(sim.items(ACCOUNT, "kustannuspaikat"))
-    assert len(report.cost_centres) == nightly_share(n_ccs, 7) < n_ccs
+    night = (world.clock.now + timedelta(days=1)).date()
+    assert len(report.cost_centres) == nightly_share(n_ccs, 7, night) < n_ccs
     assert int(stalest) in report.cost_centres
     assert_parity(world.engine, sim, ACCOUNT)
     assert report.calls == world.calls()
@@ -125,7 +126,8 @@ def test_a_drifted_list_waits_for_its_rescan_period(engine):
     assert tonight.drifted == tonight.deferred == ["osapuoli_yhteydet"]
     assert tonight.incremental == ["kustannuspaikat", "ilmoitukset"]
     # 3 probes, 2 one-page incrementals, one listing per cost centre of the share.
-    assert world.calls() == tonight.calls == 3 + 2 + nightly_share(n_ccs, 7)
+    night = (world.clock.now + timedelta(days=1)).date()
+    assert world.calls() == tonight.calls == 3 + 2 + nightly_share(n_ccs, 7, night)
     assert world.scalar(
         "SELECT deleted_at IS NULL FROM tampuuri.osapuoli_yhteydet WHERE id = :id", id=link
     )

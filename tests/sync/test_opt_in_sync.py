@@ -208,7 +208,7 @@ def test_the_sweep_reconciles_the_opt_ins_of_an_account_opting_in(engine, sim):
         transport=httpx.ASGITransport(app=sim.app),
         environ=environ,
         settings=FAST_RETRIES,
-        now=datetime.now(UTC) + timedelta(days=1),
+        now=(night := datetime.now(UTC) + timedelta(days=1)),
     )
     assert report.ok, [r.error for s in report.reports for r in s.resources]
     # Every account-wide list it syncs is probed; those with change-since read their changes.
@@ -227,6 +227,6 @@ def test_the_sweep_reconciles_the_opt_ins_of_an_account_opting_in(engine, sim):
     # Both fan-outs re-scan their share of the stalest cost centres.
     n_ccs = len(sim.items("demo-a", "kustannuspaikat"))
     assert list(report.scopes) == ["kohteet", TASKS]
-    assert all(len(c) == nightly_share(n_ccs, 7) for c in report.scopes.values())
+    assert all(len(c) == nightly_share(n_ccs, 7, night.date()) for c in report.scopes.values())
     assert report.calls == sim.counter.total("demo-a")
     _assert_opt_in_parity(engine, sim, "demo-a")
