@@ -119,7 +119,12 @@ def _inspection(s: Seed) -> Row:
 
 def _next_inspection_state(rng: random.Random, row: Row, ticks: int) -> dict[str, Any]:
     index = INSPECTION_STATES.index(row["Tila"]) if row["Tila"] in INSPECTION_STATES else 0
-    return {"Tila": INSPECTION_STATES[min(index + 1, len(INSPECTION_STATES) - 1)]}
+    changed: dict[str, Any] = {
+        "Tila": INSPECTION_STATES[min(index + 1, len(INSPECTION_STATES) - 1)]
+    }
+    if rng.random() < 0.5:  # the remarks are rewritten with the state, about every other time
+        changed["Huomiot"] = [_remark(rng) for _ in range(rng.randrange(5))]
+    return changed
 
 
 INSPECTIONS = RowMaker(lambda rng: rng.randrange(3), _inspection, _next_inspection_state)

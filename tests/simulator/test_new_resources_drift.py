@@ -122,3 +122,18 @@ def test_ending_a_lease_by_its_end_date_sets_the_state_and_sends_paattyi(served)
     raised = sim.apply_change("demo-a", "vuokrasopimukset", "update", id=lease["Id"],
                               fields={"Vuokra": 1234})  # fmt: skip
     assert raised.notifications == []
+
+
+def test_an_inspection_state_change_may_rewrite_its_remarks(served):
+    sim, api, _ = served
+    rewritten = 0
+    for inspection in sim.items("demo-a", "asuntotarkastukset")[:20]:
+        result = sim.apply_change("demo-a", "asuntotarkastukset", "update", id=inspection["Id"])
+        [note] = result.notifications
+        assert note["Action"] == "AsuntotarkastusTilamuutos"
+        assert note["ReferenceSecondaryId"] == inspection["KohdeId"]
+        detail = json_codec.decode(api.get(f"{API}asuntotarkastukset/{inspection['Id']}").content)
+        assert detail["Tila"] != inspection["Tila"] or inspection["Tila"] == "Kuitattu"
+        assert 0 <= len(detail["Huomiot"]) <= 4
+        rewritten += detail["Huomiot"] != inspection["Huomiot"]
+    assert 0 < rewritten < 20
