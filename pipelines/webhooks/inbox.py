@@ -13,7 +13,7 @@ config/events.yaml does not map: kept and reported, never dropped).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -23,6 +23,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from pipelines.tampuuri import json_codec
 from pipelines.webhooks import inbox_sql as sql
 from pipelines.webhooks.events import EventMapping, load_event_mapping
+
+# Re-exported: the counts for the CLI and the UI live in inbox_summary.py.
+from pipelines.webhooks.inbox_summary import InboxSummary, inbox_summary  # noqa: F401
 from pipelines.webhooks.notification import Notification, ParsedBundle, parse_bundle
 
 MAX_ERROR_CHARS = 2000
@@ -71,18 +74,6 @@ class Backoff:
 class FailResult:
     retrying: int
     dead: int
-
-
-@dataclass(frozen=True)
-class InboxSummary:
-    """Counts for the CLI and the UI."""
-
-    by_status: dict[str, int] = field(default_factory=dict)
-    # (action, status) -> count
-    by_action: dict[tuple[str, str], int] = field(default_factory=dict)
-    unknown_types: dict[str, int] = field(default_factory=dict)
-    dead_letters: int = 0
-    oldest_pending_at: datetime | None = None
 
 
 @lru_cache(maxsize=1)
@@ -282,29 +273,3 @@ def mark_failed(
         },
     ).one()
     return FailResult(retrying=int(retrying), dead=int(dead))
-
-
-def inbox_summary(conn: Connection) -> InboxSummary:
-    """Counts by status and by (action, status), unknown types, dead letters."""
-    by_action: dict[tuple[str, str], int] = {}
-    by_status: dict[str, int] = {}
-    unknown: dict[str, int] = {}
-    rows = conn.execute(
-        text("SELECT action, status, count(*) FROM ops.webhook_inbox GROUP BY action, status")
-    ).all()
-    for action, status, count in rows:
-        by_action[(action, status)] = count
-        by_status[status] = by_status.get(status, 0) + count
-        if status == "unknown":
-            unknown[action] = unknown.get(action, 0) + count
-    dead_letters = conn.execute(text("SELECT count(*) FROM ops.webhook_dead_letters")).scalar_one()
-    oldest = conn.execute(
-        text("SELECT min(received_at) FROM ops.webhook_inbox WHERE status IN ('pending', 'failed')")
-    ).scalar_one()
-    return InboxSummary(
-        by_status=dict(sorted(by_status.items())),
-        by_action=dict(sorted(by_action.items())),
-        unknown_types=dict(sorted(unknown.items())),
-        dead_letters=dead_letters,
-        oldest_pending_at=oldest,
-    )

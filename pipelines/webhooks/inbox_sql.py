@@ -86,3 +86,9 @@ MARK_FAILED = text(
     SELECT (SELECT count(*) FROM failed) - (SELECT count(*) FROM dead), (SELECT count(*) FROM dead)
     """
 )
+# The inbox's counts (inbox_summary.py).
+BY_ACTION = text("SELECT action, status, count(*) FROM ops.webhook_inbox GROUP BY action, status")
+DEAD_LETTERS = text("SELECT count(*) FROM ops.webhook_dead_letters")
+OLDEST_DUE = text(
+    "SELECT min(received_at) FROM ops.webhook_inbox WHERE status IN ('pending', 'failed')"
+)
