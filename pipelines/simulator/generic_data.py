@@ -119,7 +119,7 @@ class GenericData:
             links = store.links_by_kohde.get(kohde)
             party = store.tables["osapuoli_yhteydet"].meta[links[0]].party if links else None
             row["OsapuoliId"] = party
-        merged = {**row, **fields}
+        merged = {**row, **fields, "KohdeId": kohde}
         result = self._put(spec, "insert", merged, ticks)
         if spec.on_insert:
             self._event(result, spec.on_insert, merged, ticks)

@@ -178,8 +178,8 @@ class AccountStore:
         if resource == "ilmoitukset":
             return Meta(ticks, cc=row["KustannuspaikkaId"])
         if resource not in RESOURCES:  # a generic resource (generic_spec.py): by its KohdeId
-            kohde = row.get("KohdeId")
-            return Meta(ticks, cc=None if kohde is None else self.cc_of_object(kohde), kohde=kohde)
+            of = None if row.get("KohdeId") is None else int(row["KohdeId"])
+            return Meta(ticks, cc=None if of is None else self.cc_of_object(of), kohde=of)
         return Meta(ticks)
 
     def _indexes(self, resource: str, meta: Meta) -> list[tuple[dict[int, list[int]], int]]:
