@@ -15,8 +15,6 @@ LIMIT = 300
 # Over the limit today, with their line counts: each may shrink, none may grow.
 OVER: dict[str, int] = {
     "pipelines/simulator/generator.py": 304,
-    "pipelines/webhooks/inbox.py": 310,
-    "pipelines/webhooks/refresh.py": 453,
 }
 
 
