@@ -194,6 +194,35 @@ def no_new_fields(conn: Connection, account: str, asset: str) -> CheckOutcome:
     return CheckOutcome(True, described, metadata)
 
 
+def calls_as_planned(conn: Connection, account: str, asset: str) -> CheckOutcome:
+    """The asset's last planned run spent what its plan said: calls beyond the plan, once
+    retries (billed, budgeted apart) and deletion proofs (404s) are set aside, come from
+    lists that changed while paged or a plan made from stale totals. Informational."""
+    row = conn.execute(
+        _sql("calls_as_planned.sql"), {"account": account, "resource": asset}
+    ).one_or_none()
+    if row is None:
+        return CheckOutcome(True, f"{account}: no planned run of {asset} yet")
+    extra = row.calls - row.retries - row.deleted - row.planned_calls
+    metadata = {
+        "run_id": row.run_id,
+        "planned_calls": row.planned_calls,
+        "calls": row.calls,
+        "retries": row.retries,
+        "deletion_proofs_allowed": row.deleted,
+    }
+    if extra > 0:
+        return CheckOutcome(
+            False,
+            f"{account}: {extra} call(s) beyond the plan's {row.planned_calls} (lists changed"
+            " while paged, or the plan's totals were stale)",
+            metadata,
+        )
+    return CheckOutcome(
+        True, f"{account}: {row.calls} call(s), the plan said {row.planned_calls}", metadata
+    )
+
+
 def last_refusal(conn: Connection, account: str, asset: str) -> tuple[str, str] | None:
     """(status, sentence) when the asset's last finished run was refused a route as a
     whole: `forbidden`, or `not_licensed` (as the account's config expects)."""

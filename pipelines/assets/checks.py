@@ -42,7 +42,9 @@ from pipelines.sync.scans import ASSET_RESOURCES
 # (conn, account, asset) -> outcome
 Evaluate = Callable[[Connection, str, str], CheckOutcome]
 # Checks that a resource refused as the account's config expects (not_licensed) passes.
-LICENCE_EXPLAINS = frozenset({"row_count_matches_api_total", "fresh", "routes_readable"})
+LICENCE_EXPLAINS = frozenset(
+    {"row_count_matches_api_total", "fresh", "routes_readable", "calls_as_planned"}
+)
 # Checks whose failure stops the downstream assets of the run. The others describe the
 # source (its Total, its rights, new fields) or time, and the downstream rows stay right.
 BLOCKING = frozenset({"no_duplicate_ids"})
@@ -51,7 +53,7 @@ BLOCKING = frozenset({"no_duplicate_ids"})
 def tampuuri_checks(
     settings: DagsterSettings, assets: Sequence[str] | None = None
 ) -> list[dg.AssetChecksDefinition]:
-    """The five checks for every sync asset in `assets` (default: those not opt-in)."""
+    """The six checks for every sync asset in `assets` (default: those not opt-in)."""
 
     def fresh(conn: Connection, account: str, asset: str) -> CheckOutcome:
         max_age = timedelta(hours=settings.freshness_hours_for(asset))
@@ -82,6 +84,13 @@ def tampuuri_checks(
             dg.AssetCheckSeverity.WARN,
             "Names the fields the API sends without a typed column (kept in data), those"
             " first seen in the last run first; informational, it always passes.",
+        ),
+        (
+            "calls_as_planned",
+            check_queries.calls_as_planned,
+            dg.AssetCheckSeverity.WARN,
+            "The last planned run spent no more calls than its plan, beyond retries and"
+            " deletion proofs (drifting lists and stale totals show here).",
         ),
         (
             "routes_readable",

@@ -9,7 +9,8 @@ retries, so a flaky day cannot overspend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
@@ -46,6 +47,8 @@ class Admission:
     reason: str
     planned_calls: int
     allowed_calls: int
+    # The plan's calls per asset (list scans plus expected deletion proofs).
+    planned_by_resource: Mapping[str, int] = field(default_factory=dict)
 
 
 def admit(
@@ -90,6 +93,7 @@ def admit(
         decision.reason,
         chosen.expected_calls,
         decision.allowed_calls,
+        {r.resource: r.calls + r.deletion_calls for r in chosen.resources},
     )
 
 

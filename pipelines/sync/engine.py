@@ -32,7 +32,7 @@ from pipelines.sync.load_sessions import all_settled
 from pipelines.sync.pool_fit import fit_pool
 from pipelines.sync.report import ProgressListener, ResourceReport, SilentProgress, SyncReport
 from pipelines.sync.resource_run import RunContext, SyncAborted, not_run, sync_resource
-from pipelines.sync.run_finish import record_not_run
+from pipelines.sync.run_finish import record_not_run, record_planned_calls
 from pipelines.tampuuri.catalogue import Catalogue, load_catalogue
 from pipelines.warehouse.run_lock import RunLocks
 
@@ -171,6 +171,14 @@ async def _run(
             run_locks=RunLocks(engine),
         )
         report.resources = await _sync_resources(ctx, prerequisites)
+    if request.enforce_budget:
+        await asyncio.to_thread(
+            record_planned_calls,
+            engine,
+            account=account.name,
+            run_id=run_id,
+            planned=admission.planned_by_resource,
+        )
     report.calls = client.calls
     report.retries = client.retries
     report.seconds = time.monotonic() - started

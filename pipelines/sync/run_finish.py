@@ -10,14 +10,15 @@ still leaves its 'failed' row. Blocking: call them through `asyncio.to_thread` o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from pipelines.sync.report import ResourceReport
 from pipelines.warehouse import state
 from pipelines.warehouse.loader import LoadCounts
+from pipelines.warehouse.migrations import SQL_DIR
 
 TARGETED = "targeted"
 
@@ -144,3 +145,20 @@ async def record_not_run(
     )
     await asyncio.to_thread(finish_runs, engine, account=account, run_id=run_id, reports=[report])
     return report
+
+
+_RECORD_PLANNED = text((SQL_DIR / "sync" / "record_planned_calls.sql").read_text("utf-8"))
+
+
+def record_planned_calls(
+    engine: Engine, *, account: str, run_id: str, planned: Mapping[str, int]
+) -> None:
+    """The plan's calls on each resource's run row (the `calls_as_planned` check reads it)."""
+    if not planned:
+        return
+    with engine.begin() as conn:
+        for resource, calls in planned.items():
+            conn.execute(
+                _RECORD_PLANNED,
+                {"run_id": run_id, "account": account, "resource": resource, "planned": calls},
+            )

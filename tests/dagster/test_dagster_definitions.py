@@ -26,6 +26,7 @@ CHECK_NAMES = {
     "fresh",
     "no_new_fields",
     "routes_readable",
+    "calls_as_planned",
 }
 JOBS = {"nightly_sync", "webhook_refresh_job", "reconcile_sweep"}
 SCHEDULES = {"nightly_sync_schedule", "reconcile_sweep_schedule"}

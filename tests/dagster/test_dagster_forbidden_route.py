@@ -85,7 +85,7 @@ def test_a_refused_route_fails_the_assets_check(sim, resources, tmp_path, monkey
         "ilmoitukset": "forbidden",
     }
     evaluations = _evaluations(result)
-    assert len(evaluations) == 20  # five per asset
+    assert len(evaluations) == 24  # six per asset
     readable = evaluations[("ilmoitukset", "routes_readable")]
     assert not readable.passed
     assert readable.severity == dg.AssetCheckSeverity.ERROR

@@ -74,7 +74,7 @@ def test_materialize_all_assets_mirrors_the_simulator(
         result = _run(defs, resources, account)
         assert result.success
         checks = _checks(result)
-        assert len(checks) == 21
+        assert len(checks) == 25  # six per sync asset, one on the budget
         # Green out of the box, although the simulator sends fields the typed columns lack
         # (test_dagster_new_fields: named as metadata, never a warning).
         assert {k for k, passed in checks.items() if not passed} == set()
@@ -177,7 +177,7 @@ def test_each_check_fails_on_a_broken_warehouse(
         # no_duplicate_ids blocks (test_dagster_blocking): once it fails, so does the run.
         assert result.success == (("kustannuspaikat", "no_duplicate_ids") not in failing)
         evaluations = _checks(result)
-        assert len(evaluations) == 20
+        assert len(evaluations) == 24
         assert {k for k, passed in evaluations.items() if not passed} == failing
         broken = next(
             e

@@ -72,6 +72,7 @@ def test_the_opt_in_assets_follow_their_declarations(mixed: dg.Definitions) -> N
             "fresh",
             "no_new_fields",
             "routes_readable",
+            "calls_as_planned",
         }
     # The tasks are listed per cost centre: upstream of them, the cost centres.
     assert declarations.assets["huoltokirjan_tehtavat"].after == ("kustannuspaikat",)

@@ -64,7 +64,7 @@ def test_opt_in_assets_mirror_the_simulator_and_their_checks_pass(
     )
     assert result.success
     checks = _checks(result)
-    assert len(checks) == 7 * 5 + 1
+    assert len(checks) == 7 * 6 + 1
     assert {k for k, passed in checks.items() if not passed} == set()
     for asset in OPT_IN:
         assert all(checks[(asset, name)] for name in CHECKS)
