@@ -31,8 +31,8 @@ class Profile:
         on_drift: the sweep's `budget.on_drift`: "locate" searches a drifted list the
             same night, "wait" leaves it to the periodic read.
         target_s: a freshness target (issue 19.3): webhook events are released the way
-            the product's per-account window does it (`profiles/windows.py`): all of an
-            account's waiting events together, once the oldest is `target_s` old
+            the product's window does it (`profiles/windows.py`): an account's waiting
+            events of one route together, once the oldest of them is `target_s` old
             (`window_s` and `tick_s` then do not apply). None: the tick/window rule.
         cadence_days: the reconciliation cadence (issue 19.3): the profile's
             `reconcile_every_days` for every account-wide list (probes and change-since

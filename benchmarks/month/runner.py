@@ -160,7 +160,6 @@ class _Run:
         self.phase_calls: Counter[str] = Counter()
         self.miss_rng = random.Random(f"{workload.seed}:missed-webhooks")
         self.trace: list[Delivery] = []  # delivered notifications (the floor's input)
-        self.group_due: datetime | None = None  # target_s: when the waiting events go
 
     # ---- the timeline ------------------------------------------------------------------
     def run(self) -> StrategyResult:
@@ -300,11 +299,11 @@ class _Run:
             heapq.heappush(
                 self.due, self._tick_after(at + timedelta(seconds=self.profile.window_s))
             )
-        elif self.group_due is None:
-            # The per-account window: nothing waits yet, so these events open a group that
-            # goes, with everything that arrives meanwhile, when they are `target` old.
-            self.group_due = at + timedelta(seconds=target)
-            heapq.heappush(self.due, self.group_due)
+        else:
+            # The per-(account, route) window (`profiles/windows.py`): a group goes when its
+            # oldest event is `target` old, and any of these may be a group's oldest; a
+            # tick at which no group is due releases nothing and calls nothing.
+            heapq.heappush(self.due, at + timedelta(seconds=target))
 
     def _tick_after(self, when: datetime) -> datetime:
         """The first sensor tick at or after `when` (ticks are multiples of tick_s)."""
@@ -334,7 +333,6 @@ class _Run:
                 break
             self.result.webhook_batches += 1
             self.result.refresh_failures += outcome.failed + outcome.dead
-        self.group_due = None
         self.phase_calls["webhooks"] += self.sim.counter.total(ACCOUNT) - before
 
     # ---- nightly jobs --------------------------------------------------------------------

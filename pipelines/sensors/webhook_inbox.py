@@ -7,10 +7,11 @@ due inbox events that no unfinished run holds, lets the pure planner
 runs not yet finished, never a high-water mark: an event committed out of order, or left
 pending by a run that failed, was canceled or whose worker died, is dispatched again.
 
-Each account is batched on its own window (its profile's freshness target, widened while
-its forecast is over its package: pipelines/profiles/): an account's events wait until
-the oldest of them is as old as its window, while another account's go at once. Each tick
-first evaluates the accounts' profiles; a step taken is logged with why.
+Each account's events of each route are batched on the account's window (its profile's
+freshness target, widened while its forecast is over its package: pipelines/profiles/):
+they wait until the oldest of them is as old as the window, while another route's or
+account's go at once (`profiles/windows.py`). Each tick first evaluates the accounts'
+profiles; a step taken is logged with why.
 """
 
 from collections.abc import Callable, Sequence
@@ -184,10 +185,11 @@ def build_webhook_inbox_sensor(
             events = inbox.pending_events(conn, limit=READ_LIMIT, now=now, exclude=cursor.held)
         windows = {name: p.loosening.webhook_window_s for name, p in profiles.items()}
         labels = event_labels(listed, {e.account for e in events}, None) if listed else {}
-        events, waiting = due_events(events, windows, now=now, labels=labels)
+        rules = mapping or load_event_mapping()
+        events, waiting = due_events(events, windows, now=now, labels=labels, mapping=rules)
         tick = plan_tick(
             events,
-            mapping or load_event_mapping(),
+            rules,
             cursor=cursor,
             now=now,
             window_s=window_s,

@@ -72,7 +72,8 @@ def test_events_arriving_inside_an_open_window_join_its_batch(deployment: Deploy
     assert held.run_requests == []
     # Due when the first is an hour old: in half an hour (less the test's own seconds).
     assert re.fullmatch(
-        rf"{FRUGAL}: 2 event\(s\) held for its 3,600 s window \(due in 1,[78]\d\d s\)",
+        rf"{FRUGAL}: 2 event\(s\) held for its 3,600 s window \(due in 1,[78]\d\d s\)"
+        r" \(ilmoitukset\)",
         held.skip_reason.skip_message,
     )
     deployment.age_events(FRUGAL, 30 * 60)  # the first is an hour old, the second half
