@@ -47,7 +47,8 @@ class Admission:
     reason: str
     planned_calls: int
     allowed_calls: int
-    # The plan's calls per asset (list scans plus expected deletion proofs).
+    # The plan's calls per asset (list scans plus expected deletion proofs), where the plan
+    # knew its totals (not on a first sync, which cannot know them).
     planned_by_resource: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -93,7 +94,7 @@ def admit(
         decision.reason,
         chosen.expected_calls,
         decision.allowed_calls,
-        {r.resource: r.calls + r.deletion_calls for r in chosen.resources},
+        {r.resource: r.calls + r.deletion_calls for r in chosen.resources if r.basis != "unknown"},
     )
 
 
