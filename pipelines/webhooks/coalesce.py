@@ -16,18 +16,14 @@ absorbed.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 from pipelines.webhooks.events import EventMapping
 from pipelines.webhooks.inbox import InboxEvent
 
-Strategy = Literal["batch", "change_since", "scope_listing", "single"]
 TargetKey = tuple[str, str, str]  # (account, resource, action)
-DEFAULT_SCOPE_THRESHOLD = 2
 
 
 @dataclass(frozen=True)
@@ -130,78 +126,3 @@ def _batch_key(released: Sequence[InboxEvent]) -> str:
         digest.update(f"{event.event_id}:{event.tries};".encode())
     first, last = released[0].event_id, released[-1].event_id
     return f"webhooks-{first}-{last}-{digest.hexdigest()[:12]}"
-
-
-@dataclass(frozen=True)
-class ResourceFeatures:
-    """What the route catalogue offers for one resource (config/routes.yaml)."""
-
-    batch_max_ids: int | None = None  # a many-ids route (osapuolitiedot/osapuolet/hae)
-    change_since: bool = False  # the list route has a changed-since filter
-    scope_listing: bool = False  # a per-cost-centre listing (POST kohteet/{cc}/selaa)
-    detail: bool = False  # a single-row route
-
-    @classmethod
-    def from_route_config(cls, resource: Mapping[str, Any]) -> ResourceFeatures:
-        """From one resource's entry under `resources:` in config/routes.yaml."""
-        batch = resource.get("batch")
-        return cls(
-            batch_max_ids=int(batch.get("max_ids", 250)) if isinstance(batch, Mapping) else None,
-            change_since=bool(resource.get("change_since")),
-            scope_listing=bool(resource.get("fan_out")) and resource.get("list") is not None,
-            detail=resource.get("detail") is not None,
-        )
-
-
-def choose_strategy(
-    resource: str,
-    n_ids: int,
-    catalogue_features: ResourceFeatures,
-    *,
-    max_in_one_scope: int = 0,
-    scope_threshold: int = DEFAULT_SCOPE_THRESHOLD,
-) -> Strategy:
-    """The cheapest way to refresh `n_ids` rows of one resource (calls in brackets).
-
-    1. "batch" when the catalogue has a many-ids route: ceil(n / max_ids) calls.
-    2. "change_since" when more than one id changed and the list route filters by
-       change time: one list call (one page of up to 250 rows changed since the oldest
-       event, minus the overlap; more pages only if that many rows changed).
-    3. "scope_listing" when at least `scope_threshold` (K) objects of one cost centre
-       changed: one scope listing per such cost centre (ceil(rows in scope / 250) calls,
-       one for a typical housing company) instead of K detail calls.
-    4. "single": n detail calls (for links: n filtered list calls, one per object).
-
-    Deletions are confirmed row by row (404 on the detail route, or absence from the
-    batch route): the caller uses "batch" or "single" for them, never a listing.
-
-    Args:
-        resource: the resource name (for messages; the features carry the routes).
-        n_ids: how many distinct ids to refresh.
-        catalogue_features: the routes available for this resource.
-        max_in_one_scope: the most ids that share one cost centre.
-        scope_threshold: K, the ids in one cost centre that make a listing worth it.
-    """
-    del resource  # the features decide; the name only documents the call site
-    if catalogue_features.batch_max_ids:
-        return "batch"
-    if n_ids > 1 and catalogue_features.change_since:
-        return "change_since"
-    if catalogue_features.scope_listing and max_in_one_scope >= max(scope_threshold, 1):
-        return "scope_listing"
-    return "single"
-
-
-def strategy_calls(
-    strategy: Strategy, n_ids: int, catalogue_features: ResourceFeatures, *, scopes: int = 1
-) -> int:
-    """Calls a strategy spends, assuming one page per listing (see choose_strategy)."""
-    if n_ids <= 0:
-        return 0
-    if strategy == "batch":
-        return math.ceil(n_ids / (catalogue_features.batch_max_ids or 1))
-    if strategy == "change_since":
-        return 1
-    if strategy == "scope_listing":
-        return scopes
-    return n_ids

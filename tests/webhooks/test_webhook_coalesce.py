@@ -1,20 +1,14 @@
 """The coalescing planner (pure, plain data): a burst of events on few rows becomes one
 batch with one target per row; events younger than the window are held and the cursor
 never jumps over them; max_batch bounds distinct targets; unknown and ignored types are
-released separately; batch keys differ per batch. choose_strategy picks the cheapest
-route by the documented call arithmetic."""
+released separately; batch keys differ per batch."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from pipelines.webhooks.coalesce import (
-    ResourceFeatures,
-    choose_strategy,
     plan_refresh,
-    strategy_calls,
 )
 from pipelines.webhooks.inbox import InboxEvent
 
@@ -118,41 +112,3 @@ def test_only_unknown_events_still_make_a_batch_to_park_them(mapping):
     )
     assert batch.targets == {} and batch.unknown_event_ids == (1,) and batch.cursor_event_id == 1
     assert plan_refresh([], mapping, now=T0, window_s=5, max_batch=1) is None
-
-
-ROUTES = {
-    "osapuolet": {"batch": {"max_ids": 250}, "id_field": "Id"},
-    "ilmoitukset": {"list": {}, "change_since": "MuokattuAlku", "detail": {}},
-    "kohteet": {"list": {}, "fan_out": "kustannuspaikat", "detail": {}},
-    "osapuoli_yhteydet": {"list": {}, "scope_filter": "KohdeId"},
-}
-
-
-@pytest.mark.parametrize(
-    ("resource", "n", "in_scope", "strategy", "calls"),
-    [
-        ("osapuolet", 600, 0, "batch", 3),  # ceil(600 / 250)
-        ("osapuolet", 1, 0, "batch", 1),
-        ("ilmoitukset", 40, 0, "change_since", 1),
-        ("ilmoitukset", 1, 0, "single", 1),
-        ("kohteet", 5, 5, "scope_listing", 1),
-        ("kohteet", 5, 1, "single", 5),  # five objects in five cost centres
-        ("osapuoli_yhteydet", 3, 0, "single", 3),  # one KohdeId-filtered list call each
-    ],
-)
-def test_choose_strategy_call_arithmetic(resource, n, in_scope, strategy, calls):
-    features = ResourceFeatures.from_route_config(ROUTES[resource])
-    chosen = choose_strategy(resource, n, features, max_in_one_scope=in_scope)
-    assert chosen == strategy
-    assert strategy_calls(chosen, n, features) == calls
-
-
-def test_scope_threshold_is_configurable():
-    features = ResourceFeatures(scope_listing=True, detail=True)
-    assert (
-        choose_strategy("kohteet", 3, features, max_in_one_scope=3, scope_threshold=4) == "single"
-    )
-    assert (
-        choose_strategy("kohteet", 4, features, max_in_one_scope=4, scope_threshold=4)
-        == "scope_listing"
-    )
