@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pipelines.webhooks.coalesce import (
-    plan_refresh,
-)
+from pipelines.webhooks.coalesce import plan_refresh
 from pipelines.webhooks.inbox import InboxEvent
 
 T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
