@@ -314,6 +314,12 @@ class _Run:
     def _process_webhooks(self, now: datetime) -> None:
         """The product's inbox pass at sensor tick `now`, until nothing more is due."""
         before = self.sim.counter.total(ACCOUNT)
+        # A complete scope scan served for a webhook may stamp its scope's full scan.
+        with self._scans_in_simulated_time():
+            self._drain_inbox(now)
+        self.phase_calls["webhooks"] += self.sim.counter.total(ACCOUNT) - before
+
+    def _drain_inbox(self, now: datetime) -> None:
         while True:
             outcome = process_inbox_once(
                 self.engine,
@@ -322,7 +328,8 @@ class _Run:
                 transport=self.transport,
                 environ=self.environ,
                 now=now,
-                # target_s: the tick is the group's due time; every waiting event goes.
+                # target_s: the account's profile window holds each route's events until
+                # its oldest is F old (`profiles/inbox_windows.py`); the tick is a due time.
                 window_s=self.profile.window_s if self.profile.target_s is None else 0.0,
                 mapping=self.mapping,
                 settings=self.settings,
@@ -333,7 +340,6 @@ class _Run:
                 break
             self.result.webhook_batches += 1
             self.result.refresh_failures += outcome.failed + outcome.dead
-        self.phase_calls["webhooks"] += self.sim.counter.total(ACCOUNT) - before
 
     # ---- nightly jobs --------------------------------------------------------------------
     def _nightly(self, day: int) -> None:
