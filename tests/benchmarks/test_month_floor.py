@@ -63,7 +63,7 @@ def test_objects_cost_per_cost_centre_the_cheaper_of_details_and_its_pages() -> 
 
 def test_parties_take_the_batch_route_250_ids_a_call_and_ignored_types_nothing() -> None:
     parties = [Delivery(at(i / 10), "OsapuoliMuokkaa", 1000 + i, None) for i in range(300)]
-    ignored = [Delivery(at(0), "AsuntotarkastusUusi", 5, None)]
+    ignored = [Delivery(at(0), "DokumenttipankkiDokumenttiUusi", 5, None)]
     floor = floor_of([*parties, *ignored])
     assert floor["webhooks"] == {"osapuolet": 2}
 
