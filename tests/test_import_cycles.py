@@ -26,17 +26,6 @@ ALLOWED_EDGES: frozenset[tuple[str, str]] = frozenset(
         # pipelines.profiles -> pipelines.assets -> pipelines.profiles: a run-time module
         # imports the Dagster wiring (assets.month_usage). Owner: ECON (profiles).
         ("pipelines.profiles.adapt", "pipelines.assets.month_usage"),
-        # pipelines.declarations -> pipelines.warehouse -> pipelines.declarations: the
-        # declarations build warehouse TableSpecs while migrations and the BI views read the
-        # declarations. Owner: lead (declarations, warehouse.tables) / WAREHOUSE.
-        ("pipelines.declarations.model", "pipelines.warehouse.tables"),
-        # pipelines.budget -> pipelines.sync -> pipelines.budget: the sync's admission plans
-        # with the budget, while the plan, the probe and the snapshot take the asset order
-        # (sync.declared.sync_order) and the fan-out ids (sync.cost_centres.fan_out_ids)
-        # from the sync. Owner: SYNC (move those two to a module both import).
-        ("pipelines.budget.plan", "pipelines.sync.declared"),
-        ("pipelines.budget.probe", "pipelines.sync.declared"),
-        ("pipelines.budget.snapshot", "pipelines.sync.cost_centres"),
         # pipelines.budget -> pipelines.console -> pipelines.sync -> pipelines.budget: the
         # commands' shared console (budget.cli, doctor.cli, webhooks.cli) also draws the sync
         # report's tables. Owner: lead (console.py: split the sync report's tables off).

@@ -136,14 +136,16 @@ days and still meet both targets. Made by `bench_month.py --profiles <profile> -
   counts are the portfolio's at the start. A new party no link names need not be held,
   yet its event is charged a batch call. Processing takes no simulated time.
 
-How the profiles are set on the product (no code of the product changed): the account's
+How the profiles are set on the product (settings only, no benchmark path): the account's
 `profile_overrides` set `webhook_window_s` = F and `reconcile_every_days` = C for the
 three account-wide lists (probes and change-since incrementals on one night in C,
 `profiles/cadence.py`), its `budget:` `full_scan_period_days` = `list_rescan_period_days`
 = C (each cost centre's objects and the link list re-read within C nights) and
 `on_drift: wait`. Webhook events are released as the product's sensor does it
-(`profiles/windows.py`): an account's waiting events all together once the oldest is F
-old; the runner ticks at that instant and runs `process_inbox_once` on them. Portfolios:
+(`profiles/windows.py`): an account's waiting events of one route (the resource their
+rule refreshes) together once the oldest of them is F old; the runner ticks at every
+arrival + F and runs `process_inbox_once` (a tick at which no group is due calls
+nothing). Portfolios:
 the reference (simulator scale 51,700: 300 cost centres, 150 changes a day of which 100
 new notices) and a tenth of it (scale 5,170: 30 cost centres, 15 changes a day of which
 10 new notices), both with 2 % of notifications lost. Days: whole cadence periods where
@@ -154,21 +156,25 @@ change <= F; "cadence met" is every change (lost ones included) settled within C
 the run continuing uncounted nights (no new changes) until nothing is stale or C nights
 passed.
 
-Where the product spends above the floor (from the recorded runs below; nothing in the
-product was changed for them):
+Where the product spends above the floor (from the recorded runs below):
 
-1. One window per account, not per route: the sensor releases all of an account's
-   waiting events once the oldest is F old, and the batch calls every route its events
-   touch; the floor runs each route class on its own windows. Nothing at 1 min (931 vs
-   929 calls, reference); at 1 h, reference: 445 batches, 1,116 webhook calls against
-   1,069 (parties 164 batch calls against 135 windows of their own, new links about 133
-   tail reads against 120). Holding each (account, route class) on its own window
-   (`profiles/windows.py`, `webhooks/coalesce.py`) would close it.
-2. The cost centres' share a night is ceil(n / period) (`budget/shaping.nightly_share`):
-   30 cost centres weekly read 5 a night, 35 a week where the cadence needs 30 (140 vs
-   120 calls in 28 days, most of the 1.059); 300 weekly read 43 (301 a week, +0.3 %).
-   Reading each night the cost centres whose read would otherwise exceed the period
-   (at least floor(n / period)) would spend n / period on average.
+1. Closed since the previous runs (issue 19.3 a, b). Each (account, route) is held on
+   its own window (`profiles/windows.py`, the sensor and the inbox pass alike): at 1 h,
+   reference, 1,080 webhook calls against 1,069 (1,116 with one window per account),
+   30 cost centres 282 = the floor (287). Night d's share of the cost centres is
+   floor((k + 1) n / C) - floor(k n / C), k = d's day number mod C
+   (`budget/shaping.nightly_share`), so any C nights read exactly n, every cost centre
+   still within C: 30 cost centres weekly 182 reconciliation calls against 172 in 28
+   days (202 at ceil(n / C) a night), calls ÷ floor 1.059 -> 1.019.
+2. Webhook calls do not double as re-reads (the `shareable` column, the gap between the
+   two ratios): an object changed is refreshed by its detail route, not by its cost
+   centre's listing, and a complete scope scan served for a webhook
+   (`webhooks/refresh_strategies._one_scope`) is made with `record_state=False`, so the
+   cost centre's `last_full_scan_at` is not stamped. Closing it needs the refresh to
+   list the cost centre when that costs no more than the details (its pages <= the ids)
+   and record the scan's state, and the nightly share to count only the scopes not
+   stamped since the previous sweep (the due ones always); the benchmark already moves
+   the inbox pass's stamps to simulated time.
 3. Small fixed costs of the sweep: the link list's `Limit=1` probe on a night its full
    read is due anyway (1 call), a party existence check on the batch route after a full
    link read (about 1 call), and an 80th page of the link list as it grows past 19,672

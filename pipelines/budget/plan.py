@@ -40,8 +40,8 @@ from pipelines.budget.model import (
 )
 from pipelines.budget.routes import ResourceFacts, resource_facts, state_resource
 from pipelines.budget.snapshot import ScopeState, WarehouseSnapshot, read_snapshot
+from pipelines.declarations.order import sync_order
 from pipelines.settings import AccountConfig
-from pipelines.sync.declared import sync_order
 
 
 def _deletion_note(facts: ResourceFacts, label: str) -> str | None:

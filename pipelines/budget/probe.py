@@ -22,8 +22,8 @@ from pipelines.budget.plan import compute_plan
 from pipelines.budget.routes import ResourceFacts, resource_facts, state_resource
 from pipelines.budget.snapshot import WarehouseSnapshot, read_snapshot
 from pipelines.declarations import load_declarations
+from pipelines.declarations.order import sync_order
 from pipelines.settings import AccountConfig, load_sync_settings
-from pipelines.sync.declared import sync_order
 from pipelines.tampuuri.catalogue import Route
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, TextClause, text
 
 from pipelines.declarations import load_declarations
 from pipelines.settings import PROJECT_ROOT, AccountConfig
-from pipelines.sync.cost_centres import fan_out_ids
+from pipelines.warehouse.declared_reads import fan_out_ids
 
 SQL_DIR = PROJECT_ROOT / "sql" / "budget"
 

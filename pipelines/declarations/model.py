@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.declarations.schema import ResourceDeclaration, WebhookSpec
-from pipelines.warehouse.tables import ChildSpec, Column, TableSpec
+from pipelines.declarations.table_spec import ChildSpec, Column, TableSpec
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import overload
 
 from pipelines.declarations import Declared, load_declarations
+from pipelines.declarations.order import sync_order
+
+__all__ = [
+    "LazyMap",
+    "LazyNames",
+    "fan_out_assets",
+    "fan_out_column",
+    "fan_out_parent",
+    "has_fan_out_column",
+    "probed_lists",
+    "sync_order",
+]
 
 
 class LazyNames(Sequence[str]):
@@ -59,36 +71,6 @@ class LazyMap(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return repr(dict(self._mapping()))
-
-
-def sync_order(assets: Iterable[str]) -> list[str]:
-    """`assets` in the order a run syncs them: each after the assets of its `after` that
-    are among them (a topological order), ties by priority, then name.
-
-    Raises:
-        ValueError: an unknown asset, or `after` dependencies that form a cycle.
-    """
-    declared = load_declarations().assets
-    wanted = set(assets)
-    unknown = sorted(wanted - set(declared))
-    if unknown:
-        raise ValueError(f"unknown resource(s) {unknown}; known: {list(declared)}")
-    remaining = [a for a in declared if a in wanted]  # priority order already
-    ordered: list[str] = []
-    while remaining:
-        ready = next(
-            (
-                a
-                for a in remaining
-                if all(d in ordered or d not in wanted for d in declared[a].after)
-            ),
-            None,
-        )
-        if ready is None:
-            raise ValueError(f"the `after` dependencies of {remaining} form a cycle")
-        ordered.append(ready)
-        remaining.remove(ready)
-    return ordered
 
 
 def fan_out_parent(asset: str) -> str | None:

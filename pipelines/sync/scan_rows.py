@@ -14,10 +14,10 @@ from sqlalchemy import Connection
 from pipelines.sync.confirm import Confirmation, confirm_missing
 from pipelines.sync.load_sessions import LoadSession
 from pipelines.sync.scan_types import ScanResult, ScopeScan
-from pipelines.sync.sync_sql import statement
 from pipelines.tampuuri.catalogue import Catalogue
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.warehouse import state
+from pipelines.warehouse.declared_sql import statement
 from pipelines.warehouse.encoding import EncodedPage
 from pipelines.warehouse.loader import MissingRow, ScopeLoad
 from pipelines.warehouse.tables import TABLES

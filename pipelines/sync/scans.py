@@ -25,11 +25,12 @@ from sqlalchemy import Connection
 
 from pipelines.declarations import Declared, load_declarations
 from pipelines.settings import AccountConfig
-from pipelines.sync.cost_centres import fan_out_ids, narrowed
+from pipelines.sync.cost_centres import narrowed
 from pipelines.sync.declared import LazyNames, fan_out_column, has_fan_out_column
 from pipelines.sync.scope_scan import NestedRows, ScopeScan
 from pipelines.tampuuri.catalogue import Catalogue
 from pipelines.warehouse import state
+from pipelines.warehouse.declared_reads import fan_out_ids
 from pipelines.warehouse.loader import Scope
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

@@ -19,12 +19,12 @@ from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
 from pipelines.sync.drift import DriftLocation, locate_drift
 from pipelines.sync.engine import SyncRequest, run_sync
-from pipelines.sync.sync_sql import NO_COLUMN, statement
 from pipelines.sync.targeted_load import load_rows
 from pipelines.tampuuri.catalogue import Catalogue, ResourceRoutes
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import TampuuriForbidden
 from pipelines.tampuuri.paging import probe_total
+from pipelines.warehouse.declared_sql import NO_COLUMN, statement
 from pipelines.warehouse.tables import TABLES
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from pipelines.budget.shaping import choose_scopes
 from pipelines.declarations import load_declarations
 from pipelines.settings import AccountConfig
-from pipelines.sync.cost_centres import fan_out_ids
 from pipelines.warehouse import state
+from pipelines.warehouse.declared_reads import fan_out_ids
 
 # A scope's scan costs a page per this many rows of its last Total (at least one call).
 PAGE_ROWS = 250

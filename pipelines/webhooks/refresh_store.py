@@ -3,7 +3,7 @@
 Every write goes through `ScopeLoad`, the nightly sync's loader (same history, same
 freshness guard, child tables rewritten with their parents), one transaction per call.
 SQL identifiers come only from the declared tables (`warehouse.tables.TABLES`, through
-`sync.sync_sql` and `sql/webhooks/`); values are bound parameters.
+`warehouse.declared_sql` and `sql/webhooks/`); values are bound parameters.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from sqlalchemy import Engine, TextClause, text
 
 from pipelines.declarations import load_declarations
 from pipelines.settings import PROJECT_ROOT
-from pipelines.sync.sync_sql import statement
 from pipelines.sync.targeted_load import load_rows
 from pipelines.tampuuri.catalogue import ResourceRoutes
+from pipelines.warehouse.declared_sql import statement
 from pipelines.warehouse.loader import LoadCounts, ScopeLoad
 from pipelines.warehouse.tables import TABLES
 
