@@ -160,8 +160,9 @@ Where the product spends above the floor (from the recorded runs below):
 
 1. Closed since the previous runs (issue 19.3 a, b). Each (account, route) is held on
    its own window (`profiles/windows.py`, the sensor and the inbox pass alike): at 1 h,
-   reference, 1,080 webhook calls against 1,069 (1,116 with one window per account),
-   30 cost centres 282 = the floor (287). Night d's share of the cost centres is
+   reference, 1,080 webhook calls against 1,069 (1,116 with one window per account);
+   30 cost centres 282, the floor (287 before); at 1 min, reference, 929 = the floor
+   (931 before). Night d's share of the cost centres is
    floor((k + 1) n / C) - floor(k n / C), k = d's day number mod C
    (`budget/shaping.nightly_share`), so any C nights read exactly n, every cost centre
    still within C: 30 cost centres weekly 182 reconciliation calls against 172 in 28
