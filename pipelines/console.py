@@ -10,6 +10,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,8 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipelines.declarations import load_declarations
-from pipelines.sync.report import ResourceReport, SyncReport
 from pipelines.tampuuri.errors import object_refusal_sentence
+
+if TYPE_CHECKING:  # types only: the sync imports this console's callers' modules
+    from pipelines.sync.report import ResourceReport, SyncReport
 from pipelines.warehouse.loader import LoadCounts
 
 # pgserver (the embedded PostgreSQL) asks platformdirs for a runtime directory when it is

@@ -19,17 +19,6 @@ PACKAGE = ROOT / "pipelines"
 # this as the owners break them; any other cycle fails, naming itself.
 ALLOWED_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
-        # pipelines.settings -> pipelines.tampuuri -> pipelines.settings: the accounts model
-        # takes NetworkOptions from the API package, which reads settings (catalogue,
-        # client). Owner: settings / tampuuri.network_options (lead).
-        ("pipelines.settings.accounts", "pipelines.tampuuri.network_options"),
-        # pipelines.profiles -> pipelines.assets -> pipelines.profiles: a run-time module
-        # imports the Dagster wiring (assets.month_usage). Owner: ECON (profiles).
-        ("pipelines.profiles.adapt", "pipelines.assets.month_usage"),
-        # pipelines.budget -> pipelines.console -> pipelines.sync -> pipelines.budget: the
-        # commands' shared console (budget.cli, doctor.cli, webhooks.cli) also draws the sync
-        # report's tables. Owner: lead (console.py: split the sync report's tables off).
-        ("pipelines.console", "pipelines.sync.report"),
         # pipelines.profiles -> pipelines.webhooks -> pipelines.profiles (and through
         # pipelines.sync: sync.reconcile -> profiles.cadence, webhooks -> sync): the profiles
         # read the webhook inbox while webhooks.process asks the profiles for its window.

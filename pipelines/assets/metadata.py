@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.assets.month_usage import MonthUsage
+from pipelines.budget.month_usage import MonthUsage
 from pipelines.sync.report import ResourceReport
 
 # The UI shows at most this many skipped objects; the count is always exact and

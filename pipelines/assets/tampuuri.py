@@ -29,8 +29,8 @@ import dagster as dg
 
 from pipelines.assets.account_pool import account_pools
 from pipelines.assets.metadata import sync_metadata
-from pipelines.assets.month_usage import month_usage
 from pipelines.assets.settings import DagsterSettings, load_dagster_settings
+from pipelines.budget.month_usage import month_usage
 from pipelines.declarations import Asset, load_declarations
 from pipelines.profiles.adapt import current_profiles
 from pipelines.profiles.describe import profile_metadata

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from pipelines.assets.month_usage import month_usage
+from pipelines.budget.month_usage import month_usage
 from pipelines.profiles.adaptive import Loosening, at_level, next_step
 from pipelines.profiles.state import (
     StoredAdjustment,

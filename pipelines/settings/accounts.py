@@ -33,6 +33,7 @@ from pipelines.settings.credentials import (
 from pipelines.settings.environment import read_environment
 from pipelines.settings.errors import ConfigError, describe_validation_error, shown
 from pipelines.settings.files import config_file, read_yaml, validate_document
+from pipelines.settings.network import NetworkOptions
 from pipelines.settings.profiles import (
     BUDGET_PARTS,
     DEFAULT_PROFILE,
@@ -48,7 +49,6 @@ from pipelines.settings.values import (
     StrictStr,
     TimeZoneName,
 )
-from pipelines.tampuuri.network_options import NetworkOptions
 
 _MODEL = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 Fraction = Annotated[float, Field(strict=True, ge=0, le=1)]
@@ -105,7 +105,7 @@ class AccountConfig(BaseModel):
     # reconciliation sweep alone catches what webhooks missed (the "default" strategy of
     # benchmarks/RESULTS.md). False: the nightly sync polls every resource.
     webhooks: StrictBool = False
-    # Proxy, TLS trust (CA bundle), client certificate, HTTP/2 (tampuuri/network_options.py).
+    # Proxy, TLS trust (CA bundle), client certificate, HTTP/2 (settings/network.py).
     network: NetworkOptions = Field(default_factory=NetworkOptions)
     # Resources whose routes this account's Tampuuri licence does not include: a 403 on
     # the whole route is then expected (status `not_licensed`, exit 0) rather than a

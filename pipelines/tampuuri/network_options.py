@@ -34,13 +34,16 @@ from __future__ import annotations
 
 import ssl
 import urllib.request
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import httpx
 import truststore
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, field_validator, model_validator
+
+from pipelines.settings.errors import ConfigError
+from pipelines.settings.network import NetworkOptions, check_proxy_url
+
+__all__ = ["NetworkOptions", "TransportOptions", "proxy_for", "transport_options"]
 
 # TLS alerts a server sends when it refuses the client's certificate (or its absence).
 _REFUSED_CERTIFICATE = frozenset(
@@ -54,48 +57,6 @@ _REFUSED_CERTIFICATE = frozenset(
         "TLSV1_ALERT_ACCESS_DENIED",
     }
 )
-
-
-class NetworkOptions(BaseModel):
-    """An account's `network:` settings (all optional)."""
-
-    # Errors never repeat an input: a proxy URL can hold a password.
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    proxy: StrictStr | None = None
-    ca_bundle: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    http2: StrictBool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _verification_stays_on(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and "verify" in data:
-            raise ValueError(
-                "verify: TLS verification cannot be turned off; name the CA that signed"
-                " the server's certificate in ca_bundle instead"
-            )
-        return data
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy_is_http(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        _check_proxy_url(value)
-        if httpx.URL(value).userinfo:
-            raise ValueError(
-                "a proxy password does not belong in a config file; give the proxy URL"
-                " with its credentials in the HTTPS_PROXY environment variable"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _key_needs_certificate(self) -> NetworkOptions:
-        if self.client_key is not None and self.client_cert is None:
-            raise ValueError("client_key is set without client_cert")
-        return self
 
 
 class TransportOptions(TypedDict):
@@ -149,7 +110,7 @@ def proxy_for(base_url: str, explicit: str | None, *, account: str) -> str | Non
         if proxy:
             proxy = proxy if "://" in proxy else f"http://{proxy}"  # as curl and httpx read it
             try:
-                _check_proxy_url(proxy)
+                check_proxy_url(proxy)
             except ValueError as exc:
                 variable = f"{scheme.upper()}_PROXY"
                 raise _config_error(account, "proxy", f"{variable} (environment): {exc}") from None
@@ -250,13 +211,5 @@ def _check_readable(path: Path, account: str, key: str) -> None:
         raise _config_error(account, key, f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _check_proxy_url(value: str) -> None:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("the proxy URL must start with http:// or https://")
-
-
 def _config_error(account: str, key: str, problem: str) -> Exception:
-    # Imported here: settings.py imports NetworkOptions for AccountConfig.network.
-    from pipelines.settings import ConfigError
-
     return ConfigError(f"account {account!r}: network.{key}: {problem}")

@@ -17,7 +17,7 @@ from PIL import Image
 
 from pipelines import definitions
 from pipelines.assets.budget import INLINE_MARKDOWN_CHARS, budget_metadata
-from pipelines.assets.month_usage import month_usage
+from pipelines.budget.month_usage import month_usage
 from pipelines.budget.report import usage_report
 from pipelines.simulator import Simulator, SimulatorConfig
 from tests.dagster.sim_accounts import ACCOUNTS, write_accounts

@@ -15,9 +15,9 @@ import typer
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from pipelines.assets.month_usage import month_usage
 from pipelines.budget.cli import budget_command
 from pipelines.budget.guard import decide, used_calls
+from pipelines.budget.month_usage import month_usage
 from pipelines.budget.packages import BillingCycle, package_for
 from pipelines.budget.plan import plan_sync
 from pipelines.budget.report import usage_report
