@@ -14,7 +14,6 @@ PACKAGE = PROJECT_ROOT / "pipelines"
 LIMIT = 300
 # Over the limit today, with their line counts: each may shrink, none may grow.
 OVER: dict[str, int] = {
-    "pipelines/simulator/generator.py": 304,
 }
 
 

@@ -1,10 +1,7 @@
 """Deterministic Finnish housing data: cost centres, object trees, parties, links, notices.
-
-The mix per cost centre follows the reference portfolio (300 cost centres, 12,000
-apartments, 25,000 parties): about 32 apartments and 40 objects per cost centre, about
-two parties and two links per apartment, notices for about 10 % of apartments. One cost
-centre with its whole tree is about `ROWS_PER_COST_CENTRE` rows over the five tables.
-"""
+The mix follows the reference portfolio (300 cost centres, 12,000 apartments, 25,000
+parties): per cost centre ~32 apartments and 40 objects; per apartment ~2 parties and 2
+links; notices for ~10 % of apartments (`ROWS_PER_COST_CENTRE` rows a cost centre)."""
 
 from __future__ import annotations
 
@@ -31,8 +28,7 @@ from pipelines.simulator.pools import (
 )
 
 Row = dict[str, Any]
-# add(resource, row, ticks): the store's ingest callback (ticks = the row's Muokattu).
-Sink = Callable[[str, Row, int], None]
+Sink = Callable[[str, Row, int], None]  # the store's add(resource, row, ticks of Muokattu)
 
 ACCOUNT_ID_SPAN = 10_000_000  # ids of account i live in [i * span, (i + 1) * span)
 ID_BASES = {"kohteet": 100_000, "osapuolet": 3_000_000, "osapuoli_yhteydet": 6_000_000,
