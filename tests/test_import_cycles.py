@@ -14,20 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "pipelines"
 
-# Imports that close a cycle outside the shape work (issue 18), owned elsewhere: each is
-# an edge (importer, imported) of the module graph, left out of both graphs below. Shrink
-# this as the owners break them; any other cycle fails, naming itself.
-ALLOWED_EDGES: frozenset[tuple[str, str]] = frozenset(
-    {
-        # pipelines.profiles -> pipelines.webhooks -> pipelines.profiles (and through
-        # pipelines.sync: sync.reconcile -> profiles.cadence, webhooks -> sync): the profiles
-        # read the webhook inbox while webhooks.process asks the profiles for its window.
-        # Owner: ECON (profiles) / WEBHOOKS (the inbox's reads below both).
-        ("pipelines.profiles.inbox_windows", "pipelines.webhooks.event_account"),
-        ("pipelines.profiles.inbox_windows", "pipelines.webhooks.inbox"),
-        ("pipelines.profiles.windows", "pipelines.webhooks.inbox"),
-    }
-)
+# Imports allowed to close a cycle: none since issue 18 broke the last ones. An entry is
+# an edge (importer, imported) left out of both graphs below; any cycle fails, naming it.
+ALLOWED_EDGES: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_name(path: Path) -> str:

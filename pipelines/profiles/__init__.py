@@ -1,7 +1,7 @@
 """Per-account spending profiles at run time: each account's webhook window, and how far
 the product has loosened its profile while the cycle's forecast is over its package.
 
-- `windows.py`: which accounts' waiting webhook events are due (pure); `inbox_windows.py`:
+- `windows.py`: which accounts' waiting webhook events are due (pure); `webhooks/held_events.py`:
   the same for `tampuuri-sync webhooks process`
 - `cadence.py`: which lists the reconciliation sweep probes tonight (pure)
 - `adaptive.py`: the step up or down the forecast calls for (pure)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pipelines.webhooks.inbox import InboxEvent
-
-if TYPE_CHECKING:  # a type only: no package edge profiles -> webhooks.events
+if TYPE_CHECKING:  # types only: no package edge profiles -> webhooks
     from pipelines.webhooks.events import EventMapping
+    from pipelines.webhooks.inbox import InboxEvent
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ import httpx
 from sqlalchemy import Engine
 
 from pipelines import event_loop
-from pipelines.profiles.inbox_windows import held_by_profiles
 from pipelines.settings import AccountConfig, SyncSettings, load_sync_settings
 from pipelines.sync.admission import admit_calls
 from pipelines.sync.api_session import api_session
@@ -34,6 +33,7 @@ from pipelines.webhooks import inbox
 from pipelines.webhooks.coalesce import RefreshBatch, plan_refresh
 from pipelines.webhooks.event_account import find_event_account
 from pipelines.webhooks.events import EventMapping, load_event_mapping
+from pipelines.webhooks.held_events import held_by_profiles
 from pipelines.webhooks.inbox import Backoff, InboxEvent
 from pipelines.webhooks.opt_in import set_aside_unsynced
 from pipelines.webhooks.process_record import (
