@@ -436,9 +436,10 @@ all kills: server 246, ledger 162 (84 billed calls, 34 %, missing)
 
 Now a killed run's rows are committed before their requests leave, so the ledger is never
 below the server; the few above it were outstanding when the process died (admitted but
-not yet sent, or cut on the wire before the server finished them). "unanswered" rows (duration_ms NULL, status NULL) are calls whose
-answer was not yet written (answers go in batches of 200 or after 1 s): counted, shown as
-status "none" in the transaction report and as failed in `bi.api_calls_*`.
+not yet sent, or cut on the wire before the server finished them). "unanswered" rows
+(duration_ms NULL, status NULL) are calls whose answer was not yet written (answers go
+in batches of 200 or after 1 s): counted, shown as status "none" in the transaction
+report and as failed in `bi.api_calls_*`.
 `tests/warehouse/test_ledger_write_ahead.py` asserts the same bound after 3 SIGKILLs of a
 real CLI subprocess (the 817e793 ledger fails it at the first kill: server 2, ledger 0).
 """

@@ -13,8 +13,7 @@ from pipelines.settings import PROJECT_ROOT
 PACKAGE = PROJECT_ROOT / "pipelines"
 LIMIT = 300
 # Over the limit today, with their line counts: each may shrink, none may grow.
-OVER: dict[str, int] = {
-}
+OVER: dict[str, int] = {}
 
 
 def _modules() -> dict[str, Path]:

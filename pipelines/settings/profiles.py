@@ -109,7 +109,7 @@ class Profile(BaseModel):
 
     def cadence(self, resource: str) -> int:
         """Days between the sweep's looks at one account-wide list (1 when not listed)."""
-        return self.reconcile_every_days.get(resource, 1)  # type: ignore[call-overload, no-any-return]
+        return self.reconcile_every_days.get(resource, 1)
 
 
 class AdaptiveOverrides(BaseModel):

@@ -83,6 +83,7 @@ def run_sync(
     a lost warehouse raises SQLAlchemy's `DBAPIError` (committed scopes stay committed).
     """
     synced = request.account.synced_assets()
+    assert request.resources is not None  # SyncRequest fills in the account's assets
     sync_order(request.resources)  # ValueError: an unknown asset
     not_synced = [r for r in request.resources if r not in synced]
     if not_synced:

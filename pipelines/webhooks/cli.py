@@ -55,7 +55,7 @@ def inbox() -> None:
     """Inbox counts by status and event type, unknown types, dead letters."""
     from pipelines.warehouse.engine import database_url, make_engine
     from pipelines.warehouse.migrations import upgrade
-    from pipelines.webhooks.inbox import inbox_summary
+    from pipelines.webhooks.inbox_summary import inbox_summary
 
     engine = make_engine(database_url())
     upgrade(engine)

@@ -104,7 +104,9 @@ class RefreshJob:
                 alive.append(item)
         return alive, deleted, forbidden
 
-    async def batch_items(self, routes: ResourceRoutes, ids: list[int]) -> dict[int, dict]:
+    async def batch_items(
+        self, routes: ResourceRoutes, ids: list[int]
+    ) -> dict[int, dict[str, Any]]:
         """The many-ids route, ceil(n / max_ids) calls: id -> item for the ids returned."""
         batch = routes.batch
         assert batch is not None and batch.ids_field is not None

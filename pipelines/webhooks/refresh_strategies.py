@@ -30,7 +30,9 @@ from pipelines.webhooks.refresh_outcome import TargetOutcome
 from pipelines.webhooks.refresh_plan import grouping_column, refresh_spec, scope_column
 
 
-async def details(job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]):
+async def details(
+    job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]
+) -> None:
     target.strategy = target.strategy or "detail"
     alive, deleted, forbidden = await job.fetch_details(routes, ids)
     target.counts = target.counts + await asyncio.to_thread(
@@ -41,7 +43,11 @@ async def details(job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes
 
 
 async def change_since(
-    job: RefreshJob, target: TargetOutcome, declared: Declared, routes: ResourceRoutes, ids
+    job: RefreshJob,
+    target: TargetOutcome,
+    declared: Declared,
+    routes: ResourceRoutes,
+    ids: list[int],
 ) -> None:
     if refresh_spec(declared).one == "change_since_scan":
         # The scan is the only way to read a row: never the detail route.
@@ -65,7 +71,9 @@ async def change_since(
     target.done.extend(sorted(set(ids) - set(forbidden)))
 
 
-async def batch(job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]):
+async def batch(
+    job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]
+) -> None:
     if routes.batch is None:
         await details(job, target, routes, ids)
         return
@@ -79,7 +87,11 @@ async def batch(job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, 
 
 
 async def scope_scan(
-    job: RefreshJob, target: TargetOutcome, declared: Declared, routes: ResourceRoutes, ids
+    job: RefreshJob,
+    target: TargetOutcome,
+    declared: Declared,
+    routes: ResourceRoutes,
+    ids: list[int],
 ) -> None:
     column = grouping_column(declared)
     groups = await asyncio.to_thread(job.grouped, routes.name, column, ids)
@@ -150,7 +162,11 @@ async def _one_scope(
 
 
 async def scope(
-    job: RefreshJob, target: TargetOutcome, declared: Declared, routes: ResourceRoutes, ids
+    job: RefreshJob,
+    target: TargetOutcome,
+    declared: Declared,
+    routes: ResourceRoutes,
+    ids: list[int],
 ) -> None:
     assert routes.list is not None and routes.scope_filter is not None
     spec = refresh_spec(declared)
@@ -180,7 +196,9 @@ async def scope(
         target.done.append(value)
 
 
-async def _from_tail(job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, ids) -> bool:
+async def _from_tail(
+    job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]
+) -> bool:
     """One read of the list's end; False when it cannot prove completeness."""
     assert routes.list is not None
     newest, known = await asyncio.to_thread(job.store.extent, routes.name)
