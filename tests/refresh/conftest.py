@@ -80,11 +80,12 @@ class World:
             return conn.execute(text(sql), params).scalar_one()
 
 
-def make_world(engine, scale: int = 300) -> World:
-    """A simulator account fully synced into the warehouse, its call counters zeroed."""
+def make_world(engine, scale: int = 300, **extra: object) -> World:
+    """A simulator account fully synced into the warehouse, its call counters zeroed
+    (`extra`: AccountConfig keys, e.g. `resources=[...]` to opt in)."""
     clock = Clock()
     sim = Simulator(SimulatorConfig(seed=7, scale=scale, accounts=(ACCOUNT,)), clock=clock)
-    account, environ = account_for(sim, ACCOUNT)
+    account, environ = account_for(sim, ACCOUNT, **extra)
     report = run_sync(
         engine,
         SyncRequest(account, full=True),

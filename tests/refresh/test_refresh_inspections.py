@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import text
 
-from pipelines.simulator import Simulator, SimulatorConfig
-from pipelines.sync.engine import SyncRequest, run_sync
-from tests.sync.helpers import account_for
-
-from .conftest import ACCOUNT, FAST, Clock, World
+from .conftest import ACCOUNT, World, make_world
 
 INSPECTIONS = "asuntotarkastukset"
 REMARKS = "SELECT kohta, kuvaus, kiireellisyys FROM tampuuri.asuntotarkastukset_huomiot"
@@ -24,20 +19,8 @@ REMARKS = "SELECT kohta, kuvaus, kiireellisyys FROM tampuuri.asuntotarkastukset_
 
 @pytest.fixture
 def opted(engine) -> World:
-    """A simulator account opting in to the inspections, fully synced, counters zeroed."""
-    clock = Clock()
-    sim = Simulator(SimulatorConfig(seed=7, scale=300, accounts=(ACCOUNT,)), clock=clock)
-    account, environ = account_for(sim, ACCOUNT, resources=[INSPECTIONS])
-    report = run_sync(
-        engine,
-        SyncRequest(account, full=True),
-        transport=httpx.ASGITransport(app=sim.app),
-        environ=environ,
-        settings=FAST,
-    )
-    assert report.ok
-    sim.counter.reset()
-    return World(sim, engine, account, environ, clock)
+    """A simulator account opting in to inspections, fully synced, counters zeroed."""
+    return make_world(engine, resources=[INSPECTIONS])
 
 
 def _remarks(world: World, parent: int) -> list[tuple]:

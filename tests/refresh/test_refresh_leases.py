@@ -5,33 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 
-from pipelines.simulator import Simulator, SimulatorConfig
-from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.webhooks.refresh import expected_calls
-from tests.sync.helpers import account_for
 
-from .conftest import ACCOUNT, FAST, Clock, World
+from .conftest import ACCOUNT, World, make_world
 
 LEASES = "vuokrasopimukset"
 
 
 @pytest.fixture
 def opted(engine) -> World:
-    clock = Clock()
-    sim = Simulator(SimulatorConfig(seed=7, scale=300, accounts=(ACCOUNT,)), clock=clock)
-    account, environ = account_for(sim, ACCOUNT, resources=[LEASES])
-    transport = httpx.ASGITransport(app=sim.app)
-    report = run_sync(
-        engine, SyncRequest(account, full=True), transport=transport, environ=environ,
-        settings=FAST,
-    )  # fmt: skip
-    assert report.ok
-    sim.counter.reset()
-    return World(sim, engine, account, environ, clock)
+    """A simulator account opting in to leases, fully synced, counters zeroed."""
+    return make_world(engine, resources=[LEASES])
 
 
 def test_three_ended_leases_cost_one_change_since_scan(opted: World):
