@@ -45,7 +45,7 @@ from pipelines.webhooks.process_record import (
     read,
     record,
 )
-from pipelines.webhooks.refresh import RefreshOutcome, expected_calls, refresh_targets
+from pipelines.webhooks.refresh import RefreshOutcome, planned_calls, refresh_targets
 from pipelines.webhooks.refresh_plan import hints_for
 
 __all__ = ["DEFAULT_MAX_BATCH", "ProcessResult", "process_inbox_once"]
@@ -211,9 +211,11 @@ async def _refresh_batch(
         if not (ids := [e.event_id for e in account_events]):
             continue
         if check_budget:
-            reason = await asyncio.to_thread(
-                budget_hook, engine, account, catalogue, expected_calls(catalogue, targets), now
-            )
+            calls = await asyncio.to_thread(
+                planned_calls, engine, catalogue, account.name, targets,
+                hints_for(account_events, rules),
+            )  # fmt: skip
+            reason = await asyncio.to_thread(budget_hook, engine, account, catalogue, calls, now)
             if reason is not None:
                 await asyncio.to_thread(defer, engine, ids, reason, now)
                 result.deferred += len(ids)

@@ -5,14 +5,17 @@ Per (resource, action) target the resource's declaration says how (`refresh: {on
 many}`, see `refresh_plan.method_for` and `refresh_strategies`): in the built-ins, notices
 (and the opt-in leases and inspections) take one detail call for one id and ONE
 change-since scan for several; cost centres a change-since scan (their detail route
-answers another shape); objects a scope scan per cost centre with `scope_listing_threshold`
-or more refreshes, else detail calls; parties the batch route; new links one read of the
-list's end (else one filtered scan per object).
+answers another shape); objects one complete listing of their cost centre where its pages
+are no more than the objects to refresh in it, else detail calls (`refresh_scopes`);
+parties the batch route; new links one read of the list's end (else one filtered scan per
+object).
 
 Every write goes through `ScopeLoad`, the nightly sync's loader: same history, same
 freshness guard (an older `Muokattu` never overwrites a newer row, so an event that
 arrives late cannot roll a row back), child tables rewritten with their parents. Targeted
-scans never move the nightly cursors or totals (`ScopeScan.record_state=False`).
+scans never move the nightly cursors or totals (`ScopeScan.record_state=False`), except a
+complete listing of a cost centre's objects: it is the nightly scan of that cost centre
+and is recorded as one (cursor, Total, last full scan), so the sweep need not repeat it.
 """
 
 from __future__ import annotations
@@ -31,10 +34,45 @@ from pipelines.webhooks import refresh_strategies as strategies
 from pipelines.webhooks.refresh_job import RefreshJob
 from pipelines.webhooks.refresh_outcome import RefreshHints, RefreshOutcome, TargetOutcome
 from pipelines.webhooks.refresh_plan import TargetKey, expected_calls, method_for, target_order
+from pipelines.webhooks.refresh_scopes import scope_plan
 from pipelines.webhooks.refresh_store import RefreshStore
 
 DEFAULT_OVERLAP = timedelta(minutes=10)
-__all__ = ["RefreshHints", "RefreshOutcome", "TargetOutcome", "expected_calls", "refresh_targets"]
+__all__ = [
+    "RefreshHints",
+    "RefreshOutcome",
+    "TargetOutcome",
+    "expected_calls",
+    "planned_calls",
+    "refresh_targets",
+]
+
+
+def planned_calls(
+    engine: Engine,
+    catalogue: Catalogue,
+    account: str,
+    targets: Mapping[TargetKey, Sequence[int]],
+    hints: RefreshHints | None = None,
+) -> int:
+    """`expected_calls` with the fan-out targets planned as `refresh_targets` will read
+    them (`refresh_scopes.scope_plan`: their cost centres' pages from the warehouse;
+    blocking). Exact when no listing's Total moved and no call is retried."""
+    store = RefreshStore(engine, account, run_id="plan")
+    declared_all = load_declarations().resources
+    scope_calls: dict[TargetKey, int] = {}
+    for (resource, action), ids in targets.items():
+        declared, routes = declared_all.get(resource), catalogue.resources.get(resource)
+        wanted = sorted(set(ids))
+        if declared is None or routes is None or not wanted:
+            continue
+        if method_for(declared, action, len(wanted)) == "scope_scan":
+            plan = scope_plan(
+                store, hints or RefreshHints(), declared, routes, action, wanted,
+                catalogue.max_page_size,
+            )  # fmt: skip
+            scope_calls[(resource, action)] = plan.calls
+    return expected_calls(catalogue, targets, scope_calls=scope_calls)
 
 
 async def refresh_targets(
@@ -45,7 +83,6 @@ async def refresh_targets(
     targets: Mapping[TargetKey, Sequence[int]],
     *,
     run_id: str,
-    scope_listing_threshold: int = 2,
     hints: RefreshHints | None = None,
     overlap: timedelta = DEFAULT_OVERLAP,
     page_concurrency: int = 4,
@@ -64,8 +101,6 @@ async def refresh_targets(
         account: the account label (warehouse name).
         targets: (resource, action) -> ids; action is refresh, delete or refresh_scope.
         run_id: recorded on the history versions written.
-        scope_listing_threshold: refreshes in one fan-out parent (objects of one cost
-            centre) that make one scope scan cheaper than one detail call each.
         hints: event timestamps and cost centres (see `RefreshHints`).
         overlap: change-since scans re-read this much before the oldest event.
         page_concurrency: pages of one listing in flight at once.
@@ -77,7 +112,6 @@ async def refresh_targets(
         catalogue=catalogue,
         account=account,
         run_id=run_id,
-        threshold=max(1, scope_listing_threshold),
         hints=hints or RefreshHints(),
         overlap=overlap,
         page_concurrency=page_concurrency,

@@ -31,7 +31,6 @@ class RefreshJob:
     catalogue: Catalogue
     account: str
     run_id: str
-    threshold: int
     hints: RefreshHints
     overlap: timedelta
     page_concurrency: int
@@ -39,7 +38,8 @@ class RefreshJob:
     store: RefreshStore
 
     async def scan(self, scan: ScopeScan) -> ScopeOutcome:
-        """One targeted scan (never moving the nightly cursors), committed on its own."""
+        """One targeted scan, committed on its own (its scan state recorded only where
+        `scan.record_state`: a complete listing of a fan-out parent)."""
         return await run_scope_batch(
             [scan],
             client=self.client,
@@ -121,15 +121,6 @@ class RefreshJob:
                 if isinstance(item, dict) and isinstance(item.get(routes.id_field), int):
                     found[item[routes.id_field]] = item
         return found
-
-    def grouped(self, resource: str, column: str, ids: list[int]) -> dict[int | None, list[int]]:
-        """Ids grouped by `column`: the event's hint, else the stored row's (blocking)."""
-        hinted = self.hints.cost_centres.get(resource, {})
-        stored = self.store.column_of(resource, column, ids)
-        groups: dict[int | None, list[int]] = {}
-        for row_id in ids:
-            groups.setdefault(hinted.get(row_id, stored.get(row_id)), []).append(row_id)
-        return groups
 
 
 def returned_ids(items: Sequence[Mapping[str, Any]], id_field: str) -> set[Any]:

@@ -78,8 +78,18 @@ def hints_cost_centre(declared: Declared, secondary: str | None) -> bool:
     return grouping_column(declared) == cost_centre.column
 
 
-def expected_calls(catalogue: Catalogue, targets: Mapping[TargetKey, Sequence[int]]) -> int:
-    """A budget estimate of `refresh_targets` (one page per listing, no retries)."""
+def expected_calls(
+    catalogue: Catalogue,
+    targets: Mapping[TargetKey, Sequence[int]],
+    *,
+    scope_calls: Mapping[TargetKey, int] | None = None,
+) -> int:
+    """A budget estimate of `refresh_targets` (one page per listing, no retries).
+
+    A fan-out target (`scope_scan`) costs what `scope_calls` says (its plan,
+    `refresh.planned_calls` reads the warehouse for it), else a detail call per id, the
+    most it can cost.
+    """
     declared_all = load_declarations().resources
     calls = 0
     for (resource, action), ids in targets.items():
@@ -93,7 +103,7 @@ def expected_calls(catalogue: Catalogue, targets: Mapping[TargetKey, Sequence[in
         if action == SCOPE_ACTION:
             calls += 1 if "list_tail" in (spec.one, spec.many) and routes.ordered_by_id else n
         elif "scope_scan" in (spec.one, spec.many):
-            calls += n
+            calls += (scope_calls or {}).get((resource, action), n)
         elif "batch" in (spec.one, spec.many) and routes.batch and routes.batch.max_ids:
             calls += math.ceil(n / routes.batch.max_ids)
         elif method == "change_since_scan" and (

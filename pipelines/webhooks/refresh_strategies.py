@@ -5,9 +5,9 @@
   ids it did not return take the declaration's `one` method (a detail call) or, where
   `one` is the scan itself (a detail route answering another shape), stay unconfirmed.
 - batch: the many-ids route; returned ids upserted, absent ones soft-deleted.
-- scope_scan: ids grouped by the fan-out parent they belong to; `threshold` or more in
-  one group -> one complete scan of it (deletions confirmed as in the nightly sync), the
-  rest take `one`.
+- scope_scan: ids grouped by the fan-out parent they belong to; a parent whose listing
+  takes no more calls than its ids -> one complete scan of it, deletions confirmed and
+  its scan state recorded as in the nightly sync (`refresh_scopes`), the rest take `one`.
 - scope (refresh_scope: the ids are values of the list's scope_filter): with `list_tail`
   and an ordered list, ONE read of the list's end; when that cannot prove it saw every new
   row, one filtered scan per value. Nested rows are upserted, never deleted.
@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.declarations import Declared
+from pipelines.sync.declared import has_fan_out_column
 from pipelines.sync.scope_scan import NestedRows, ScopeScan
 from pipelines.tampuuri.catalogue import ResourceRoutes
 from pipelines.tampuuri.errors import TampuuriForbidden, TampuuriNotFound
@@ -28,6 +29,7 @@ from pipelines.warehouse.loader import Scope
 from pipelines.webhooks.refresh_job import RefreshJob, returned_ids
 from pipelines.webhooks.refresh_outcome import TargetOutcome
 from pipelines.webhooks.refresh_plan import grouping_column, refresh_spec, scope_column
+from pipelines.webhooks.refresh_scopes import scope_plan
 
 
 async def details(
@@ -93,26 +95,21 @@ async def scope_scan(
     routes: ResourceRoutes,
     ids: list[int],
 ) -> None:
-    column = grouping_column(declared)
-    groups = await asyncio.to_thread(job.grouped, routes.name, column, ids)
-    singles: list[int] = []
-    listings: dict[int, list[int]] = {}
-    for parent, members in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-        listable = parent is not None and target.action == "refresh" and routes.list is not None
-        if listable and parent is not None and len(members) >= job.threshold:
-            listings[parent] = members
-        else:
-            singles.extend(members)
-    for parent, members in listings.items():
+    plan = await asyncio.to_thread(
+        scope_plan, job.store, job.hints, declared, routes, target.action, ids,
+        job.catalogue.max_page_size,
+    )  # fmt: skip
+    singles = list(plan.singles)
+    for parent, members in plan.listings.items():
         target.strategy = "scope_listing"
         try:
-            leftovers = await _one_scope(job, target, routes, column, parent, members)
+            leftovers = await _one_scope(job, target, declared, routes, parent, list(members))
         except TampuuriForbidden:
             # No object right to the whole parent: its rows are not readable.
             target.skipped.extend(members)
             continue
         except TampuuriNotFound:
-            leftovers = members  # the parent itself is gone: ask about each row
+            leftovers = list(members)  # the parent itself is gone: ask about each row
         singles.extend(leftovers)
     if singles:
         await details(job, target, routes, sorted(singles))
@@ -121,14 +118,17 @@ async def scope_scan(
 async def _one_scope(
     job: RefreshJob,
     target: TargetOutcome,
+    declared: Declared,
     routes: ResourceRoutes,
-    column: str,
     parent: int,
     members: list[int],
 ) -> list[int]:
-    """A complete scan of one parent's rows; returns the ids it could not settle."""
+    """A complete scan of one parent's rows, recorded as the nightly scan of it records
+    (cursor, Total, last full scan: the sweep counts it, `budget.shaping`); returns the ids
+    it could not settle."""
     assert routes.list is not None
     (param,) = routes.list.parameters
+    column = grouping_column(declared)
     in_scope = set(await asyncio.to_thread(job.store.active_where, routes.name, column, parent))
     seen: set[int] = set()
 
@@ -146,7 +146,14 @@ async def _one_scope(
         state_scope=str(parent),
         keep=observe,
         changed_field=routes.changed_field,
-        record_state=False,
+        nested=tuple(
+            NestedRows(table=table, field=field_name, find_deletions=False)
+            for table, field_name in routes.nested.items()
+        ),
+        fan_out_id=parent if has_fan_out_column(declared) else None,
+        # Stamped as a nightly scan only where it reads all the nightly one does (its
+        # nested rows' deletions are not looked for here).
+        record_state=not routes.nested,
     )
     result = await job.scan(scan)
     target.counts = target.counts + result.counts

@@ -47,9 +47,10 @@ def test_burst_of_100_events_on_3_rows_costs_3_calls(world: World):
     result = world.process(run_id="run-burst")
     assert (result.events, result.done, result.failed) == (100, 100, 0)
     assert world.calls() == 3
+    # The object: its cost centre's listing (1 page, no more than one detail call).
     assert world.calls_by_route() == {
         ("GET", "ilmoitukset/{id}", 200): 1,
-        ("GET", "kohteet/{kohde_id}", 200): 1,
+        ("POST", "kohteet/{kohde_id}/selaa", 200): 1,
         ("POST", "osapuolitiedot/osapuolet/hae", 200): 1,
     }
     assert result.calls == 3
