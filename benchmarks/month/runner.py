@@ -64,6 +64,11 @@ DB_CLOCK = text("SELECT clock_timestamp()")
 STAMP_SCANS = text(
     "UPDATE ops.sync_state SET last_full_scan_at = :at WHERE last_full_scan_at >= :since"
 )
+# And the runs' times: the sweep counts the scopes re-read since its previous fan-out run
+# ended (`sync/sweep_scopes.reread_since`).
+STAMP_RUNS = text(
+    "UPDATE ops.sync_runs SET started_at = :at, finished_at = :at WHERE started_at >= :since"
+)
 # The month starts in the sweep's steady state, not the day after a first load: cost
 # centres' last full reads spread evenly over their period, every list last read in full
 # half its period ago (so a monthly read falls inside the month once, as it would).
@@ -404,6 +409,7 @@ class _Run:
         yield
         with self.engine.begin() as conn:
             conn.execute(STAMP_SCANS, {"at": self.clock.now, "since": since})
+            conn.execute(STAMP_RUNS, {"at": self.clock.now, "since": since})
 
     def _run_sync(
         self,

@@ -204,7 +204,9 @@ def reconcile_account(
         sweep.sync(tuple(lists[r] for r in report.rescanned), full=True)
     left = allowance or 0
     for asset in fan_out_assets(account.synced_assets()):
-        chosen, spent = stalest_scopes(engine, account, asset, allowance=left, now=clock)
+        chosen, spent = stalest_scopes(
+            engine, account, asset, allowance=left, now=clock, run_id=report.run_id
+        )
         left = max(0, left - spent)
         report.scopes[asset] = chosen
         report.cost_centres = sorted({*report.cost_centres, *chosen})

@@ -2,6 +2,7 @@
 scope re-scanned within the period (simulated over 30 nights)."""
 
 import itertools
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -99,3 +100,88 @@ def test_every_scope_within_the_period_over_30_nights(n, period, allowance):
         assert nights and nights[0] < period
         assert all(b - a <= period for a, b in itertools.pairwise(nights))
         assert 29 - nights[-1] < period
+
+
+# ---- re-reads since the previous sweep (a webhook refresh's listing of a cost centre) ----
+
+
+def _nights(n, period, nights, *, allowance=0, rereads=None, credit=True, jitter_min=0):
+    """Simulate `nights` sweeps from a full load on night 0; `rereads(night)` -> the
+    (scope, hours after that night's sweep) re-read before the next one. Returns each
+    night's choice and every scope's read times."""
+    scopes = [str(100 + i) for i in range(n)]
+    calls = {s: 1 + (i * 5) % 3 for i, s in enumerate(scopes)}
+    last: dict[str, datetime | None] = dict.fromkeys(scopes, NOW)
+    reads: dict[str, list[datetime]] = {s: [NOW] for s in scopes}
+    previous = NOW
+    choices = []
+    for night in range(1, nights + 1):
+        start = NOW + timedelta(days=night, minutes=(night * 17) % (jitter_min + 1))
+        since = previous if credit else None
+        chosen = choose_scopes(
+            last, calls, allowance=allowance, period_days=period, now=start, reread_since=since
+        )
+        choices.append(chosen)
+        for scope in chosen:
+            last[scope] = start
+            reads[scope].append(start)
+        previous = start
+        for scope, hours in rereads(night) if rereads else []:
+            at = start + timedelta(hours=hours)
+            last[scope] = at
+            reads[scope].append(at)
+    return choices, reads
+
+
+@pytest.mark.parametrize(
+    ("n", "period", "allowance"), [(30, 7, 0), (300, 7, 0), (23, 5, 9), (40, 30, 3)]
+)
+def test_with_no_rereads_the_choice_is_todays(n, period, allowance):
+    """No re-read since the previous sweep: night by night the same scopes as the round
+    robin without credit (start times moving by less than the slack)."""
+    with_credit, _ = _nights(n, period, 4 * period, allowance=allowance, jitter_min=50)
+    without, _ = _nights(n, period, 4 * period, allowance=allowance, credit=False, jitter_min=50)
+    assert with_credit == without
+
+
+def test_rereads_count_toward_the_share_and_are_not_scanned_again():
+    last = {str(i): NOW - timedelta(days=6 - i % 6, hours=1) for i in range(1, 13)}
+    previous = NOW - timedelta(days=1)
+    share = nightly_share(12, 7, NOW.date())
+    plain = choose_scopes(last, {}, allowance=0, period_days=7, now=NOW, reread_since=previous)
+    assert len(plain) == share
+    # Two of tonight's picks were re-read by webhook listings during the day.
+    for scope in plain[:2]:
+        last[scope] = NOW - timedelta(hours=5)
+    tonight = choose_scopes(last, {}, allowance=0, period_days=7, now=NOW, reread_since=previous)
+    assert tonight == plain[2:share] and len(tonight) == share - 2
+
+
+@pytest.mark.parametrize(("n", "period"), [(30, 7), (300, 7), (30, 30), (7, 7), (12, 2)])
+def test_every_scope_is_reread_within_the_period_by_sweep_or_webhook(n, period):
+    """Webhook listings at random hours of the day (one busy scope every day, others at
+    random): every scope is read again within `period` days, and the sweep reads fewer."""
+    rng = random.Random(f"{n}:{period}")
+    scopes = [str(100 + i) for i in range(n)]
+
+    def rereads(night: int) -> list[tuple[str, float]]:
+        picks = [(scopes[-1], 12.0)] + [
+            (rng.choice(scopes), rng.uniform(2, 22)) for _ in range(max(1, n // 10))
+        ]
+        return sorted(picks, key=lambda p: p[1])
+
+    choices, reads = _nights(n, period, 6 * period, rereads=rereads)
+    for times in reads.values():
+        assert all(b - a <= timedelta(days=period) for a, b in itertools.pairwise(times))
+    rng = random.Random(f"{n}:{period}")
+    plain, _ = _nights(n, period, 6 * period, rereads=rereads, credit=False)
+    assert sum(map(len, choices)) < sum(map(len, plain))
+
+
+def test_a_scope_never_read_is_not_pushed_back_by_rereads():
+    last: dict[str, datetime | None] = {"1": None, "2": None}
+    last.update({str(i): NOW - timedelta(hours=3) for i in range(3, 15)})  # all re-read
+    chosen = choose_scopes(
+        last, {}, allowance=0, period_days=7, now=NOW, reread_since=NOW - timedelta(days=1)
+    )
+    assert chosen == ["1", "2"][: nightly_share(14, 7, NOW.date())]
