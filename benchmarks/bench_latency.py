@@ -210,6 +210,7 @@ def main() -> None:
         else:
             run_matrix(args, server_url, entry)
         entry.update(date=started, machine=machine(args), tree=tree_commit(args.tree))
+        entry["cores"] = os.cpu_count()
         entry["load_avg_end"] = round(os.getloadavg()[0], 2)
         if args.note:
             entry["notes"] = [*entry.get("notes", []), *args.note]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cpu_report
 from results_md import write_section
 
 SECTION = "## Sync under latency vs dlt"
@@ -275,6 +276,8 @@ def render(results: dict[str, Any]) -> str:
         out += [f"- {note}" for note in entry.get("notes", [])]
         if entry.get("matrix"):
             out += ["", *_matrix_tables(entry["matrix"])]
+            cpu = cpu_report.cpu_table(entry["matrix"], cpu_report.cores_of(entry))
+            out += ["", *cpu] if cpu else []
         for sweep in entry.get("sweeps", {}).values():
             out += ["", *_sweep_table(sweep, entry.get("matrix", {}))]
         out.append("")

@@ -6,8 +6,9 @@ tree's. Everything comes from the environment: `BENCH_BASE_URL` (the API root),
 `BENCH_DATABASE_URL` (a fresh database: the migrations are applied before the timer
 starts), the `TAMPUURI_*` credentials, optionally `BENCH_PAGE_CONCURRENCY` and
 `BENCH_SCOPE_CONCURRENCY` (override config/sync.yaml's values; the file is not touched)
-and `BENCH_PROFILE` (a cProfile report path).
-Prints one JSON line of figures.
+`BENCH_PROFILE` (a cProfile report path) and `BENCH_SIMULATOR_PID` (whose CPU to count).
+Prints one JSON line of figures, with the CPU seconds spent during the sync (`cpu_s`:
+the event loop's thread, this process, the PostgreSQL server, the simulator).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import json
 import os
 import time
 from typing import Any
+
+import cpu_accounting
 
 ACCOUNT = "bench"
 
@@ -31,6 +34,36 @@ def _overridden(settings: Any, environ: dict[str, str]) -> Any:
     if hasattr(settings, "model_copy"):
         return settings.model_copy(update=update)
     return dataclasses.replace(settings, **update)
+
+
+class CpuMeter:
+    """CPU seconds around the sync (`cpu_accounting`): the event loop's thread, this whole
+    process, the PostgreSQL server and the simulator process (when its pid is given)."""
+
+    def __init__(self, database_url: str, simulator_pid: str | None) -> None:
+        self._postmaster = cpu_accounting.postmaster_pid(database_url.replace("+psycopg", ""))
+        self._simulator = int(simulator_pid) if simulator_pid else None
+        self._start = self._read()
+
+    def _read(self) -> dict[str, float | None]:
+        return {
+            "loop": cpu_accounting.thread_seconds(),
+            "product": cpu_accounting.process_seconds(os.getpid()),
+            "postgres": cpu_accounting.postgres_seconds(self._postmaster),
+            "simulator": (
+                cpu_accounting.process_seconds(self._simulator) if self._simulator else None
+            ),
+        }
+
+    def since_start(self) -> dict[str, float | None]:
+        end = self._read()
+        spent: dict[str, float | None] = {}
+        for name, begun in self._start.items():
+            ended = end[name]
+            spent[name] = (
+                round(ended - begun, 3) if begun is not None and ended is not None else None
+            )
+        return spent
 
 
 def product_child() -> None:
@@ -61,11 +94,13 @@ def product_child() -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    cpu = CpuMeter(os.environ["BENCH_DATABASE_URL"], os.environ.get("BENCH_SIMULATOR_PID"))
     started = time.perf_counter()
     report = run_sync(
         engine, SyncRequest(account, full=True), settings=settings, environ=os.environ
     )
     seconds = time.perf_counter() - started
+    cpu_seconds = cpu.since_start()
     if profiler is not None:
         import pstats
 
@@ -89,6 +124,7 @@ def product_child() -> None:
         "page_concurrency": settings.page_concurrency,
         "scope_concurrency": settings.scope_concurrency,
         "peak_rss_mb_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_s": cpu_seconds,
     }
     print(json.dumps(figures))
 

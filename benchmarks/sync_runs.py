@@ -51,6 +51,9 @@ CREDENTIALS = {
 }
 
 
+# The running simulators' process ids by origin (their CPU is counted around a sync).
+SIMULATOR_PIDS: dict[str, int] = {}
+
 # --- processes ------------------------------------------------------------------------
 
 
@@ -77,6 +80,7 @@ def simulator(
     with open(OUT_DIR / f"simulator-{scale}.log", "w", encoding="utf-8") as log:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)
         origin = f"http://127.0.0.1:{port}"
+        SIMULATOR_PIDS[origin] = proc.pid
         try:
             deadline = time.monotonic() + 600
             while True:
@@ -92,6 +96,7 @@ def simulator(
                 time.sleep(0.5)
             yield origin
         finally:
+            SIMULATOR_PIDS.pop(origin, None)
             proc.terminate()
             try:
                 proc.wait(timeout=20)
@@ -247,6 +252,8 @@ def measure(spec: RunSpec, origin: str, server_url: str) -> dict[str, Any]:
                 env["BENCH_SCOPE_CONCURRENCY"] = str(spec.scope_concurrency)
             if spec.profile_to:
                 env["BENCH_PROFILE"] = str(spec.profile_to)
+            if origin in SIMULATOR_PIDS:
+                env["BENCH_SIMULATOR_PID"] = str(SIMULATOR_PIDS[origin])
             command = [*spec.wrap, sys.executable, str(BENCH_DIR / "product_child.py")]
             schema = "tampuuri"
         else:

@@ -29,6 +29,7 @@ from pipelines.sync.report import ProgressListener, ResourceReport
 from pipelines.sync.run_finish import finish_runs, record_not_run, start_runs
 from pipelines.sync.scans import plan_scans
 from pipelines.sync.scope_scan import ScopeOutcome, ScopeScan, run_scope_batch
+from pipelines.sync.scope_turns import ScopeTurns
 from pipelines.tampuuri.catalogue import Catalogue
 from pipelines.tampuuri.client import TampuuriClient, tally_calls
 from pipelines.tampuuri.errors import (
@@ -138,13 +139,16 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     refused: list[TampuuriRouteForbidden] = []  # the route refused: start no more scopes
     semaphore = asyncio.Semaphore(max(1, ctx.settings.scope_concurrency))
 
-    async def bounded(batch: list[ScopeScan]) -> ScopeOutcome | BaseException | None:
+    # The batches' scans share the page slots, the earliest batch first (scope_turns.py).
+    turns = ScopeTurns(max(1, ctx.settings.page_concurrency))
+
+    async def bounded(number: int, batch: list[ScopeScan]) -> ScopeOutcome | BaseException | None:
         async with semaphore:
             if stop:  # wrong credentials or no retries left: do not start more scopes
                 return stop[0]
             if refused:
                 return None
-            result = await _scan_batch(ctx, resource, batch)
+            result = await _scan_batch(ctx, resource, batch, turns, number)
             if isinstance(result, TampuuriAuthError | RetryBudgetExceeded):
                 stop.append(result)
             if isinstance(result, TampuuriForbidden):
@@ -159,7 +163,7 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     errors: list[str] = []
     scopes_refused = 0  # scopes answering 403 for an object right
     batches = _batches(scans, ctx.settings.scopes_per_transaction)
-    for result in await asyncio.gather(*(bounded(b) for b in batches)):
+    for result in await asyncio.gather(*(bounded(n, b) for n, b in enumerate(batches))):
         if result is None:
             continue
         if isinstance(result, BaseException):
@@ -216,7 +220,7 @@ def _batches(scans: list[ScopeScan], size: int) -> list[list[ScopeScan]]:
 
 
 async def _scan_batch(
-    ctx: RunContext, resource: str, batch: list[ScopeScan]
+    ctx: RunContext, resource: str, batch: list[ScopeScan], turns: ScopeTurns, number: int
 ) -> ScopeOutcome | BaseException:
     try:
         return await run_scope_batch(
@@ -230,6 +234,8 @@ async def _scan_batch(
             max_passes=ctx.settings.max_drift_passes,
             on_page=lambda rows: ctx.progress.page_loaded(resource, rows),
             disjoint=batch[0].scope.column is not None,  # a fan-out: cost centres differ
+            turns=turns,
+            batch_number=number,
         )
     except (TampuuriError, RetryBudgetExceeded, OSError) as exc:
         return exc

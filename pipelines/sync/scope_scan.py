@@ -10,7 +10,6 @@ fails rolls back: the warehouse stays as it was and the cursor does not move.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Sequence
 
@@ -27,6 +26,7 @@ from pipelines.sync.scan_rows import (
     state_write,
 )
 from pipelines.sync.scan_types import ItemFilter, NestedRows, ScanResult, ScopeOutcome, ScopeScan
+from pipelines.sync.scope_turns import ScopeTurns
 from pipelines.tampuuri.catalogue import Catalogue
 from pipelines.tampuuri.client import TampuuriClient
 from pipelines.tampuuri.errors import (
@@ -55,6 +55,8 @@ async def run_scope_batch(
     on_page: Callable[[int], None],
     tolerate_scope_errors: bool = True,
     disjoint: bool = False,
+    turns: ScopeTurns | None = None,
+    batch_number: int = 0,
 ) -> ScopeOutcome:
     """Scan several scopes of one kind (e.g. cost centres) and commit them in ONE transaction.
 
@@ -67,6 +69,8 @@ async def run_scope_batch(
     (`TampuuriForbidden`, `TampuuriNotFound`) instead of being recorded.
     `disjoint`: the batch is one of several concurrent batches of one fan-out scan, whose
     rows do not overlap: their loads may apply side by side (see `ScopeLoad`).
+    `turns` (shared by those batches) gives the scans of the lowest `batch_number` the
+    free slots first (`scope_turns.py`); without it, the batch's scans take turns alone.
     """
     first = scans[0]
     if len(scans) > 1 and first.scope.column is None:
@@ -130,10 +134,10 @@ async def run_scope_batch(
         # A batch's scopes take turns, page_concurrency at a time: the client's calls in
         # flight are shared with the other resources of the run, and a FIFO queue with
         # every scope of the batch in it would leave them (the link list) waiting.
-        in_flight = asyncio.Semaphore(page_concurrency)
+        slots = turns or ScopeTurns(page_concurrency)
 
         async def scan_in_turn(scan: ScopeScan) -> ScanResult:
-            async with in_flight:
+            async with slots.turn(batch_number):
                 if refused:  # the route is refused: its other scopes are not called
                     raise refused[0]
                 return await scan_one(scan)

@@ -164,7 +164,6 @@ class PagedScan:
         first = await self._fetch(0, self._page_size, state.pass_number)
         state.check(first, asked_offset=0)
         state.start(first)
-        yield self._fresh(first)
         # Total 0 ends the pass after the first page, whatever Limit was echoed.
         total, limit, step = first.total, first.limit, state.step
         offsets = iter(range(step, total - limit + step, step) if total > 0 else ())
@@ -178,16 +177,23 @@ class PagedScan:
                     return
 
         try:
-            launch()
+            launch()  # before the first page is handed on (the reason is below)
+            yield self._fresh(first)
             while running:
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                # Deterministic order among pages that landed together.
+                # Deterministic order among pages that landed together; each is checked
+                # before more are asked for, as the pages were one by one.
+                landed = []
                 for task in sorted(done, key=running.__getitem__):
-                    offset = running.pop(task)
                     page = task.result()
-                    state.check(page, asked_offset=offset)
-                    yield self._fresh(page)
+                    state.check(page, asked_offset=running.pop(task))
+                    landed.append(page)
+                # The next pages are asked for before these are handed on: the calls stay
+                # in flight while the consumer encodes and stages them (at most
+                # `concurrency` more pages wait in memory, however long that takes).
                 launch()
+                for page in landed:
+                    yield self._fresh(page)
         finally:
             # An error (or the consumer stopping) leaves siblings in flight: cancel them
             # and wait, so none outlives the scan (each still lands in the call ledger).

@@ -10,6 +10,7 @@ PagingError."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,28 @@ async def test_concurrency_is_bounded(make_client: ClientFactory) -> None:
         ids = await scan_all(scan)
     assert len(ids) == 2500 and len(api.requests) == 11
     assert api.max_in_flight == 3
+
+
+async def test_pages_are_asked_for_while_the_consumer_works(make_client: ClientFactory) -> None:
+    """The next pages go out before a page is handed on: a slow consumer (encoding and
+    staging) never leaves the scan's calls waiting for it. 11 pages: after the first, the
+    3 concurrent ones start while the consumer works on it, and each later page's
+    replacement while it works on that page: all 10 start during the consumer's work, and
+    the calls stay exactly 11."""
+    api = FakeList(2500, delay_s=0.001)
+    started_while_consuming = 0
+    async with make_client(httpx.MockTransport(api), max_concurrency=8) as client:
+        scan = PagedScan(client, QUERY, concurrency=3)
+        ids: list[int] = []
+        async for page in scan.pages():
+            before = len(api.requests)
+            await asyncio.sleep(0.02)  # the consumer's work on this page
+            started_while_consuming += len(api.requests) - before
+            ids.extend(item["Id"] for item in page.items)
+    assert sorted(ids) == list(range(1, 2501))
+    assert len(api.requests) == 11 == expected_calls(2500)
+    assert started_while_consuming == 10
+    assert api.max_in_flight <= 3
 
 
 def delete_id(api: FakeList, row_id: int) -> None:
