@@ -20,7 +20,10 @@ process. dlt: `rest_api` with its defaults (pages one after another); dlt parall
 same with `parallelized` on the source and the dependent resource (dlt's thread pool).
 Bound: latency x the product's calls / calls in flight (the client's cap, the larger of
 page_concurrency and scope_concurrency). Goal (issue 17): product >= 5x faster than dlt's
-fastest option, and <= 1.15x the bound at 50 and 100 ms."""
+fastest option, and <= 1.15x the bound at 50 and 100 ms. CPU: the seconds the product's
+event loop, its whole process, the PostgreSQL server and the simulator spent during each
+median run; on one machine they share the cores, so no schedule of that work ends before
+the CPU floor, max(loop, their sum / cores) (`cpu_report.py`)."""
 DLT_TOOLS = ("dlt", "dlt-parallel")
 TOOL_ORDER = ("product", *DLT_TOOLS)
 
