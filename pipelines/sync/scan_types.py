@@ -43,7 +43,9 @@ class ScopeScan:
     # stored beside each row (staging's fan_out_id); None for any other scan.
     fan_out_id: int | None = None
     # False for targeted scans (webhook refreshes, reconciliation checks): they load rows
-    # but must not move the nightly cursors, totals or last-full-scan times.
+    # but must not move the nightly cursors, totals or last-full-scan times. A webhook
+    # refresh's complete listing of a cost centre is that cost centre's nightly scan and
+    # records it (`webhooks/refresh_strategies._one_scope`).
     record_state: bool = True
 
 
