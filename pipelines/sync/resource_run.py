@@ -139,8 +139,9 @@ async def _sync_scans(ctx: RunContext, resource: str) -> tuple[ResourceReport, b
     refused: list[TampuuriRouteForbidden] = []  # the route refused: start no more scopes
     semaphore = asyncio.Semaphore(max(1, ctx.settings.scope_concurrency))
 
-    # The batches' scans share the page slots, the earliest batch first (scope_turns.py).
-    turns = ScopeTurns(max(1, ctx.settings.page_concurrency))
+    # The batches' scans share the client's calls in flight, max(page_concurrency,
+    # scope_concurrency), the earliest batch first (scope_turns.py).
+    turns = ScopeTurns(max(1, ctx.settings.page_concurrency, ctx.settings.scope_concurrency))
 
     async def bounded(number: int, batch: list[ScopeScan]) -> ScopeOutcome | BaseException | None:
         async with semaphore:
