@@ -112,6 +112,7 @@ def plan_for(
         account_budget=account.budget,
         now=now,
         cycle=cycle,
+        webhooks=account.webhooks,
     )
     return plan, decision
 

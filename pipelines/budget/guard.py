@@ -72,8 +72,11 @@ def used_calls(conn: Connection, account: AccountConfig | str, cycle: BillingCyc
     return int(count.scalar_one())
 
 
-def webhook_reserve(budget: BudgetSettings, package: Package) -> int:
-    """Calls kept back for webhook refreshes (rounded up)."""
+def webhook_reserve(budget: BudgetSettings, package: Package, *, webhooks: bool = True) -> int:
+    """Calls kept back for webhook refreshes (rounded up); none for an account that gets
+    no webhooks (`webhooks: false`: nothing would ever spend them)."""
+    if not webhooks:
+        return 0
     return math.ceil(budget.reserve_for_webhooks * package.included_calls)
 
 
@@ -89,13 +92,11 @@ def _headroom(
     left = ceiling - used
     if priority == "webhook":
         return left, ""
+    kept = f" after the {reserve:,}-call webhook reserve" if reserve else ""
     if priority == "incremental":
-        return left - reserve, f" after the {reserve:,}-call webhook reserve"
-    return (
-        left - reserve - daily_incremental,
-        f" after the {reserve:,}-call webhook reserve"
-        f" and a day's {daily_incremental:,} incremental calls",
-    )
+        return left - reserve, kept
+    day = f"a day's {daily_incremental:,} incremental calls"
+    return left - reserve - daily_incremental, f"{kept} and {day}" if kept else f" after {day}"
 
 
 def _shape_fan_outs(
@@ -138,6 +139,7 @@ def decide(
     now: datetime,
     cycle: BillingCycle,
     daily_incremental: int | None = None,
+    webhooks: bool = True,
 ) -> GuardDecision:
     """Decide whether `plan` may run now. Pure.
 
@@ -151,6 +153,8 @@ def decide(
         cycle: The current billing cycle.
         daily_incremental: A day's expected incremental spend; default the plan's own
             incremental alternative (`plan.daily_incremental_calls`).
+        webhooks: Whether the account gets webhooks (`AccountConfig.webhooks`); without
+            them no webhook reserve is held back.
     """
     if priority not in PRIORITIES:
         raise ValueError(f"unknown priority {priority!r}; known: {', '.join(PRIORITIES)}")
@@ -160,7 +164,7 @@ def decide(
         priority,
         used=used_calls,
         ceiling=ceiling,
-        reserve=webhook_reserve(account_budget, package),
+        reserve=webhook_reserve(account_budget, package, webhooks=webhooks),
         daily_incremental=daily,
     )
     needed = plan.expected_calls

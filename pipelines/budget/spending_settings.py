@@ -42,7 +42,7 @@ def _ceiling(account: AccountConfig) -> tuple[str, str]:
 def spending_settings(account: AccountConfig, package: Package) -> tuple[SpendingSetting, ...]:
     """The account's settings that decide how many calls it spends, in the file's words."""
     budget = account.budget
-    reserve = webhook_reserve(budget, package)
+    reserve = webhook_reserve(budget, package, webhooks=account.webhooks)
     ceiling, ceiling_meaning = _ceiling(account)
     window = account.effective_profile.webhook_window_s
     return (
@@ -63,7 +63,9 @@ def spending_settings(account: AccountConfig, package: Package) -> tuple[Spendin
             "budget.reserve_for_webhooks",
             budget.reserve_for_webhooks,
             f"{budget.reserve_for_webhooks:.0%} of the included calls ({reserve:,}) kept for"
-            " webhook refreshes",
+            " webhook refreshes"
+            if account.webhooks
+            else "nothing kept: the account gets no webhooks (webhooks: false)",
         ),
         SpendingSetting("budget.ceiling", ceiling, ceiling_meaning),
         SpendingSetting(

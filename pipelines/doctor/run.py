@@ -92,14 +92,14 @@ def budget_refusal(engine: Engine, account: AccountConfig, calls: int, now: date
     with engine.connect() as conn:
         used = used_calls(conn, account, cycle)
     ceiling = ceiling_calls(account.budget, package)
-    reserve = webhook_reserve(account.budget, package)
+    reserve = webhook_reserve(account.budget, package, webhooks=account.webhooks)
     left = ceiling - used - reserve
     if calls <= left:
         return None
     return (
         f"budget: the doctor needs {calls} calls, {max(left, 0):,} left of {ceiling:,} this cycle"
-        f" after the {reserve:,}-call webhook reserve ({used:,} used); it resets on"
-        f" {cycle.end.date().isoformat()}"
+        f"{f' after the {reserve:,}-call webhook reserve' if reserve else ''} ({used:,} used);"
+        f" it resets on {cycle.end.date().isoformat()}"
     )
 
 

@@ -75,6 +75,7 @@ def admit(
         account_budget=account.budget,
         now=now,
         cycle=cycle,
+        webhooks=account.webhooks,
     )
     if decision.action == "defer":
         return Admission(False, full, None, decision.reason, decision.needed_calls, 0)
@@ -130,6 +131,7 @@ def admit_calls(
         now=now,
         cycle=cycle,
         daily_incremental=0,
+        webhooks=account.webhooks,
     )
     return decision.reason if decision.action == "defer" else None
 

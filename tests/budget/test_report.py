@@ -125,6 +125,10 @@ def test_spending_settings_name_the_accounts_file_keys(engine):
         "budget.on_drift": "wait",
     }
     reserve = next(s for s in report.settings if s.name == "budget.reserve_for_webhooks")
+    # No webhooks, nothing would spend a reserve: none is held back.
+    assert reserve.meaning == "nothing kept: the account gets no webhooks (webhooks: false)"
+    with_webhooks = usage_report(engine, account.model_copy(update={"webhooks": True}), now=NOW)
+    reserve = next(s for s in with_webhooks.settings if s.name == "budget.reserve_for_webhooks")
     assert reserve.meaning == "25% of the included calls (500) kept for webhook refreshes"
 
 

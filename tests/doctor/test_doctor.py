@@ -143,13 +143,33 @@ def test_each_contradicted_assumption_is_caught_and_corrected(
 def test_the_budget_guard_refuses_calls_that_would_eat_the_webhook_reserve(
     engine, sim, account, routes_file, synced
 ):
-    config, _ = account
+    config, environ = account
+    with_webhooks = (config.model_copy(update={"webhooks": True}), environ)
     package = package_for(config)
     fill_ledger(engine, "demo-a", package.included_calls - 10)  # under the reserve now
-    run = doctor(engine, account, routes_file, spend=True)
+    run = doctor(engine, with_webhooks, routes_file, spend=True)
     assert run.refused is not None and "webhook reserve" in run.refused
     assert not run.spent and sim_calls(sim) == 0
     assert not overrides_path(routes_file).exists()
+
+
+def test_no_webhook_reserve_is_held_for_an_account_without_webhooks(
+    engine, sim, account, routes_file, synced
+):
+    config, environ = account
+    package = package_for(config)
+    run = doctor(engine, account, routes_file, spend=False)
+    # Room for the doctor's calls, but not for them and a 10 % webhook reserve as well.
+    with engine.connect() as conn:
+        used = conn.execute(text("SELECT count(*) FROM ops.api_calls")).scalar_one()
+    fill_ledger(engine, "demo-a", package.included_calls - used - run.plan.calls)
+    with_webhooks = (config.model_copy(update={"webhooks": True}), environ)
+    refused = doctor(engine, with_webhooks, routes_file, spend=True)
+    assert refused.refused is not None and "webhook reserve" in refused.refused
+    assert sim_calls(sim) == 0
+    run = doctor(engine, account, routes_file, spend=True)  # no webhooks: no reserve
+    assert run.refused is None and run.spent
+    assert sim_calls(sim) == run.calls == doctor_ledger(engine, run.run_id) <= run.plan.calls
 
 
 def test_a_smaller_clamp_once_measured_makes_the_plan_match_the_scans(

@@ -12,10 +12,11 @@ from sqlalchemy import text
 from pipelines.budget.plan import plan_sync
 from pipelines.budget.probe import probe_plan
 from pipelines.simulator import Simulator, SimulatorConfig
+from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.client import TampuuriClient
 from tests.sync.helpers import account_for, fill_ledger
-from tests.sync.test_sync_e2e import sync
+from tests.sync.test_sync_e2e import FAST_RETRIES, sync
 
 
 @pytest.fixture
@@ -82,20 +83,28 @@ def test_exhausted_package_defers_before_any_call(engine, sim):
     assert statuses == ["deferred"]
 
 
-def test_run_that_does_not_fit_is_trimmed_to_the_stalest_cost_centres(engine, sim):
+@pytest.mark.parametrize("webhooks", [True, False])
+def test_run_that_does_not_fit_is_trimmed_to_the_stalest_cost_centres(engine, sim, webhooks):
     first = sync(engine, sim, "demo-a", full=True)
-    account, _ = account_for(sim, "demo-a")
+    account, environ = account_for(sim, "demo-a", webhooks=webhooks)
     with engine.connect() as conn:
         plan = plan_sync(conn, load_catalogue(), account, full=True)
     objects = plan.resource("kohteet")
     assert objects is not None and len(objects.scopes) >= 4
-    # A full run must leave the webhook reserve (10 % of 2,000) and a day's incremental
-    # calls: leave room for all but two cost centres.
+    # A full run must leave the webhook reserve (10 % of 2,000; none for an account
+    # without webhooks: nothing would spend it) and a day's incremental calls: leave room
+    # for all but two cost centres.
     available = plan.expected_calls - 2
-    left = available + 200 + plan.daily_incremental_calls
+    left = available + (200 if webhooks else 0) + plan.daily_incremental_calls
     fill_ledger(engine, "demo-a", 2000 - first.calls - left)
     before = _spent(sim)
-    report = sync(engine, sim, "demo-a", full=True)
+    report = run_sync(
+        engine,
+        SyncRequest(account, full=True),
+        transport=httpx.ASGITransport(app=sim.app),
+        environ=environ,
+        settings=FAST_RETRIES,
+    )
     assert report.ok
     assert report.trimmed_reason and "trimmed" in report.trimmed_reason
     assert report.resource("kohteet").scopes_total == len(objects.scopes) - 2
