@@ -12,11 +12,10 @@ from sqlalchemy import text
 from pipelines.budget.plan import plan_sync
 from pipelines.budget.probe import probe_plan
 from pipelines.simulator import Simulator, SimulatorConfig
-from pipelines.sync.engine import SyncRequest, run_sync
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.tampuuri.client import TampuuriClient
 from tests.sync.helpers import account_for, fill_ledger
-from tests.sync.test_sync_e2e import FAST_RETRIES, sync
+from tests.sync.test_sync_e2e import sync
 
 
 @pytest.fixture
@@ -86,7 +85,7 @@ def test_exhausted_package_defers_before_any_call(engine, sim):
 @pytest.mark.parametrize("webhooks", [True, False])
 def test_run_that_does_not_fit_is_trimmed_to_the_stalest_cost_centres(engine, sim, webhooks):
     first = sync(engine, sim, "demo-a", full=True)
-    account, environ = account_for(sim, "demo-a", webhooks=webhooks)
+    account, _ = account_for(sim, "demo-a", webhooks=webhooks)
     with engine.connect() as conn:
         plan = plan_sync(conn, load_catalogue(), account, full=True)
     objects = plan.resource("kohteet")
@@ -98,13 +97,7 @@ def test_run_that_does_not_fit_is_trimmed_to_the_stalest_cost_centres(engine, si
     left = available + (200 if webhooks else 0) + plan.daily_incremental_calls
     fill_ledger(engine, "demo-a", 2000 - first.calls - left)
     before = _spent(sim)
-    report = run_sync(
-        engine,
-        SyncRequest(account, full=True),
-        transport=httpx.ASGITransport(app=sim.app),
-        environ=environ,
-        settings=FAST_RETRIES,
-    )
+    report = sync(engine, sim, "demo-a", full=True, account_options={"webhooks": webhooks})
     assert report.ok
     assert report.trimmed_reason and "trimmed" in report.trimmed_reason
     assert report.resource("kohteet").scopes_total == len(objects.scopes) - 2

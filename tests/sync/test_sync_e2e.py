@@ -41,8 +41,17 @@ def sim() -> Simulator:
     return Simulator(SimulatorConfig(seed=5, scale=900, accounts=ACCOUNTS))
 
 
-def sync(engine, sim, name, *, settings: SyncSettings | None = None, catalogue=None, **request):
-    account, environ = account_for(sim, name)
+def sync(
+    engine,
+    sim,
+    name,
+    *,
+    settings: SyncSettings | None = None,
+    catalogue=None,
+    account_options: dict | None = None,
+    **request,
+):
+    account, environ = account_for(sim, name, **(account_options or {}))
     return run_sync(
         engine,
         SyncRequest(account, **request),
