@@ -7,7 +7,6 @@ harmless warning off the terminal (below).
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -23,12 +22,6 @@ from pipelines.tampuuri.errors import object_refusal_sentence
 if TYPE_CHECKING:  # types only: the sync imports this console's callers' modules
     from pipelines.sync.report import ResourceReport, SyncReport
 from pipelines.warehouse.loader import LoadCounts
-
-# pgserver (the embedded PostgreSQL) asks platformdirs for a runtime directory when it is
-# imported; where XDG_RUNTIME_DIR is unset (containers, CI, `su`, ssh without a login
-# session) platformdirs warns and falls back to /tmp/runtime-<uid>, which serves pgserver's
-# socket and lock file just as well. Only that warning is silenced, and only its text.
-warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", module="platformdirs")
 
 # Piped output (CI logs, `| tee`) gets 120 columns instead of rich's default 80.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)

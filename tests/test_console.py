@@ -96,9 +96,18 @@ def test_no_command_prints_a_runtime_dir_warning() -> None:
     # The CLI's entry point (what the `tampuuri-sync` script runs) with pgserver loaded as
     # the embedded path loads it; a database URL is given, so no server is started.
     env["TAMPUURI_DATABASE_URL"] = "postgresql://someone:pw@db.invalid/warehouse"
-    script = "import pipelines.cli as cli; import pgserver; cli.main()"
+    script = (
+        "import pipelines.cli as c, pipelines.warehouse.engine as e; e.import_pgserver(); c.main()"
+    )
     completed = _run(sys.executable, "-c", script, "db", "url", env=env)
     assert completed.returncode == 0, completed.stderr
     assert "db.invalid/warehouse" in completed.stdout
     assert "RuntimeDirWarning" not in completed.stderr
+    assert "XDG_RUNTIME_DIR" not in completed.stderr + completed.stdout
+
+    # Without the CLI (Dagster's code location, the benchmarks): the same import is quiet.
+    completed = _run(
+        sys.executable, "-c", "import pipelines.warehouse.engine as e; e.import_pgserver()", env=env
+    )
+    assert completed.returncode == 0, completed.stderr
     assert "XDG_RUNTIME_DIR" not in completed.stderr + completed.stdout

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 from sqlalchemy import Engine, QueuePool, create_engine
 from sqlalchemy.engine import make_url
@@ -46,10 +48,8 @@ def embedded_database_url(data_dir: Path = EMBEDDED_DATA_DIR) -> str:
     Dagster share one warehouse; `tampuuri-sync db stop` stops it.
     """
     require_local_extra(f"{DATABASE_VARIABLE}={EMBEDDED}", EMBEDDED_DATABASE_PACKAGES)
-    from pgserver import get_server  # type: ignore[attr-defined]  # lazily: no import side effect
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(str(data_dir), cleanup_mode=None)
+    server = import_pgserver().get_server(str(data_dir), cleanup_mode=None)
     return to_sqlalchemy_url(server.get_uri())
 
 
@@ -81,8 +81,7 @@ def stop_embedded_database(data_dir: Path = EMBEDDED_DATA_DIR) -> bool:
     """Stop the embedded PostgreSQL if it runs; its data stays. True if it was running."""
     if not (data_dir / "postmaster.pid").exists():
         return False
-    from pgserver import pg_ctl  # type: ignore[attr-defined]  # lazily: no import side effect
-
+    pg_ctl = import_pgserver().pg_ctl
     # As root, pgserver runs the server as its own system user, so pg_ctl must too.
     user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
     try:
@@ -90,6 +89,21 @@ def stop_embedded_database(data_dir: Path = EMBEDDED_DATA_DIR) -> bool:
     except subprocess.CalledProcessError:
         return False  # a stale pid file: the server was not running
     return True
+
+
+def import_pgserver() -> ModuleType:
+    """The pgserver package, imported lazily (no import side effect for other commands).
+
+    pgserver asks platformdirs for a runtime directory when it is imported; where
+    XDG_RUNTIME_DIR is unset (containers, CI, `su`, ssh without a login session)
+    platformdirs warns and falls back to /tmp/runtime-<uid>, which serves pgserver's socket
+    and lock file just as well. Only that warning is silenced, and only its text, here where
+    every entry point (CLI, Dagster, benchmarks) imports the package.
+    """
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", module="platformdirs")
+    import pgserver
+
+    return pgserver
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
