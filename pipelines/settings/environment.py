@@ -52,6 +52,14 @@ class TampuuriEnvironment(BaseSettings):
     account_name: str | None = None
     package: str | None = None
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: Any, *_sources: Any, **_named: Any
+    ) -> tuple[Any, ...]:
+        """Only the values `read_environment` passes: it reads `environ` itself, so a
+        caller's mapping is never topped up from the process's variables or a .env file."""
+        return (init_settings,)
+
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:

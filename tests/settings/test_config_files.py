@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.assets.settings import DagsterSettings, load_dagster_settings
 from pipelines.budget.packages import load_packages
-from pipelines.settings import ConfigError, config_file
+from pipelines.settings import ConfigError, config_file, read_environment
 from pipelines.tampuuri.catalogue import load_catalogue
 from pipelines.webhooks.events import load_event_mapping
 from tests.settings.helpers import config_copy, shipped, write_yaml
@@ -81,3 +81,17 @@ def test_the_config_folder_can_be_moved(tmp_path: Path, monkeypatch: pytest.Monk
         load_packages()
     monkeypatch.delenv("TAMPUURI_CONFIG_DIR")
     assert load_dagster_settings() == DagsterSettings(**shipped("schedules.yaml")["dagster"])
+
+
+def test_the_environment_read_is_the_mapping_given_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A caller's `environ` is all that is read: not the process's variables, not a .env."""
+    monkeypatch.setenv("TAMPUURI_CONFIG_DIR", str(tmp_path / "from-the-process"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("TAMPUURI_PACKAGE=standard\n", encoding="utf-8")
+    given = read_environment({"TAMPUURI_BASE_URL": "https://api.example/v10/api/"})
+    assert given.config_dir is None
+    assert given.package is None
+    assert given.base_url == "https://api.example/v10/api/"
+    assert read_environment().config_dir == tmp_path / "from-the-process"  # the process's
