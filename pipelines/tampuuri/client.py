@@ -9,8 +9,8 @@ Layering, from the caller down:
             -> LedgerTransport (one CallRecord per attempt, admitted before it is sent;
                at most max_concurrency sent and unanswered)
             -> PoolShards (pool_shards.py) of httpx.AsyncHTTPTransport (proxy, TLS trust,
-               client certificate, HTTP/2: network_options.py): keep-alive pools of up to
-               4 connections side by side, as many connections as the concurrency
+               client certificate, HTTP/2: network_options.py): one keep-alive connection
+               per pool, as many pools as the concurrency (HTTP/2: one pool)
 
 The ledger sits below the retry loop so each attempt is recorded: Tampuuri bills them all.
 The JSON body is parsed inside the retry loop, so a truncated 2xx body is retried.
@@ -39,7 +39,7 @@ from pipelines.tampuuri.first_answer import FirstAnswerGate
 from pipelines.tampuuri.ledger import CallLedger
 from pipelines.tampuuri.ledger_transport import LedgerTransport
 from pipelines.tampuuri.network_options import NetworkOptions, proxy_secrets, transport_options
-from pipelines.tampuuri.pool_shards import PoolShards, shard_sizes
+from pipelines.tampuuri.pool_shards import PoolShards
 from pipelines.tampuuri.retry import (
     InvalidJSONBody,
     RetryBudget,
@@ -113,6 +113,9 @@ class TampuuriClient:
             options = transport_options(
                 network or NetworkOptions(), self.base_url, account=account_name
             )
+            # HTTP/1.1: a connection carries one call at a time, so one pool per connection
+            # (pool_shards.py). HTTP/2 multiplexes the calls on one connection: one pool.
+            pools, size = (1, max_concurrency) if options["http2"] else (max_concurrency, 1)
             transport = PoolShards(
                 [
                     httpx.AsyncHTTPTransport(
@@ -120,7 +123,7 @@ class TampuuriClient:
                         limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
                         retries=0,
                     )
-                    for size in shard_sizes(max_concurrency)
+                    for _ in range(pools)
                 ]
             )
             self.secrets = (*credentials.secrets(), *proxy_secrets(options))

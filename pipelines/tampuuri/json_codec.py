@@ -16,6 +16,7 @@ write a Decimal as a number at all without a slow `default` hook.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -43,10 +44,8 @@ def encode(value: Any) -> bytes:
     return _encoder.encode(value)
 
 
-def encode_canonical(value: Any) -> bytes:
-    """JSON bytes with every object's keys sorted: what the warehouse stores and hashes.
-
-    Raises:
-        EncodeError: the value holds something JSON cannot carry.
-    """
-    return _canonical_encoder.encode(value)
+# JSON bytes with every object's keys sorted: what the warehouse stores and hashes. The
+# encoder's own method rather than a function around it: it runs once for every row a sync
+# writes, and a Python frame per call was a tenth of the encoding's time. Raises
+# EncodeError when the value holds something JSON cannot carry.
+encode_canonical: Callable[[Any], bytes] = _canonical_encoder.encode

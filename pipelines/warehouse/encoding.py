@@ -71,6 +71,7 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
     keys: set[str] = set()
     lines: list[bytes] = []  # per row: data, then the rest of its line
     md5 = hashlib.md5
+    encode = json_codec.encode_canonical  # `canonical_json`, its rare NUL case below
     low, high, ascending = _BIGINT_MAX + 1, _BIGINT_MIN - 1, True  # the page's IdSpan
     for position, item in enumerate(items):
         # (type() first: an isinstance check against the Mapping ABC is slow per item)
@@ -79,7 +80,9 @@ def encode_page(spec: TableSpec, items: Sequence[Mapping[str, Any]]) -> EncodedP
         if type(item_id) is not int or not _BIGINT_MIN <= item_id <= _BIGINT_MAX:
             raise ValueError(f"{spec.name}: item at position {position} {_id_problem(item_id)}")
         try:
-            payload = canonical_json(item)
+            payload = encode(item)
+            if b"\\u0000" in payload:
+                payload = canonical_json(item)
         except (json_codec.EncodeError, TypeError) as error:
             raise ValueError(
                 f"{spec.name}: item at position {position} (Id {item_id}) is not "

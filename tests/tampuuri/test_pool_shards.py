@@ -1,6 +1,5 @@
-"""The client's connections in small pools side by side (`pipelines/tampuuri/pool_shards.py`).
+"""The client's connections each in a pool of its own (`pipelines/tampuuri/pool_shards.py`).
 
-- The concurrency splits into pools of at most 4 connections, as even as can be.
 - Each request goes to the pool with the fewest requests open; a request stays open until
   its body is closed, and one that fails releases its pool at once.
 """
@@ -12,7 +11,7 @@ import asyncio
 import httpx
 import pytest
 
-from pipelines.tampuuri.pool_shards import PoolShards, shard_sizes
+from pipelines.tampuuri.pool_shards import PoolShards
 
 pytestmark = pytest.mark.anyio
 
@@ -27,23 +26,6 @@ class Chunks(httpx.AsyncByteStream):
 
 def streaming(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, stream=Chunks())
-
-
-@pytest.mark.parametrize(
-    ("connections", "sizes"),
-    [
-        (1, [1]),
-        (2, [2]),
-        (4, [4]),
-        (5, [3, 2]),
-        (6, [3, 3]),
-        (16, [4, 4, 4, 4]),
-        (18, [4, 4, 4, 3, 3]),
-    ],
-)
-def test_the_concurrency_splits_into_pools_of_at_most_four(connections, sizes) -> None:
-    assert shard_sizes(connections) == sizes
-    assert sum(sizes) == connections
 
 
 async def test_requests_go_to_the_pool_with_the_fewest_open_until_their_body_closes() -> None:

@@ -121,7 +121,7 @@ async def test_the_pool_holds_as_many_connections_as_calls_in_flight(
 
 
 async def test_pools_side_by_side_reuse_their_connections(client_for: ClientFor) -> None:
-    """8 calls in flight: two pools of 4 (pool_shards.py), 8 connections kept alive."""
+    """8 calls in flight: eight pools of one (pool_shards.py), 8 connections kept alive."""
     async with (
         server(slow) as (address, accepted),
         client_for(api(address), max_concurrency=8) as client,
