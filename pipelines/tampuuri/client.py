@@ -7,7 +7,7 @@ Layering, from the caller down:
             -> semaphore (requests in flight and admitted behind them, whole client)
             -> httpx.AsyncClient (the six X- headers, explicit timeouts, no redirects)
             -> LedgerTransport (one CallRecord per attempt, admitted before it is sent;
-               at most max_concurrency sent and unanswered)
+               at most max_concurrency sent and not yet read)
             -> PoolShards (pool_shards.py) of httpx.AsyncHTTPTransport (proxy, TLS trust,
                client certificate, HTTP/2: network_options.py): one keep-alive connection
                per pool, as many pools as the concurrency (HTTP/2: one pool)

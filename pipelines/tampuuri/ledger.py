@@ -18,7 +18,7 @@ stay as calls without an answer.
 Admission is batched so that a call costs about one database round trip of waiting, not
 one write of its own: one writer thread writes, in one statement, every record that queued
 while its previous write was in flight. With the client's cap (`max_in_flight`) that wait
-overlaps the calls in flight: while up to the cap are sent and unanswered, up to half the
+overlaps the calls in flight: while up to the cap are sent and not yet read, up to half the
 cap more are admitted (or admitting) behind them, so a slow database holds no sending slot
 and the admitted but unsent stay within the bound above. The event loop never waits on
 the database; it awaits a future that the writer resolves. A request cancelled while

@@ -15,29 +15,11 @@ proxy, TLS and HTTP/2 options are those of each pool alike.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 
 import httpx
 
-
-class _Released(httpx.AsyncByteStream):
-    """A response body that tells its pool's count when it is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
-        self._stream = stream
-        self._release: Callable[[], None] | None = release
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self._stream:
-            yield part
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+from pipelines.tampuuri.body_release import on_body_closed
 
 
 class PoolShards(httpx.AsyncBaseTransport):
@@ -65,12 +47,7 @@ class PoolShards(httpx.AsyncBaseTransport):
         except BaseException:
             release()
             raise
-        if response.is_closed:  # its body was read already (e.g. a test's MockTransport)
-            release()
-        else:
-            assert isinstance(response.stream, httpx.AsyncByteStream)
-            response.stream = _Released(response.stream, release)
-        return response
+        return on_body_closed(response, release)
 
     async def aclose(self) -> None:
         for shard in self._shards:

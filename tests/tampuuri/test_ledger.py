@@ -8,6 +8,8 @@
   waiting is not sent and leaves no record (dropped, or retracted once written).
 - Given the client's cap, admission overlaps the calls in flight: at most the cap sent and
   unanswered, at most half the cap more admitted behind them (left unsent by a kill).
+- A sending slot is held until the answer's body is closed, so a request never lands on a
+  connection still busy with another call while a connection is free.
 - Answers are written in batches, on a timer when calls go quiet, and on flush().
 - A plain callable sink gets each record once answered; no sink only counts.
 """
@@ -29,6 +31,7 @@ from pipelines.tampuuri.ledger import (
     LedgerUnavailable,
 )
 from pipelines.tampuuri.ledger_transport import LedgerTransport
+from pipelines.tampuuri.pool_shards import PoolShards
 
 URL = "http://t/v10/api/kohteet/5"
 ROUTE = {"route_template": "kohteet/{kohde_id}"}
@@ -234,6 +237,66 @@ async def test_admission_overlaps_the_calls_in_flight_within_the_cap() -> None:
     assert (peak, sent, ledger.records_total) == (4, 7, 7)
     assert len(sink.retracted) == 1  # the cancelled one was admitted, never sent
     assert len(sink.answers) == 7
+
+
+class SlowBody(httpx.AsyncByteStream):
+    """A body that arrives only once `sent` is set (a large page still on the wire)."""
+
+    def __init__(self, sent: asyncio.Event) -> None:
+        self.sent = sent
+
+    async def __aiter__(self):
+        await self.sent.wait()
+        yield b"{}"
+
+
+@pytest.mark.anyio
+async def test_a_request_waits_for_a_free_connection_not_behind_a_busy_one() -> None:
+    """Two connections (a pool each), two slots: a slow call holds connection 0 and a
+    second call's body is still arriving on connection 1 when a third call comes. Released
+    at the second call's headers, the slot let the third one in while both pools were
+    busy, and it went to the first (index 0): behind the slow call, a whole call's wait."""
+    slow_answer, second_body = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[int, str]] = []
+
+    def pool(number: int) -> httpx.MockTransport:
+        async def handler(request: httpx.Request) -> httpx.Response:
+            seen.append((number, request.url.path))
+            if request.url.path.endswith("/slow"):
+                await slow_answer.wait()
+                return httpx.Response(200, json={})
+            if request.url.path.endswith("/second"):
+                return httpx.Response(200, stream=SlowBody(second_body))
+            return httpx.Response(200, json={})
+
+        return httpx.MockTransport(handler)
+
+    ledger = CallLedger(MemorySink())
+    transport = LedgerTransport(
+        PoolShards([pool(0), pool(1)]),
+        ledger,
+        account="demo-a",
+        trigger="nightly",
+        run_id="r1",
+        max_in_flight=2,
+    )
+    async with httpx.AsyncClient(transport=transport) as http:
+        slow = asyncio.create_task(http.get("http://t/v10/api/slow", extensions=ROUTE))
+        while len(seen) < 1:
+            await asyncio.sleep(0.005)
+        second = asyncio.create_task(http.get("http://t/v10/api/second", extensions=ROUTE))
+        while len(seen) < 2:
+            await asyncio.sleep(0.005)
+        third = asyncio.create_task(http.get("http://t/v10/api/third", extensions=ROUTE))
+        await asyncio.sleep(0.05)
+        assert len(seen) == 2  # no slot while the second body is arriving
+        second_body.set()
+        assert (await third).status_code == 200  # before the slow call has an answer
+        assert not slow.done()
+        slow_answer.set()
+        await asyncio.gather(slow, second)
+    assert seen == [(0, "/v10/api/slow"), (1, "/v10/api/second"), (1, "/v10/api/third")]
+    await asyncio.to_thread(ledger.flush)
 
 
 def test_answers_are_written_in_batches_and_on_a_timer() -> None:
