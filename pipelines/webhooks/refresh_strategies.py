@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipelines.declarations import Declared
@@ -36,12 +36,25 @@ async def details(
     job: RefreshJob, target: TargetOutcome, routes: ResourceRoutes, ids: list[int]
 ) -> None:
     target.strategy = target.strategy or "detail"
+    forbidden = await _read_details_and_write(job, target, routes, ids)
+    target.done.extend(sorted(set(ids) - set(forbidden)))
+
+
+async def _read_details_and_write(
+    job: RefreshJob,
+    target: TargetOutcome,
+    routes: ResourceRoutes,
+    ids: list[int],
+    listed: Sequence[dict[str, Any]] = (),
+) -> list[int]:
+    """Read `ids` by detail call and write them with the rows already `listed`, in one
+    write; the ids the object rights refuse are skipped, and returned."""
     alive, deleted, forbidden = await job.fetch_details(routes, ids)
     target.counts = target.counts + await asyncio.to_thread(
-        job.store.write, routes.name, alive, deleted
+        job.store.write, routes.name, [*listed, *alive], deleted
     )
     target.skipped.extend(forbidden)
-    target.done.extend(sorted(set(ids) - set(forbidden)))
+    return list(forbidden)
 
 
 async def change_since(
@@ -67,9 +80,7 @@ async def change_since(
     items = await job.change_since_items(routes)
     returned = returned_ids(items, routes.id_field)
     rest = [i for i in ids if i not in returned]
-    alive, deleted, forbidden = await job.fetch_details(routes, rest)
-    target.counts = await asyncio.to_thread(job.store.write, routes.name, [*items, *alive], deleted)
-    target.skipped.extend(forbidden)
+    forbidden = await _read_details_and_write(job, target, routes, rest, listed=items)
     target.done.extend(sorted(set(ids) - set(forbidden)))
 
 
