@@ -24,7 +24,8 @@ _STRICT = ConfigDict(extra="forbid", hide_input_in_errors=True)
 class SyncSettings:
     """Tunables of a sync run (config/sync.yaml)."""
 
-    page_concurrency: PositiveInt = Field(default=24, le=64)
+    # (128: room for 4x the default, still refusing a typo's 1000)
+    page_concurrency: PositiveInt = Field(default=24, le=128)
     scope_concurrency: PositiveInt = Field(default=4, le=64)
     scopes_per_transaction: PositiveInt = Field(default=50, le=10_000)
     connect_timeout_s: PositiveFloat = Field(default=5.0, le=600)

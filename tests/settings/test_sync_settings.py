@@ -19,7 +19,7 @@ REJECTED = [
     ("page_concurrency", 0, "must be greater than 0, got 0"),
     ("page_concurrency", -3, "must be greater than 0, got -3"),
     ("page_concurrency", "4", "must be an integer, got '4'"),
-    ("page_concurrency", 1000, "must be at most 64, got 1000"),
+    ("page_concurrency", 1000, "must be at most 128, got 1000"),
     ("scope_concurrency", 0, "must be greater than 0, got 0"),
     ("max_attempts", True, "must be an integer, got true"),
     ("max_attempts", 0, "must be greater than 0, got 0"),
