@@ -22,6 +22,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 # Short runs per script (keyed by the name after "bench_"); unknown scripts get no args.
 QUICK: dict[str, list[str]] = {
+    "ab": ["--quick"],
     "sync": ["--scales", "10000"],
     "latency": ["--quick"],
     "loader": ["--sizes", "100000"],
