@@ -16,6 +16,8 @@ Usage:
     git worktree add /tmp/before HEAD
     .venv/bin/python benchmarks/bench_ab.py --label two-turns --before /tmp/before \\
         --scale 100000 --latency 100 --repeat 4 --note "ScopeTurns at 2x the client's cap"
+    .venv/bin/python benchmarks/bench_ab.py --render-only   # RESULTS.md from results/ab.json
+    .venv/bin/python benchmarks/bench_ab.py --quick         # A/A smoke, 2k rows, own file
 """
 
 from __future__ import annotations
@@ -134,20 +136,31 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="server where the user may CREATE DATABASE")
     parser.add_argument("--note", action="append", help="what the change is (kept)")
     parser.add_argument("--quick", action="store_true", help="2k rows, 0 ms, 1 run, A/A, own file")
+    parser.add_argument("--render-only", action="store_true", help="redraw RESULTS.md, no runs")
     args = parser.parse_args()
+    if args.render_only:
+        return args
     if args.quick:  # a smoke run: this tree against itself; never replaces recorded figures
         args.before, args.scale, args.latency, args.repeat = args.before or ROOT, 2_000, 0, 1
         args.label = "quick"
-    if args.before is None:
+    if args.before is None:  # (not needed to render)
         parser.error("--before is required (a worktree of the commit before the change)")
     args.before, args.after = args.before.resolve(), args.after.resolve()
     return args
+
+
+def write_results_md(results: dict[str, Any]) -> None:
+    write_section(SECTION, f"{INTRO}\n\n{render(results)}")
 
 
 def main() -> None:
     args = parse_args()
     json_path = RESULTS_DIR / ("ab_quick.json" if args.quick else "ab.json")
     results = json.loads(json_path.read_text()) if json_path.exists() else {"labels": {}}
+    if args.render_only:
+        print(render(results))
+        write_results_md(results)
+        return
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -167,7 +180,7 @@ def main() -> None:
     text = render(results)
     print(text)
     if not args.quick:
-        write_section(SECTION, f"{INTRO}\n\n{text}")
+        write_results_md(results)
 
 
 if __name__ == "__main__":
